@@ -3,7 +3,7 @@
  * `GenService` into the grpc-js ServiceDefinition (paths, streaming flags, binary codecs),
  * so the client and the Teleport stand-in speak exactly the same wire format.
  */
-import { fromBinary, type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
 

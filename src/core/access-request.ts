@@ -1,0 +1,35 @@
+/**
+ * The daemon's own view of a Teleport access request: plain data, decoupled from the
+ * generated protobuf types so that core/ stays pure and independent of the wire.
+ */
+export type RequestState = "NONE" | "PENDING" | "APPROVED" | "DENIED" | "PROMOTED";
+
+export interface AccessReview {
+  author: string;
+  roles: string[];
+  proposedState: RequestState;
+  reason: string;
+  /** Undefined when Teleport sent its "unset" timestamp (0001-01-01). */
+  created: Date | undefined;
+}
+
+export interface AccessRequest {
+  id: string;
+  /** The requesting Teleport user. */
+  user: string;
+  roles: string[];
+  state: RequestState;
+  requestReason: string;
+  resolveReason: string;
+  created: Date | undefined;
+  /** When the granted access would expire (Spec.Expires). */
+  accessExpires: Date | undefined;
+  /** When the request itself expires if nobody decides (Metadata.Expires). */
+  requestExpires: Date | undefined;
+  suggestedReviewers: string[];
+  reviews: AccessReview[];
+  /** Approvals needed by the thresholds (0 when the server has none). */
+  thresholdApprovals: number;
+  dryRun: boolean;
+  longTerm: boolean;
+}
