@@ -1,0 +1,185 @@
+/**
+ * The HTTP(S) server Mattermost calls when someone clicks a button. It owns transport concerns
+ * only: TLS, routes, method and content type, body size, timeouts, basic auth, JSON parsing and
+ * the reply. What a click means is the handler's business. Mattermost shows the clicker a
+ * generic error for anything but a 200 with a JSON body (MATTERMOST-API.md §4, §10), so every
+ * request that parses as a callback is answered 200 JSON, refusals included.
+ */
+import { timingSafeEqual } from "node:crypto";
+import * as http from "node:http";
+import * as https from "node:https";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+
+/** Route of button clicks, as in the seed plugin (ORIGINAL-PLUGIN.md §3). */
+export const ACTION_PATH = "/mattermost_action";
+/** Click bodies are under 2 KB (MATTERMOST-API.md §4); anything far larger is not Mattermost. */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** Mattermost gives up on a callback after 30 s (MATTERMOST-API.md §4); answer well before. */
+export const HANDLER_TIMEOUT_MS = 10_000;
+/** Slow clients are cut off: headers within 10 s, the whole request within 15 s. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 15_000;
+
+export type JsonReply = Record<string, unknown>;
+
+export interface CallbackHandlers {
+  /** A button click body (already JSON-parsed). Must resolve to the reply for Mattermost. */
+  action(body: unknown, signal: AbortSignal): Promise<JsonReply>;
+}
+
+export interface CallbackServerOptions {
+  /** host:port or :port. */
+  listenAddr: string;
+  tls?: { cert: string; key: string; clientCa?: string; verifyClientCert?: boolean };
+  basicAuth?: { user: string; password: string };
+  handlers: CallbackHandlers;
+  logger: Logger;
+}
+
+export class CallbackServer {
+  private readonly server: http.Server;
+  private readonly sockets = new Set<import("node:net").Socket>();
+
+  constructor(private readonly options: CallbackServerOptions) {
+    const listener = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
+    const common = {
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      keepAliveTimeout: 5_000,
+      maxHeaderSize: 16 * 1024,
+    };
+    this.server = options.tls
+      ? https.createServer(
+          {
+            ...common,
+            cert: options.tls.cert,
+            key: options.tls.key,
+            ...(options.tls.verifyClientCert
+              ? {
+                  requestCert: true,
+                  rejectUnauthorized: true,
+                  ...(options.tls.clientCa ? { ca: options.tls.clientCa } : {}),
+                }
+              : {}),
+          },
+          listener,
+        )
+      : http.createServer(common, listener);
+    this.server.on("connection", (socket) => {
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
+    });
+  }
+
+  get protocol(): "https" | "http" {
+    return this.options.tls ? "https" : "http";
+  }
+
+  async listen(): Promise<AddressInfo> {
+    const { host, port } = splitListenAddr(this.options.listenAddr);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen({ host, port }, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  /** Stops accepting, lets in-flight requests finish within `graceMs`, then cuts the rest. */
+  async close(graceMs = 5_000): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections?.();
+    const timer = setTimeout(() => {
+      for (const socket of this.sockets) socket.destroy();
+    }, graceMs);
+    await closed;
+    clearTimeout(timer);
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const log = this.options.logger;
+    const path = (req.url ?? "").split("?")[0];
+    if (path !== ACTION_PATH) return sendJson(res, 404, { error: "not found" });
+    if (req.method !== "POST") {
+      res.setHeader("Allow", "POST");
+      return sendJson(res, 405, { error: "method not allowed" });
+    }
+    if (this.options.basicAuth && !basicAuthMatches(req.headers.authorization, this.options.basicAuth)) {
+      res.setHeader("WWW-Authenticate", 'Basic realm="teleport-mattermost"');
+      log.warn({ remote: req.socket.remoteAddress }, "Callback refused: wrong or missing basic auth");
+      return sendJson(res, 401, { error: "unauthorized" });
+    }
+    const contentType = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+    if (contentType !== "application/json") return sendJson(res, 415, { error: "expected application/json" });
+    let body: unknown;
+    try {
+      body = JSON.parse(await readBody(req, MAX_BODY_BYTES));
+    } catch (error) {
+      const tooLarge = (error as Error).message === "too large";
+      log.warn(
+        { remote: req.socket.remoteAddress },
+        tooLarge ? "Callback body too large" : "Callback body is not JSON",
+      );
+      return sendJson(res, tooLarge ? 413 : 400, { error: tooLarge ? "body too large" : "invalid JSON" });
+    }
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error("handler timed out")), HANDLER_TIMEOUT_MS);
+    try {
+      const reply = await this.options.handlers.action(body, controller.signal);
+      sendJson(res, 200, reply);
+    } catch (error) {
+      log.error({ err: error }, "Callback handler failed");
+      sendJson(res, 200, { ephemeral_text: "Something went wrong handling this click; please try again." });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+export function splitListenAddr(addr: string): { host: string | undefined; port: number } {
+  const index = addr.lastIndexOf(":");
+  const host = index > 0 ? addr.slice(0, index).replace(/^\[|\]$/g, "") : undefined;
+  return { host: host || undefined, port: Number(addr.slice(index + 1)) };
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > limit) {
+      req.resume();
+      reject(new Error("too large"));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.destroy();
+        reject(new Error("too large"));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function basicAuthMatches(header: string | undefined, expected: { user: string; password: string }): boolean {
+  const match = /^Basic\s+(.+)$/i.exec(header ?? "");
+  const given = Buffer.from(match ? Buffer.from(match[1] ?? "", "base64").toString("utf8") : "");
+  const wanted = Buffer.from(`${expected.user}:${expected.password}`);
+  // Compare in constant time; the length check leaks only the length.
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}

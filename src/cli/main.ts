@@ -1,0 +1,85 @@
+/**
+ * The command line: `configure`, `start`, `version`, `demo`. Every failure ends as one clear
+ * message on stderr and exit code 1; a clean shutdown exits 0.
+ */
+import { Command, CommanderError } from "commander";
+import { configureText } from "../config/boilerplate.js";
+import { DEFAULT_CONFIG_PATH, loadConfig } from "../config/load.js";
+import { AppError } from "../errors.js";
+import { VERSION } from "../version.js";
+import { createLogger } from "./logger.js";
+import { runDaemon } from "./start.js";
+
+function versionLine(): string {
+  return `teleport-mattermost v${VERSION} node ${process.version}`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command()
+    .name("teleport-mattermost")
+    .description("Approve or deny Teleport access requests from Mattermost")
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    .showHelpAfterError(false);
+
+  program
+    .command("configure")
+    .description("Print a commented example configuration (TOML) to stdout")
+    .action(() => {
+      process.stdout.write(configureText());
+    });
+
+  program
+    .command("version")
+    .description("Print the version")
+    .action(() => {
+      process.stdout.write(`${versionLine()}\n`);
+    });
+
+  program
+    .command("start")
+    .description("Run the daemon")
+    .option("-c, --config <path>", "configuration file", DEFAULT_CONFIG_PATH)
+    .option("-d, --debug", "debug logging (overrides [log] severity)", false)
+    .option("--insecure-no-tls", "serve the callback over plain HTTP (behind a TLS-terminating proxy)", false)
+    .action(async (options: { config: string; debug: boolean; insecureNoTls: boolean }) => {
+      const { config, warnings } = await loadConfig(options.config, { insecureNoTls: options.insecureNoTls });
+      const output = config.log.output.kind === "file" ? config.log.output.path : config.log.output.kind;
+      const logger = createLogger({ output, severity: options.debug ? "debug" : config.log.severity });
+      if (options.debug) logger.debug("Debug logging enabled");
+      for (const warning of warnings) logger.warn(warning);
+      try {
+        exitCode = await runDaemon(config, logger);
+      } catch (error) {
+        const failure = AppError.from(error);
+        logger.error({ code: failure.code }, `Terminating due to error: ${failure.describe()}`);
+        throw failure;
+      }
+    });
+
+  program
+    .command("demo")
+    .description("Run the daemon against built-in Teleport and Mattermost stand-ins, with a page to click")
+    .option("-p, --port <port>", "port of the demo page", "8080")
+    .action(async (options: { port: string }) => {
+      const { runDemo } = await import("../demo/run.js");
+      exitCode = await runDemo({ port: Number(options.port) });
+    });
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    if (argv.length === 0) {
+      program.outputHelp({ error: true });
+      return 1;
+    }
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : 1;
+    }
+    const failure = AppError.from(error);
+    process.stderr.write(`ERROR: ${failure.describe()}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The text `teleport-mattermost configure` prints: a config file that documents every key
+ * (what it does, its default, an example) and loads once its placeholders are replaced.
+ * Settings that are off by default are shown commented out. Placeholders are either
+ * example.com addresses and example paths, or `REPLACE-WITH-…` values, which the loader refuses
+ * (placeholder.ts), so a forgotten secret cannot go live.
+ */
+
+const BOILERPLATE = `# teleport-mattermost configuration. EDIT THIS FILE before starting the daemon:
+# replace every example.com address, every path under /var/lib/teleport/plugins/mattermost/
+# and every REPLACE-WITH-… value with your own.
+#
+# Lines that read "# key = value" are optional settings, shown with their default or an
+# example; remove the "# " to turn one on. Relative paths are relative to this file's folder.
+# Check the result with: teleport-mattermost start -c /etc/teleport-mattermost.toml
+
+[teleport]
+# Address of the Teleport auth server (port 3025), or of the proxy (port 443 or 3080), as
+# host:port. Default: "localhost:3025". Old name: auth_server.
+addr = "teleport.example.com:3025"
+
+# The identity this daemon presents to Teleport, exported with
+#   tctl auth sign --format=tls --user=access-plugin-mattermost --out=auth --ttl=8760h
+# which writes auth.key, auth.crt and auth.cas. Set all three, or identity below instead.
+client_key = "/var/lib/teleport/plugins/mattermost/auth.key"
+client_crt = "/var/lib/teleport/plugins/mattermost/auth.crt"
+root_cas = "/var/lib/teleport/plugins/mattermost/auth.cas"
+
+# Instead of the three files above: one identity file, exported with
+#   tctl auth sign --format=file --user=access-plugin-mattermost --out=identity --ttl=8760h
+# or kept up to date by tbot (Machine ID).
+# identity = "/var/lib/teleport/plugins/mattermost/identity"
+
+# Re-read the identity file periodically, for an identity file that tbot renews.
+# Needs identity. Default: false.
+# refresh_identity = true
+
+# How often to re-read it when refresh_identity is on. Default: "1m".
+# refresh_identity_interval = "1m"
+
+[mattermost]
+# The address you open Mattermost at.
+url = "https://mattermost.example.com"
+
+# The team and channel that receive the access requests: the names in the channel's address,
+# https://mattermost.example.com/<team>/channels/<channel>, not the display names. Add the bot
+# to both. Needed unless recipients or [role_to_recipients] say where to post.
+team = "team-name"
+channel = "channel-name"
+
+# Access token of the bot account (Integrations > Bot Accounts). Instead of the token itself,
+# this can be the path of a file holding it: a value starting with "/" is read from that file.
+token = "REPLACE-WITH-BOT-TOKEN"
+
+# Key that signs the Approve and Deny buttons, so that only clicks relayed by Mattermost count.
+# Random text of at least 16 characters; make one with: openssl rand -hex 32
+secret = "REPLACE-WITH-OUTPUT-OF-openssl-rand-hex-32"
+
+# More places to post every request: Mattermost users (name or email) or channels written as
+# "team/channel". Default: none.
+# recipients = ["alice@example.com", "team-name/security"]
+
+[http]
+# The address at which Mattermost reaches this daemon's callback server (the buttons call it).
+# https:// is assumed when no scheme is given (http:// with start --insecure-no-tls).
+# "user:password@" before the host turns on basic auth, like [http.basic_auth].
+# Old names: host, base-url.
+public_addr = "teleport-mattermost.example.com:8081"
+
+# Where the callback server listens, as host:port. Default: ":8081" (every interface).
+# Old name: listen.
+# listen_addr = ":8081"
+
+# PEM key and certificate of the callback server. Default: a self-signed certificate is
+# generated, which Mattermost must then trust (or be allowed to skip verification).
+# https_key_file = "/var/lib/teleport/plugins/mattermost/server.key"
+# https_cert_file = "/var/lib/teleport/plugins/mattermost/server.crt"
+
+# Require HTTP basic auth on the callback server. Default: off.
+# [http.basic_auth]
+# user = "mattermost"
+# password = "REPLACE-WITH-A-PASSWORD"
+
+# Require a client certificate on the callback server. Default: false.
+# [http.tls]
+# verify_client_cert = true
+# CA certificates (PEM) that client certificates must chain to. Default: the system's CAs.
+# client_ca_file = "/var/lib/teleport/plugins/mattermost/client-ca.pem"
+
+[log]
+# Where log lines go: "stderr", "stdout" or the path of a file. Default: "stderr".
+output = "stderr"
+
+# The least severe level logged: "debug", "info", "warn" or "error". Default: "info".
+severity = "info"
+
+# Who else to notify, by requested role. "*" applies to roles without their own entry.
+# A value is one recipient or a list: a user (name or email) or "team/channel". Default: none.
+# [role_to_recipients]
+# "*" = "team-name/channel-name"
+# "prod-admin" = ["alice@example.com", "team-name/security"]
+`;
+
+export function configureText(): string {
+  return BOILERPLATE;
+}

@@ -1,0 +1,87 @@
+/**
+ * The daemon's configuration after loading: every default applied, every value checked, every
+ * file path absolute (relative paths in the file are relative to the file's folder), secrets
+ * read from their files. Code outside config/ only ever sees this shape, never the TOML.
+ */
+
+export interface Config {
+  /** Absolute path of the file this was loaded from (SIGHUP reloads it). */
+  configPath: string;
+  teleport: TeleportConfig;
+  mattermost: MattermostConfig;
+  http: HttpConfig;
+  log: LogConfig;
+  /**
+   * Requested role → recipients to notify (user names/emails or `team/channel`); `*` is the
+   * fallback for roles without an entry. Empty when the file has no [role_to_recipients].
+   */
+  roleToRecipients: Record<string, string[]>;
+}
+
+export interface TeleportConfig {
+  /** host:port of the auth server (or proxy); default `localhost:3025`. */
+  addr: string;
+  credentials: TeleportCredentials;
+  /** Re-read the identity file periodically (tbot renews it); only with an identity file. */
+  refreshIdentity: boolean;
+  /** How often to re-read it; default 60 000 (1m). */
+  refreshIdentityIntervalMs: number;
+}
+
+/** Where the plugin's Teleport identity lives: the three `--format=tls` files, or one identity file. */
+export type TeleportCredentials =
+  | { kind: "tls-files"; clientKey: string; clientCrt: string; rootCas: string }
+  | { kind: "identity-file"; identity: string };
+
+export interface MattermostConfig {
+  /** Base URL without a trailing slash, e.g. `https://mattermost.example.com`. */
+  url: string;
+  /** Team and channel *names* (URL handles) of the channel posts go to; both or neither. */
+  team: string | undefined;
+  channel: string | undefined;
+  /** The bot's access token (already read from its file when the config named one). */
+  token: string;
+  /** The file the token was read from, when it was. */
+  tokenFile: string | undefined;
+  /** HMAC key for signed button contexts; at least 16 characters. */
+  secret: string;
+  /** Extra recipients of every request; default []. */
+  recipients: string[];
+}
+
+export interface HttpConfig {
+  /** Base URL Mattermost calls back, without credentials or trailing slash. */
+  publicUrl: string;
+  /** Where the callback server listens; `host` is "" for every interface. Default `:8081`. */
+  listen: { host: string; port: number };
+  /** True when started with --insecure-no-tls: plain HTTP behind a TLS-terminating proxy. */
+  insecureNoTls: boolean;
+  /** Callback server key and certificate; undefined → a self-signed pair is generated. */
+  httpsKeyFile: string | undefined;
+  httpsCertFile: string | undefined;
+  /** From [http.basic_auth] or from `user:password@` in public_addr. */
+  basicAuth: { user: string; password: string } | undefined;
+  /** Require client certificates on the callback server; default false. */
+  verifyClientCert: boolean;
+  /** CA bundle that verifies those client certificates; undefined → the system's CAs. */
+  clientCaFile: string | undefined;
+}
+
+export type LogSeverity = "debug" | "info" | "warn" | "error";
+
+export type LogOutput = { kind: "stderr" } | { kind: "stdout" } | { kind: "file"; path: string };
+
+export interface LogConfig {
+  /** Default stderr. */
+  output: LogOutput;
+  /** Default info. */
+  severity: LogSeverity;
+}
+
+/** Problems that do not stop loading (deprecated keys, settings without effect), one line each. */
+export type ConfigWarning = string;
+
+export interface LoadedConfig {
+  config: Config;
+  warnings: ConfigWarning[];
+}

@@ -1,0 +1,94 @@
+/**
+ * The shape of the TOML file: which tables and keys exist and the TOML type of each value.
+ * Every table is a `z.strictObject`, so a misspelt or misplaced key is an error rather than a
+ * silently ignored setting (a plain object, or `.strict()` on the root only, lets nested unknown
+ * keys through). Values are only type-checked here; what they mean (URLs, durations, files,
+ * which keys go together) is checked in sections/, where an error can say how to fix it.
+ *
+ * Only the current snake_case spellings appear here; legacy-keys.ts renames old spellings
+ * before validation.
+ */
+import { z } from "zod";
+
+const text = z.string().optional();
+const flag = z.boolean().optional();
+
+export const teleportTableSchema = z.strictObject({
+  addr: text,
+  client_key: text,
+  client_crt: text,
+  root_cas: text,
+  identity: text,
+  refresh_identity: flag,
+  refresh_identity_interval: text,
+});
+
+export const mattermostTableSchema = z.strictObject({
+  url: text,
+  team: text,
+  channel: text,
+  token: text,
+  secret: text,
+  recipients: z.array(z.string()).optional(),
+});
+
+export const httpTableSchema = z.strictObject({
+  public_addr: text,
+  listen_addr: text,
+  https_key_file: text,
+  https_cert_file: text,
+  basic_auth: z.strictObject({ user: text, password: text }).optional(),
+  tls: z.strictObject({ verify_client_cert: flag, client_ca_file: text }).optional(),
+});
+
+export const logTableSchema = z.strictObject({
+  output: text,
+  severity: text,
+});
+
+/** Role name → one recipient or a list of them. Role names are free, so this is a record. */
+export const roleToRecipientsSchema = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
+
+export const rawConfigSchema = z.strictObject({
+  teleport: teleportTableSchema.optional(),
+  mattermost: mattermostTableSchema.optional(),
+  http: httpTableSchema.optional(),
+  log: logTableSchema.optional(),
+  role_to_recipients: roleToRecipientsSchema.optional(),
+});
+
+/** The TOML document after type checks: snake_case, nothing defaulted yet. */
+export type RawConfig = z.infer<typeof rawConfigSchema>;
+
+/**
+ * The keys a table accepts, for "did you mean" suggestions: `[]` is the root,
+ * `["http"]` the [http] table. Undefined for paths that are not strict tables.
+ */
+export function knownKeys(path: readonly string[]): string[] | undefined {
+  let schema: z.ZodType = rawConfigSchema;
+  for (const segment of path) {
+    const table = unwrapOptional(schema);
+    if (!(table instanceof z.ZodObject)) return undefined;
+    const next = (table.shape as Record<string, z.ZodType>)[segment];
+    if (!next) return undefined;
+    schema = next;
+  }
+  const table = unwrapOptional(schema);
+  return table instanceof z.ZodObject ? Object.keys(table.shape) : undefined;
+}
+
+function unwrapOptional(schema: z.ZodType): z.ZodType {
+  return schema instanceof z.ZodOptional ? (schema.unwrap() as z.ZodType) : schema;
+}
+
+/** Every table path of the schema (for "this key belongs in another table" hints). */
+export function knownTables(): string[][] {
+  const tables: string[][] = [[]];
+  for (const [name] of Object.entries(rawConfigSchema.shape)) {
+    const keys = knownKeys([name]);
+    if (!keys) continue;
+    tables.push([name]);
+    for (const key of keys) if (knownKeys([name, key])) tables.push([name, key]);
+  }
+  return tables;
+}

@@ -1,0 +1,152 @@
+/**
+ * [mattermost]: the server, the bot's token, the button-signing secret and where posts go.
+ */
+
+import type { MattermostConfig } from "../config.js";
+import { ConfigIssue, type KeyPath } from "../config-issue.js";
+import { readNamedFile } from "../read-named-file.js";
+import type { RawConfig } from "../schema.js";
+import { given, type SectionContext } from "../section-context.js";
+
+type MattermostTable = NonNullable<RawConfig["mattermost"]>;
+
+/** The original plugin read at most this much of a token file (ORIGINAL-PLUGIN.md §1). */
+export const TOKEN_FILE_MAX_BYTES = 2000;
+/** Shorter HMAC keys are guessable; `openssl rand -hex 32` gives 64 characters. */
+export const MIN_SECRET_LENGTH = 16;
+const URL_EXAMPLE = 'url = "https://mattermost.example.com"';
+
+export async function resolveMattermost(
+  table: MattermostTable,
+  ctx: SectionContext,
+  /** [role_to_recipients] is set, so posts have somewhere to go without team/channel. */
+  hasRoleRecipients: boolean,
+): Promise<MattermostConfig> {
+  const recipients = resolveRecipients(table.recipients ?? [], ctx);
+  const { team, channel } = resolveChannel(table, ctx, recipients.length > 0 || hasRoleRecipients);
+  const { token, tokenFile } = await resolveToken(table, ctx);
+  return {
+    url: resolveUrl(table, ctx),
+    team,
+    channel,
+    token,
+    tokenFile,
+    secret: resolveSecret(table, ctx),
+    recipients,
+  };
+}
+
+function required(path: KeyPath, ctx: SectionContext, value: string | undefined, fix: string): string {
+  if (given(value)) return value;
+  const why = value === undefined ? "" : " (it is empty)";
+  throw new ConfigIssue(path, `missing required value ${ctx.keyName(path)}${why}`, fix);
+}
+
+function resolveUrl(table: MattermostTable, ctx: SectionContext): string {
+  const path = ["mattermost", "url"];
+  const fix = `Write the address you open Mattermost at, e.g. ${URL_EXAMPLE}`;
+  const text = required(path, ctx, table.url, `Add ${URL_EXAMPLE} under [mattermost]`).trim();
+  const shown = `${ctx.keyName(path)} ${JSON.stringify(text)}`;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigIssue(path, `${shown} is not a URL`, fix);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigIssue(path, `${shown} is not an http or https URL`, fix);
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    throw new ConfigIssue(path, `${shown} must not carry a user, a ?query or a #fragment`, fix);
+  }
+  // Client paths are appended as `${url}/api/v4/…`; a trailing slash would double it.
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, "");
+}
+
+async function resolveToken(
+  table: MattermostTable,
+  ctx: SectionContext,
+): Promise<{ token: string; tokenFile: string | undefined }> {
+  const path = ["mattermost", "token"];
+  const value = required(
+    path,
+    ctx,
+    table.token,
+    'Add token = "<the bot\'s access token>" under [mattermost] (Integrations → Bot Accounts), ' +
+      'or token = "/path/to/a/file" that holds it',
+  ).trim();
+  if (!value.startsWith("/")) return { token: value, tokenFile: undefined };
+  // As in the original plugin: a value starting with "/" is the path of a file holding the token.
+  const content = await readNamedFile(
+    ctx,
+    path,
+    value,
+    `Write the bot's access token into ${value}, or set token to the token itself`,
+  );
+  const token = content.subarray(0, TOKEN_FILE_MAX_BYTES).toString("utf8").trim();
+  if (token === "") {
+    throw new ConfigIssue(
+      path,
+      `${ctx.keyName(path)}: token file ${value} is empty`,
+      `Write the bot's access token into ${value}`,
+    );
+  }
+  return { token, tokenFile: value };
+}
+
+function resolveSecret(table: MattermostTable, ctx: SectionContext): string {
+  const path = ["mattermost", "secret"];
+  const generate = "Generate one with `openssl rand -hex 32` and set";
+  const secret = required(path, ctx, table.secret, `${generate} secret = "<its output>" under [mattermost]`);
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new ConfigIssue(
+      path,
+      `${ctx.keyName(path)} is too short (${secret.length} characters; at least ${MIN_SECRET_LENGTH} are needed)`,
+      `${generate} secret = "<its output>"`,
+    );
+  }
+  return secret;
+}
+
+function resolveRecipients(recipients: string[], ctx: SectionContext): string[] {
+  return recipients.map((recipient, index) => {
+    if (!given(recipient)) {
+      throw new ConfigIssue(
+        ["mattermost", "recipients", index],
+        `${ctx.keyName(["mattermost", "recipients"])}[${index}] is empty`,
+        'Remove it, or write a user (name or email) or a channel as "team/channel"',
+      );
+    }
+    return recipient.trim();
+  });
+}
+
+function resolveChannel(
+  table: MattermostTable,
+  ctx: SectionContext,
+  hasRecipients: boolean,
+): { team: string | undefined; channel: string | undefined } {
+  const teamPath = ["mattermost", "team"];
+  const channelPath = ["mattermost", "channel"];
+  const where =
+    "the names in the channel's address, https://mattermost.example.com/<team>/channels/<channel>";
+  if (given(table.team) && given(table.channel)) {
+    return { team: table.team.trim(), channel: table.channel.trim() };
+  }
+  if (given(table.team) || given(table.channel)) {
+    const [set, unset] = given(table.team) ? [teamPath, channelPath] : [channelPath, teamPath];
+    throw new ConfigIssue(
+      set,
+      `${ctx.keyName(set)} is set but ${ctx.keyName(unset)} is not`,
+      `Set both team and channel (${where}), or neither and list recipients`,
+    );
+  }
+  if (!hasRecipients) {
+    throw new ConfigIssue(
+      teamPath,
+      `missing required values ${ctx.keyName(teamPath)} and ${ctx.keyName(channelPath)}`,
+      `Add team = "…" and channel = "…" under [mattermost] (${where}), or list recipients`,
+    );
+  }
+  return { team: undefined, channel: undefined };
+}

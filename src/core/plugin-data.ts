@@ -1,0 +1,112 @@
+/**
+ * What the daemon remembers about a request, stored in Teleport plugin data (plugin name
+ * `mattermost`, one entry per access request, written by compare-and-swap: ARCHITECTURE.md §3).
+ * Teleport stores a flat map of strings; this module is the only place that knows its keys.
+ */
+import type { PostStatus } from "./render.js";
+
+export const PLUGIN_NAME = "mattermost";
+
+export interface PostRef {
+  channelId: string;
+  postId: string;
+}
+
+export interface PluginRecord {
+  /** Posts made for this request, in every channel. */
+  posts: PostRef[];
+  /** Status the posts show, "" before the first post. */
+  rendered: PostStatus | "";
+  /** `<instance id>@<lease end, ms since epoch>` while an instance is posting; "" otherwise. */
+  claim: string;
+  /** Request facts kept so the posts can still be rendered after Teleport deleted the request. */
+  user: string;
+  roles: string[];
+  reason: string;
+  /** Who decided in Mattermost, and why (set by the click, before the state change). */
+  decidedBy: string;
+  decisionReason: string;
+}
+
+export const EMPTY_RECORD: PluginRecord = {
+  posts: [],
+  rendered: "",
+  claim: "",
+  user: "",
+  roles: [],
+  reason: "",
+  decidedBy: "",
+  decisionReason: "",
+};
+
+const KEYS = {
+  posts: "messages",
+  rendered: "rendered",
+  claim: "claim",
+  user: "user",
+  roles: "roles",
+  reason: "request_reason",
+  decidedBy: "decided_by",
+  decisionReason: "decision_reason",
+} as const satisfies Record<keyof PluginRecord, string>;
+
+const STATUSES = new Set<string>(["PENDING", "APPROVED", "DENIED", "EXPIRED", "PROMOTED"]);
+
+export function encodeRecord(record: PluginRecord): Record<string, string> {
+  return {
+    [KEYS.posts]: record.posts.map((post) => `${post.channelId}/${post.postId}`).join(","),
+    [KEYS.rendered]: record.rendered,
+    [KEYS.claim]: record.claim,
+    [KEYS.user]: record.user,
+    [KEYS.roles]: record.roles.join(","),
+    [KEYS.reason]: record.reason,
+    [KEYS.decidedBy]: record.decidedBy,
+    [KEYS.decisionReason]: record.decisionReason,
+  };
+}
+
+/** Decodes stored data, tolerating absent keys and the seed plugin's `channel_id`/`post_id`. */
+export function decodeRecord(data: Record<string, string> | undefined): PluginRecord {
+  if (!data) return { ...EMPTY_RECORD, posts: [], roles: [] };
+  const posts: PostRef[] = (data[KEYS.posts] ?? "")
+    .split(",")
+    .filter((pair) => pair.includes("/"))
+    .map((pair) => {
+      const [channelId = "", postId = ""] = pair.split("/");
+      return { channelId, postId };
+    });
+  if (posts.length === 0 && data["post_id"] && data["channel_id"]) {
+    posts.push({ channelId: data["channel_id"], postId: data["post_id"] });
+  }
+  const rendered = data[KEYS.rendered] ?? "";
+  return {
+    posts,
+    rendered: STATUSES.has(rendered) ? (rendered as PostStatus) : "",
+    claim: data[KEYS.claim] ?? "",
+    user: data[KEYS.user] ?? "",
+    roles: (data[KEYS.roles] ?? "").split(",").filter(Boolean),
+    reason: data[KEYS.reason] ?? "",
+    decidedBy: data[KEYS.decidedBy] ?? "",
+    decisionReason: data[KEYS.decisionReason] ?? "",
+  };
+}
+
+/**
+ * The CAS expectation that the stored data is exactly `record` as read. Teleport compares each
+ * expected key with the stored value, "" meaning absent (TELEPORT-WIRE.md §3), so the full
+ * encoding of an empty record also expresses "no entry yet".
+ */
+export function expectRecord(record: PluginRecord): Record<string, string> {
+  return encodeRecord(record);
+}
+
+export function formatClaim(instanceId: string, leaseEndsAt: number): string {
+  return `${instanceId}@${leaseEndsAt}`;
+}
+
+export function parseClaim(claim: string): { instanceId: string; leaseEndsAt: number } | undefined {
+  const at = claim.lastIndexOf("@");
+  if (at <= 0) return undefined;
+  const leaseEndsAt = Number(claim.slice(at + 1));
+  return Number.isFinite(leaseEndsAt) ? { instanceId: claim.slice(0, at), leaseEndsAt } : undefined;
+}

@@ -1,0 +1,348 @@
+/**
+ * A small Mattermost REST API v4 client for a bot account: bearer token, explicit timeouts,
+ * keep-alive connections, per-client CA, JSON parsed whatever the content type, typed errors
+ * from Mattermost's error body, and retries of 429 (honouring Retry-After), 5xx and connection
+ * resets. Only the endpoints the daemon needs (MATTERMOST-API.md §2).
+ */
+import * as http from "node:http";
+import * as https from "node:https";
+import { AppError } from "../errors.js";
+import { type BackoffPolicy, backoffDelay } from "../lib/backoff.js";
+import { type Clock, systemClock } from "../lib/clock.js";
+import type {
+  MattermostChannel,
+  MattermostPost,
+  MattermostTeam,
+  MattermostUser,
+  PostProps,
+} from "./types.js";
+
+/** Default time one API call may take, retries excluded. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** Largest response body read; Mattermost's answers to our calls are a few KB. */
+export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+/** Wait after a 429 without a usable Retry-After (Mattermost sends ceil seconds: §3). */
+const DEFAULT_RATE_LIMIT_WAIT_MS = 1_000;
+const RETRY_BACKOFF: BackoffPolicy = { baseMs: 250, maxMs: 30_000 };
+const USER_AGENT = "teleport-mattermost";
+
+export interface MattermostClientOptions {
+  /** Site URL, e.g. https://mattermost.example.com (no /api/v4). */
+  url: string;
+  token: string;
+  /** Extra CA certificates (PEM) to trust for the Mattermost server. */
+  ca?: string;
+  requestTimeoutMs?: number;
+  /** How many times one call is retried on 429/5xx/reset before giving up. */
+  maxRetries?: number;
+  clock?: Clock;
+  random?: () => number;
+  /** Called for every retry, for logs and metrics. */
+  onRetry?: (info: { method: string; path: string; attempt: number; waitMs: number; reason: string }) => void;
+}
+
+export interface ApiErrorBody {
+  id?: string;
+  message?: string;
+  detailed_error?: string;
+  request_id?: string;
+  status_code?: number;
+}
+
+interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+const RETRYABLE_NETWORK_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EAI_AGAIN",
+  "ENOTFOUND",
+  "UND_ERR_SOCKET",
+  "ECONNABORTED",
+]);
+
+export class MattermostClient {
+  readonly baseUrl: URL;
+  private readonly token: string;
+  private readonly agent: http.Agent;
+  private readonly requestTimeoutMs: number;
+  private readonly maxRetries: number;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly onRetry: MattermostClientOptions["onRetry"];
+  /** While rate limited, every call waits until this time (ms since epoch). */
+  private blockedUntil = 0;
+
+  constructor(options: MattermostClientOptions) {
+    this.baseUrl = new URL(options.url.replace(/\/+$/, "") + "/");
+    this.token = options.token;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.maxRetries = options.maxRetries ?? 8;
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.onRetry = options.onRetry;
+    const agentOptions = { keepAlive: true, maxSockets: 16 };
+    this.agent =
+      this.baseUrl.protocol === "https:"
+        ? new https.Agent({ ...agentOptions, ...(options.ca ? { ca: options.ca } : {}) })
+        : new http.Agent(agentOptions);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  getMe(signal?: AbortSignal): Promise<MattermostUser> {
+    return this.call("GET", "users/me", undefined, signal);
+  }
+
+  getUser(userId: string, signal?: AbortSignal): Promise<MattermostUser> {
+    return this.call("GET", `users/${enc(userId)}`, undefined, signal);
+  }
+
+  getUserByUsername(username: string, signal?: AbortSignal): Promise<MattermostUser> {
+    return this.call("GET", `users/username/${enc(username)}`, undefined, signal);
+  }
+
+  getUserByEmail(email: string, signal?: AbortSignal): Promise<MattermostUser> {
+    return this.call("GET", `users/email/${enc(email)}`, undefined, signal);
+  }
+
+  getTeamByName(team: string, signal?: AbortSignal): Promise<MattermostTeam> {
+    return this.call("GET", `teams/name/${enc(team)}`, undefined, signal);
+  }
+
+  getChannelByName(team: string, channel: string, signal?: AbortSignal): Promise<MattermostChannel> {
+    return this.call("GET", `teams/name/${enc(team)}/channels/name/${enc(channel)}`, undefined, signal);
+  }
+
+  /** The bot's own membership of a channel; NOT_FOUND when it is not a member. */
+  getChannelMember(
+    channelId: string,
+    userId: string,
+    signal?: AbortSignal,
+  ): Promise<{ channel_id: string; user_id: string }> {
+    return this.call("GET", `channels/${enc(channelId)}/members/${enc(userId)}`, undefined, signal);
+  }
+
+  createDirectChannel(botUserId: string, userId: string, signal?: AbortSignal): Promise<MattermostChannel> {
+    return this.call("POST", "channels/direct", [botUserId, userId], signal);
+  }
+
+  /**
+   * Creates a post. `pendingPostId` makes a repeat within 30 s return the same post instead of a
+   * second one (MATTERMOST-API.md §10), so a retried create never doubles.
+   */
+  createPost(
+    post: { channelId: string; message: string; props?: PostProps; rootId?: string; pendingPostId?: string },
+    signal?: AbortSignal,
+  ): Promise<MattermostPost> {
+    const body: Record<string, unknown> = { channel_id: post.channelId, message: post.message };
+    if (post.props) body["props"] = post.props;
+    if (post.rootId) body["root_id"] = post.rootId;
+    if (post.pendingPostId) body["pending_post_id"] = post.pendingPostId;
+    return this.call("POST", "posts?set_online=false", body, signal);
+  }
+
+  /** Changes only the given fields; props given replace all props (MATTERMOST-API.md §2). */
+  patchPost(
+    postId: string,
+    patch: { message?: string; props?: PostProps },
+    signal?: AbortSignal,
+  ): Promise<MattermostPost> {
+    return this.call("PUT", `posts/${enc(postId)}/patch`, patch, signal);
+  }
+
+  getPost(postId: string, signal?: AbortSignal): Promise<MattermostPost> {
+    return this.call("GET", `posts/${enc(postId)}`, undefined, signal);
+  }
+
+  /** Opens an interactive dialog for the user whose click minted `triggerId` (§5). */
+  openDialog(
+    request: { triggerId: string; url: string; dialog: Record<string, unknown> },
+    signal?: AbortSignal,
+  ): Promise<unknown> {
+    return this.call(
+      "POST",
+      "actions/dialogs/open",
+      { trigger_id: request.triggerId, url: request.url, dialog: request.dialog },
+      signal,
+    );
+  }
+
+  private async call<T>(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    for (let attempt = 0; ; attempt++) {
+      const wait = this.blockedUntil - this.clock.now();
+      if (wait > 0) await this.clock.sleep(wait, signal);
+      let retryReason: string;
+      let retryWaitMs: number;
+      try {
+        const response = await this.send(method, path, payload, signal);
+        if (response.status >= 200 && response.status < 300) return parseJson(response, method, path) as T;
+        const error = apiError(response, method, path);
+        if (response.status === 429) {
+          retryWaitMs = rateLimitWaitMs(response.headers);
+          this.blockedUntil = Math.max(this.blockedUntil, this.clock.now() + retryWaitMs);
+          retryReason = "rate limited (429)";
+          retryWaitMs = 0; // the shared gate above does the waiting
+        } else if (response.status >= 500) {
+          retryReason = `server error ${response.status}`;
+          retryWaitMs = backoffDelay(RETRY_BACKOFF, attempt, this.random);
+        } else {
+          throw error;
+        }
+        if (attempt >= this.maxRetries) throw error;
+      } catch (error) {
+        if (error instanceof AppError) throw error;
+        const code = (error as NodeJS.ErrnoException).code ?? "";
+        if (signal?.aborted)
+          throw new AppError("ABORTED", `Mattermost ${method} /${path} aborted`, { cause: error });
+        const timedOut = code === "ETIMEDOUT_REQUEST";
+        const transient = timedOut || RETRYABLE_NETWORK_CODES.has(code);
+        const failure = new AppError(
+          timedOut ? "TIMEOUT" : "MATTERMOST",
+          timedOut
+            ? `Mattermost ${method} /api/v4/${stripQuery(path)} timed out after ${this.requestTimeoutMs} ms`
+            : `Mattermost ${method} /api/v4/${stripQuery(path)} failed: ${(error as Error).message}`,
+          {
+            cause: error,
+            retryable: transient,
+            fix: `Check that ${this.baseUrl.origin} is reachable from this host`,
+          },
+        );
+        if (!transient || attempt >= this.maxRetries) throw failure;
+        retryReason = code;
+        retryWaitMs = backoffDelay(RETRY_BACKOFF, attempt, this.random);
+      }
+      this.onRetry?.({
+        method,
+        path: stripQuery(path),
+        attempt: attempt + 1,
+        waitMs: retryWaitMs,
+        reason: retryReason,
+      });
+      if (retryWaitMs > 0) await this.clock.sleep(retryWaitMs, signal);
+    }
+  }
+
+  private send(
+    method: string,
+    path: string,
+    payload: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<RawResponse> {
+    const url = new URL(`api/v4/${path}`, this.baseUrl);
+    const transport = url.protocol === "https:" ? https : http;
+    return new Promise((resolve, reject) => {
+      const headers: http.OutgoingHttpHeaders = {
+        Authorization: `Bearer ${this.token}`,
+        Accept: "application/json",
+        "User-Agent": USER_AGENT,
+      };
+      if (payload !== undefined) {
+        headers["Content-Type"] = "application/json";
+        headers["Content-Length"] = Buffer.byteLength(payload);
+      }
+      const request = transport.request(url, { method, headers, agent: this.agent, signal }, (response) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on("data", (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_RESPONSE_BYTES) {
+            request.destroy(new Error(`response larger than ${MAX_RESPONSE_BYTES} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        response.on("end", () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: Buffer.concat(chunks).toString("utf8"),
+          }),
+        );
+        response.on("error", reject);
+      });
+      request.setTimeout(this.requestTimeoutMs, () => {
+        const error = new Error("request timed out") as NodeJS.ErrnoException;
+        error.code = "ETIMEDOUT_REQUEST";
+        request.destroy(error);
+      });
+      request.on("error", reject);
+      request.end(payload);
+    });
+  }
+}
+
+function enc(segment: string): string {
+  return encodeURIComponent(segment);
+}
+
+function stripQuery(path: string): string {
+  const index = path.indexOf("?");
+  return index < 0 ? path : path.slice(0, index);
+}
+
+function parseJson(response: RawResponse, method: string, path: string): unknown {
+  if (response.body === "") return {};
+  try {
+    return JSON.parse(response.body);
+  } catch (error) {
+    throw new AppError(
+      "MATTERMOST",
+      `Mattermost ${method} /api/v4/${stripQuery(path)} returned a body that is not JSON`,
+      {
+        cause: error,
+        details: { status: response.status },
+        fix: "Check that [mattermost] url points at the Mattermost server itself, not a login page or proxy",
+      },
+    );
+  }
+}
+
+/** Seconds from Retry-After, else X-Ratelimit-Reset (seconds, relative: MATTERMOST-API.md §3). */
+export function rateLimitWaitMs(headers: http.IncomingHttpHeaders): number {
+  for (const name of ["retry-after", "x-ratelimit-reset"]) {
+    const value = headers[name];
+    const seconds = Number(Array.isArray(value) ? value[0] : value);
+    if (Number.isFinite(seconds) && seconds > 0) return Math.min(seconds, 60) * 1000;
+  }
+  return DEFAULT_RATE_LIMIT_WAIT_MS;
+}
+
+function apiError(response: RawResponse, method: string, path: string): AppError {
+  let body: ApiErrorBody = {};
+  try {
+    body = JSON.parse(response.body) as ApiErrorBody;
+  } catch {
+    body = { message: response.body.trim().slice(0, 200) };
+  }
+  const where = `${method} /api/v4/${stripQuery(path)}`;
+  const text = body.message || `HTTP ${response.status}`;
+  const details = { status: response.status, id: body.id, requestId: body.request_id };
+  const retryable = response.status === 429 || response.status >= 500;
+  if (response.status === 404) {
+    return new AppError("NOT_FOUND", `Mattermost ${where}: ${text}`, { details });
+  }
+  return new AppError(
+    "MATTERMOST",
+    `Mattermost ${where}: ${text} (${response.status}${body.id ? ` ${body.id}` : ""})`,
+    {
+      details,
+      retryable,
+      fix: fixFor(response.status),
+    },
+  );
+}
+
+function fixFor(status: number): string | undefined {
+  if (status === 401) return "Check [mattermost] token: it must be the bot account's access token";
+  if (status === 403) return "Add the bot account to the team and the channel it posts to";
+  return undefined;
+}

@@ -1,0 +1,98 @@
+/**
+ * Shapes of the Mattermost API v4 objects this daemon reads and writes (MATTERMOST-API.md §2, §4).
+ * Written by hand: @mattermost/types models the webapp's view, which lacks `integration` on
+ * actions (MATTERMOST-API.md §8).
+ */
+export interface MattermostUser {
+  id: string;
+  username: string;
+  email?: string;
+  first_name?: string;
+  last_name?: string;
+  is_bot?: boolean;
+  roles?: string;
+}
+
+export interface MattermostTeam {
+  id: string;
+  name: string;
+  display_name?: string;
+}
+
+export interface MattermostChannel {
+  id: string;
+  team_id: string;
+  name: string;
+  display_name?: string;
+  type: string;
+}
+
+export interface PostActionIntegration {
+  url: string;
+  context: Record<string, unknown>;
+}
+
+export interface PostAction {
+  id: string;
+  name: string;
+  type?: "button" | "select";
+  style?: string;
+  integration?: PostActionIntegration;
+}
+
+export interface AttachmentField {
+  title: string;
+  value: string;
+  short: boolean;
+}
+
+export interface MessageAttachment {
+  fallback?: string;
+  color?: string;
+  pretext?: string;
+  author_name?: string;
+  title?: string;
+  title_link?: string;
+  text?: string;
+  fields?: AttachmentField[];
+  footer?: string;
+  actions?: PostAction[];
+}
+
+export interface PostProps {
+  attachments?: MessageAttachment[];
+  [key: string]: unknown;
+}
+
+export interface MattermostPost {
+  id: string;
+  create_at: number;
+  update_at: number;
+  user_id: string;
+  channel_id: string;
+  root_id: string;
+  message: string;
+  props: PostProps;
+}
+
+/** What an integration's reply to a click may carry (MATTERMOST-API.md §4). */
+export interface PostActionResponse {
+  update?: { message: string; props: PostProps };
+  ephemeral_text?: string;
+  skip_slack_parsing?: boolean;
+}
+
+/** The body Mattermost POSTs to `integration.url` on a click (MATTERMOST-API.md §4). */
+export interface PostActionCallback {
+  user_id: string;
+  user_name?: string;
+  channel_id: string;
+  channel_name?: string;
+  team_id?: string;
+  team_domain?: string;
+  post_id: string;
+  trigger_id?: string;
+  type?: string;
+  data_source?: string;
+  context: Record<string, unknown>;
+}

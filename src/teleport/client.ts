@@ -1,0 +1,296 @@
+/**
+ * The Teleport auth API client: gRPC over HTTP/2 with mutual TLS, using the identity exported
+ * by `tctl auth sign --format=tls`. Only the calls an access-request plugin needs, each mapped
+ * to plain types and AppErrors. Method availability differs per server version
+ * (TELEPORT-WIRE.md §1); where a call is missing, the client falls back to its successor.
+ */
+import { create, type MessageShape } from "@bufbuild/protobuf";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import * as grpc from "@grpc/grpc-js";
+import type { AccessRequest, RequestState } from "../core/access-request.js";
+import { isAppError } from "../errors.js";
+import { accessRequestFromProto, stateToProto } from "./convert.js";
+import { teleportError } from "./errors.js";
+import {
+  AccessReviewSubmissionSchema,
+  AuthService,
+  type Event,
+  Operation,
+  PingRequestSchema,
+  RequestIDSchema,
+  RequestStateSetterSchema,
+  WatchSchema,
+} from "./gen/teleport/authservice_pb.js";
+import {
+  AccessRequestFilterSchema,
+  AccessReviewSchema,
+  PluginDataFilterSchema,
+  PluginDataUpdateParamsSchema,
+  RequestState as ProtoRequestState,
+  WatchKindSchema,
+} from "./gen/teleport/types_pb.js";
+import { grpcDefinition } from "./grpc-service.js";
+
+/** SNI and name the auth server certificate always carries (TELEPORT-WIRE.md §7). */
+export const TELEPORT_SERVER_NAME = "teleport.cluster.local";
+/** Kind of resource watched and of plugin data (TELEPORT-WIRE.md §3, §5). */
+export const ACCESS_REQUEST_KIND = "access_request";
+/** Default deadline of one unary call. */
+export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+
+const methods = grpcDefinition(AuthService);
+type Methods = typeof methods;
+type MethodName = keyof Methods;
+
+export interface TeleportIdentityPem {
+  cert: string;
+  key: string;
+  cas: string;
+}
+
+export interface TeleportClientOptions {
+  /** host:port of the auth server. */
+  addr: string;
+  identity: TeleportIdentityPem;
+  serverName?: string;
+  callTimeoutMs?: number;
+}
+
+export interface PingResult {
+  clusterName: string;
+  serverVersion: string;
+  proxyPublicAddr: string;
+  advancedAccessWorkflows: boolean;
+}
+
+export type WatchEvent =
+  | { type: "init" }
+  | { type: "put"; request: AccessRequest }
+  | { type: "delete"; id: string };
+
+export type PluginDataMap = Record<string, string>;
+
+export class TeleportClient {
+  readonly addr: string;
+  private readonly client: grpc.Client;
+  private readonly callTimeoutMs: number;
+  /** Set once the server answered UNIMPLEMENTED to GetAccessRequests (Teleport 18+). */
+  private listViaV2 = false;
+
+  constructor(options: TeleportClientOptions) {
+    this.addr = options.addr;
+    this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    const serverName = options.serverName ?? TELEPORT_SERVER_NAME;
+    const credentials = grpc.credentials.createSsl(
+      Buffer.from(options.identity.cas),
+      Buffer.from(options.identity.key),
+      Buffer.from(options.identity.cert),
+    );
+    this.client = new grpc.Client(options.addr, credentials, {
+      "grpc.ssl_target_name_override": serverName,
+      "grpc.default_authority": serverName,
+      // Keep the watch stream's connection alive through idle NATs and notice dead peers.
+      "grpc.keepalive_time_ms": 30_000,
+      "grpc.keepalive_timeout_ms": 10_000,
+      "grpc.max_reconnect_backoff_ms": 5_000,
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private unary<M extends MethodName>(
+    name: M,
+    request: Parameters<Methods[M]["requestSerialize"]>[0],
+    timeoutMs = this.callTimeoutMs,
+  ): Promise<ReturnType<Methods[M]["responseDeserialize"]>> {
+    const method = methods[name];
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(
+        method.path,
+        method.requestSerialize as (value: unknown) => Buffer,
+        method.responseDeserialize,
+        request,
+        new grpc.Metadata(),
+        { deadline: Date.now() + timeoutMs },
+        (error, response) => {
+          if (error) reject(teleportError(method.originalName ?? String(name), error));
+          else resolve(response as ReturnType<Methods[M]["responseDeserialize"]>);
+        },
+      );
+    });
+  }
+
+  async ping(timeoutMs?: number): Promise<PingResult> {
+    const response = await this.unary("ping", create(PingRequestSchema), timeoutMs);
+    return {
+      clusterName: response.clusterName,
+      serverVersion: response.serverVersion,
+      proxyPublicAddr: response.proxyPublicAddr,
+      advancedAccessWorkflows: response.serverFeatures?.advancedAccessWorkflows ?? false,
+    };
+  }
+
+  /**
+   * Watches every access request (unfiltered, so decisions made elsewhere are seen:
+   * TELEPORT-WIRE.md §5). The iterator ends when the stream ends; it throws an AppError when the
+   * stream fails. Aborting the signal cancels the stream.
+   */
+  async *watchRequests(signal: AbortSignal): AsyncGenerator<WatchEvent> {
+    const method = methods.watchEvents;
+    const request = create(WatchSchema, { kinds: [create(WatchKindSchema, { kind: ACCESS_REQUEST_KIND })] });
+    const call = this.client.makeServerStreamRequest(
+      method.path,
+      method.requestSerialize as (value: unknown) => Buffer,
+      method.responseDeserialize,
+      request,
+      new grpc.Metadata(),
+      {},
+    );
+    const cancel = () => call.cancel();
+    signal.addEventListener("abort", cancel, { once: true });
+    try {
+      for await (const message of call as AsyncIterable<Event>) {
+        const event = watchEventFromProto(message);
+        if (event) yield event;
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+      throw teleportError("WatchEvents", error);
+    } finally {
+      signal.removeEventListener("abort", cancel);
+      call.cancel();
+    }
+  }
+
+  /** The request with this id, or undefined when Teleport no longer has it. */
+  async getRequest(id: string): Promise<AccessRequest | undefined> {
+    const requests = await this.listRequests({ id });
+    return requests.find((request) => request.id === id);
+  }
+
+  async listRequests(filter: { id?: string; state?: RequestState } = {}): Promise<AccessRequest[]> {
+    const protoFilter = create(AccessRequestFilterSchema, {
+      id: filter.id ?? "",
+      state: filter.state ? stateToProto(filter.state) : ProtoRequestState.NONE,
+    });
+    if (!this.listViaV2) {
+      try {
+        const response = await this.unary("getAccessRequests", protoFilter);
+        return response.accessRequests.map(accessRequestFromProto);
+      } catch (error) {
+        if (!isAppError(error, "TELEPORT_VERSION")) throw error;
+        this.listViaV2 = true;
+      }
+    }
+    return this.listRequestsV2(protoFilter);
+  }
+
+  /** Teleport 18+: GetAccessRequestsV2 streams the matching requests. */
+  private listRequestsV2(filter: MessageShape<typeof AccessRequestFilterSchema>): Promise<AccessRequest[]> {
+    const method = methods.getAccessRequestsV2;
+    return new Promise((resolve, reject) => {
+      const found: AccessRequest[] = [];
+      const call = this.client.makeServerStreamRequest(
+        method.path,
+        method.requestSerialize as (value: unknown) => Buffer,
+        method.responseDeserialize,
+        filter,
+        new grpc.Metadata(),
+        { deadline: Date.now() + this.callTimeoutMs * 3 },
+      );
+      call.on("data", (request) => found.push(accessRequestFromProto(request)));
+      call.on("error", (error) => reject(teleportError("GetAccessRequestsV2", error)));
+      call.on("end", () => resolve(found));
+    });
+  }
+
+  async setRequestState(
+    id: string,
+    state: "APPROVED" | "DENIED",
+    options: { delegator?: string; reason?: string } = {},
+  ): Promise<void> {
+    await this.unary(
+      "setAccessRequestState",
+      create(RequestStateSetterSchema, {
+        id,
+        state: stateToProto(state),
+        delegator: options.delegator ?? "",
+        reason: options.reason ?? "",
+      }),
+    );
+  }
+
+  /** Submits a review authored by `author` (Teleport 6.2+). Returns the updated request. */
+  async submitReview(
+    id: string,
+    review: { author: string; state: "APPROVED" | "DENIED"; reason?: string; onBehalfOfAuthor?: boolean },
+  ): Promise<AccessRequest> {
+    const response = await this.unary(
+      "submitAccessReview",
+      create(AccessReviewSubmissionSchema, {
+        requestId: id,
+        review: create(AccessReviewSchema, {
+          author: review.author,
+          proposedState: stateToProto(review.state),
+          reason: review.reason ?? "",
+          created: timestampNow(),
+          submittedOnBehalfOfAuthor: review.onBehalfOfAuthor ?? false,
+        }),
+      }),
+    );
+    return accessRequestFromProto(response);
+  }
+
+  /** This plugin's data for a request, or undefined when it has none. */
+  async getPluginData(id: string, plugin: string): Promise<PluginDataMap | undefined> {
+    const response = await this.unary(
+      "getPluginData",
+      create(PluginDataFilterSchema, { kind: ACCESS_REQUEST_KIND, resource: id, plugin }),
+    );
+    for (const item of response.pluginData) {
+      const entry = item.spec?.entries[plugin];
+      if (entry) return { ...entry.data };
+    }
+    return undefined;
+  }
+
+  /**
+   * Compare-and-swap write of plugin data: `expect` values must match what is stored ("" =
+   * absent). A mismatch throws AppError CONFLICT; re-read and re-plan.
+   */
+  async updatePluginData(
+    id: string,
+    plugin: string,
+    set: PluginDataMap,
+    expect: PluginDataMap,
+  ): Promise<void> {
+    await this.unary(
+      "updatePluginData",
+      create(PluginDataUpdateParamsSchema, { kind: ACCESS_REQUEST_KIND, resource: id, plugin, set, expect }),
+    );
+  }
+
+  /** Used by tests and the demo's tctl-like helpers; the daemon never deletes requests. */
+  async deleteRequest(id: string): Promise<void> {
+    await this.unary("deleteAccessRequest", create(RequestIDSchema, { id }));
+  }
+}
+
+export function watchEventFromProto(event: Event): WatchEvent | undefined {
+  switch (event.type) {
+    case Operation.INIT:
+      return { type: "init" };
+    case Operation.PUT:
+      return event.resource.case === "accessRequest"
+        ? { type: "put", request: accessRequestFromProto(event.resource.value) }
+        : undefined;
+    case Operation.DELETE:
+      return event.resource.case === "resourceHeader"
+        ? { type: "delete", id: event.resource.value.metadata?.name ?? "" }
+        : undefined;
+    default:
+      return undefined;
+  }
+}

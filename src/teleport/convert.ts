@@ -1,0 +1,68 @@
+/**
+ * Converts generated protobuf messages into the daemon's own plain types (core/access-request).
+ * Teleport's Go side always emits non-nullable timestamps; an unset one arrives as
+ * 0001-01-01T00:00:00Z (TELEPORT-WIRE.md §4) and is treated as "no time".
+ */
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import type { AccessRequest, AccessReview, RequestState } from "../core/access-request.js";
+import {
+  AccessRequestKind,
+  type AccessRequestV3,
+  type AccessReview as ProtoAccessReview,
+  RequestState as ProtoRequestState,
+} from "./gen/teleport/types_pb.js";
+
+/** Seconds of 0001-01-01T00:00:00Z, Go's zero time.Time on the wire. */
+export const GO_ZERO_TIME_SECONDS = -62135596800n;
+
+export function timestampToDate(ts: Timestamp | undefined): Date | undefined {
+  if (!ts || ts.seconds <= GO_ZERO_TIME_SECONDS) return undefined;
+  if (ts.seconds === 0n && ts.nanos === 0) return undefined;
+  return new Date(Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6));
+}
+
+const STATE_NAMES: Record<ProtoRequestState, RequestState> = {
+  [ProtoRequestState.NONE]: "NONE",
+  [ProtoRequestState.PENDING]: "PENDING",
+  [ProtoRequestState.APPROVED]: "APPROVED",
+  [ProtoRequestState.DENIED]: "DENIED",
+  [ProtoRequestState.PROMOTED]: "PROMOTED",
+};
+
+export function stateFromProto(state: ProtoRequestState): RequestState {
+  return STATE_NAMES[state] ?? "NONE";
+}
+
+export function stateToProto(state: RequestState): ProtoRequestState {
+  return ProtoRequestState[state];
+}
+
+function reviewFromProto(review: ProtoAccessReview): AccessReview {
+  return {
+    author: review.author,
+    roles: [...review.roles],
+    proposedState: stateFromProto(review.proposedState),
+    reason: review.reason,
+    created: timestampToDate(review.created),
+  };
+}
+
+export function accessRequestFromProto(request: AccessRequestV3): AccessRequest {
+  const spec = request.spec;
+  return {
+    id: request.metadata?.name ?? "",
+    user: spec?.user ?? "",
+    roles: [...(spec?.roles ?? [])],
+    state: stateFromProto(spec?.state ?? ProtoRequestState.NONE),
+    requestReason: spec?.requestReason ?? "",
+    resolveReason: spec?.resolveReason ?? "",
+    created: timestampToDate(spec?.created),
+    accessExpires: timestampToDate(spec?.expires),
+    requestExpires: timestampToDate(request.metadata?.expires),
+    suggestedReviewers: [...(spec?.suggestedReviewers ?? [])],
+    reviews: (spec?.reviews ?? []).map(reviewFromProto),
+    thresholdApprovals: Math.max(0, ...(spec?.thresholds ?? []).map((t) => t.approve)),
+    dryRun: spec?.dryRun ?? false,
+    longTerm: spec?.requestKind === AccessRequestKind.LONG_TERM,
+  };
+}

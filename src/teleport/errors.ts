@@ -1,0 +1,50 @@
+/**
+ * Maps gRPC failures from the Teleport auth server to AppError codes. Teleport converts its
+ * trace errors with trail.ToGRPC (TELEPORT-WIRE.md §6): CompareFailed → FAILED_PRECONDITION is
+ * a compare-and-swap conflict (re-read, not an error), NotFound → NOT_FOUND, AccessDenied →
+ * PERMISSION_DENIED, ConnectionProblem → UNAVAILABLE.
+ */
+import { type ServiceError, status } from "@grpc/grpc-js";
+import { AppError } from "../errors.js";
+
+export function isServiceError(error: unknown): error is ServiceError {
+  return typeof error === "object" && error !== null && "code" in error && "details" in error;
+}
+
+export function teleportError(method: string, error: unknown): AppError {
+  if (!isServiceError(error)) return AppError.from(error, "TELEPORT");
+  const details = { grpcCode: error.code, method };
+  const text = error.details || error.message;
+  switch (error.code) {
+    case status.FAILED_PRECONDITION:
+      return new AppError("CONFLICT", `Teleport ${method}: ${text}`, { cause: error, details });
+    case status.NOT_FOUND:
+      return new AppError("NOT_FOUND", `Teleport ${method}: ${text}`, { cause: error, details });
+    case status.UNIMPLEMENTED:
+      return new AppError("TELEPORT_VERSION", `Teleport ${method} is not implemented by this server`, {
+        cause: error,
+        details,
+      });
+    case status.PERMISSION_DENIED:
+      return new AppError("TELEPORT", `Teleport denied ${method}: ${text}`, {
+        cause: error,
+        details,
+        fix: "Give the plugin's Teleport role the rules `access_request: [list, read, update]` and `access_plugin_data: [update]`, then export its identity again with `tctl auth sign`",
+      });
+    case status.UNAVAILABLE:
+    case status.DEADLINE_EXCEEDED:
+    case status.RESOURCE_EXHAUSTED:
+    case status.ABORTED:
+    case status.INTERNAL:
+    case status.UNKNOWN:
+      return new AppError("TELEPORT", `Teleport ${method} failed: ${text}`, {
+        cause: error,
+        details,
+        retryable: true,
+      });
+    case status.CANCELLED:
+      return new AppError("ABORTED", `Teleport ${method} cancelled`, { cause: error, details });
+    default:
+      return new AppError("TELEPORT", `Teleport ${method} failed: ${text}`, { cause: error, details });
+  }
+}

@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  decodeRecord,
+  EMPTY_RECORD,
+  encodeRecord,
+  formatClaim,
+  type PluginRecord,
+  parseClaim,
+} from "../../src/core/plugin-data.js";
+
+test("a record survives encode → decode", () => {
+  const record: PluginRecord = {
+    posts: [
+      { channelId: "a".repeat(26), postId: "b".repeat(26) },
+      { channelId: "c".repeat(26), postId: "d".repeat(26) },
+    ],
+    rendered: "APPROVED",
+    claim: formatClaim("instance-1", 1234),
+    user: "alice",
+    roles: ["editor", "dba"],
+    reason: "deploy, now",
+    decidedBy: "bob",
+    decisionReason: "ok",
+  };
+  assert.deepEqual(decodeRecord(encodeRecord(record)), record);
+});
+
+test("no data decodes to the empty record, whose encoding expects every key absent", () => {
+  assert.deepEqual(decodeRecord(undefined), EMPTY_RECORD);
+  assert.ok(Object.values(encodeRecord(EMPTY_RECORD)).every((value) => value === ""));
+});
+
+test("the seed plugin's post_id/channel_id keys are read", () => {
+  const record = decodeRecord({ post_id: "p".repeat(26), channel_id: "c".repeat(26), user: "alice" });
+  assert.deepEqual(record.posts, [{ channelId: "c".repeat(26), postId: "p".repeat(26) }]);
+});
+
+test("claims parse back, junk does not", () => {
+  assert.deepEqual(parseClaim(formatClaim("a@b", 99)), { instanceId: "a@b", leaseEndsAt: 99 });
+  assert.equal(parseClaim(""), undefined);
+  assert.equal(parseClaim("x@notanumber"), undefined);
+});

@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { type PostModel, renderPost } from "../../src/core/render.js";
+
+const model: PostModel = {
+  requestId: "r1",
+  user: "alice",
+  roles: ["editor"],
+  reason: "@all see [x](y)",
+  status: "PENDING",
+};
+const buttons = {
+  url: "https://plugin.example/mattermost_action",
+  context: { approve: { a: 1 }, deny: { d: 1 } },
+};
+
+function fieldValue(post: ReturnType<typeof renderPost>, title: string): string | undefined {
+  return post.props.attachments?.[0]?.fields?.find((field) => field.title === title)?.value;
+}
+
+test("a pending post shows who, what, why, the id and the status, with two buttons", () => {
+  const post = renderPost(model, buttons);
+  const attachment = post.props.attachments?.[0];
+  assert.equal(fieldValue(post, "User"), "`alice`");
+  assert.equal(fieldValue(post, "Roles"), "`editor`");
+  assert.equal(fieldValue(post, "Request ID"), "`r1`");
+  assert.equal(fieldValue(post, "Status"), "⏳ PENDING");
+  assert.doesNotMatch(fieldValue(post, "Reason") ?? "", /@all|\[x\]/);
+  assert.deepEqual(
+    attachment?.actions?.map((action) => [action.id, action.name, action.integration?.url]),
+    [
+      ["approve", "Approve", buttons.url],
+      ["deny", "Deny", buttons.url],
+    ],
+  );
+  assert.ok(attachment?.actions?.every((action) => /^[A-Za-z0-9]+$/.test(action.id)));
+});
+
+test("a decided post has no buttons and names the decider", () => {
+  const post = renderPost({ ...model, status: "APPROVED", decidedBy: "bob" }, buttons);
+  assert.equal(post.props.attachments?.[0]?.actions, undefined);
+  assert.equal(fieldValue(post, "Status"), "✅ APPROVED");
+  assert.equal(fieldValue(post, "Decided by"), "`bob`");
+});
+
+test("rendering is deterministic", () => {
+  assert.equal(JSON.stringify(renderPost(model, buttons)), JSON.stringify(renderPost(model, buttons)));
+});
