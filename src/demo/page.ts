@@ -1,0 +1,166 @@
+/**
+ * The demo's single page: a Mattermost-like channel view of the stand-in's posts (buttons go
+ * through the stand-in's real click endpoint, which calls the daemon's callback server) and a
+ * tctl-like panel to create, approve, deny and delete requests in the Teleport stand-in.
+ */
+export function demoPage(): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>teleport-mattermost demo</title>
+<style>
+  :root { --sidebar: #1e325c; --sidebar-text: #dde3ee; --accent: #1c58d9; --border: #e3e4e8; --muted: #6b6f76; }
+  * { box-sizing: border-box; }
+  body { margin: 0; font: 14px/1.45 "Open Sans", "Segoe UI", Helvetica, Arial, sans-serif; color: #3d3c40; display: flex; height: 100vh; }
+  nav { width: 220px; background: var(--sidebar); color: var(--sidebar-text); padding: 14px 0; flex-shrink: 0; }
+  nav h1 { font-size: 16px; margin: 0 16px 18px; color: #fff; }
+  nav .section { text-transform: uppercase; font-size: 11px; opacity: .65; margin: 12px 16px 4px; letter-spacing: .04em; }
+  nav .chan { padding: 4px 16px; opacity: .8; }
+  nav .chan.active { background: rgba(255,255,255,.16); opacity: 1; font-weight: 600; border-left: 3px solid #5d89ea; padding-left: 13px; }
+  main { flex: 1; display: flex; flex-direction: column; min-width: 0; }
+  header { border-bottom: 1px solid var(--border); padding: 10px 20px; display: flex; align-items: center; gap: 12px; }
+  header h2 { margin: 0; font-size: 16px; }
+  header .who { margin-left: auto; color: var(--muted); font-size: 13px; }
+  select, input, button { font: inherit; }
+  #posts { flex: 1; overflow-y: auto; padding: 12px 20px 40px; }
+  .post { display: flex; gap: 10px; padding: 8px 0; }
+  .avatar { width: 36px; height: 36px; border-radius: 50%; background: #7b61ff; color: #fff; display: grid; place-items: center; font-weight: 700; flex-shrink: 0; }
+  .post .name { font-weight: 700; }
+  .tag { background: #e8e9ed; color: #55575c; font-size: 10px; font-weight: 700; padding: 1px 4px; border-radius: 3px; margin-left: 4px; }
+  .time { color: var(--muted); font-size: 12px; margin-left: 6px; }
+  .ephemeral { color: var(--muted); font-style: italic; }
+  .attachment { border: 1px solid var(--border); border-left: 4px solid #ccc; border-radius: 4px; padding: 10px 12px; margin-top: 6px; max-width: 640px; }
+  .attachment .title { font-weight: 700; margin-bottom: 6px; }
+  .fields { display: grid; grid-template-columns: 1fr 1fr; gap: 6px 18px; }
+  .field.long { grid-column: 1 / -1; }
+  .field .label { font-weight: 700; font-size: 13px; }
+  code { background: #f2f3f5; border: 1px solid #e0e1e4; border-radius: 3px; padding: 0 4px; font-size: 12.5px; color: #c03a5b; }
+  .actions { margin-top: 10px; display: flex; gap: 8px; }
+  .actions button { border-radius: 4px; padding: 6px 14px; font-weight: 600; cursor: pointer; border: 1px solid; background: #fff; }
+  .actions button.good { color: #1a7f4b; border-color: #1a7f4b; }
+  .actions button.danger { color: #c43c3f; border-color: #c43c3f; }
+  .actions button:disabled { opacity: .5; cursor: wait; }
+  .footer { color: var(--muted); font-size: 12px; margin-top: 6px; }
+  aside { width: 340px; border-left: 1px solid var(--border); padding: 14px 16px; overflow-y: auto; background: #fafbfc; flex-shrink: 0; }
+  aside h3 { margin: 0 0 8px; font-size: 14px; }
+  aside form { display: grid; gap: 6px; margin-bottom: 18px; }
+  aside input { padding: 5px 8px; border: 1px solid var(--border); border-radius: 4px; }
+  aside button { padding: 5px 10px; border-radius: 4px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
+  .req { border: 1px solid var(--border); border-radius: 4px; padding: 8px; margin-bottom: 8px; background: #fff; font-size: 13px; }
+  .req .ops { display: flex; gap: 6px; margin-top: 6px; }
+  .req .ops button { background: #fff; color: var(--accent); padding: 2px 8px; font-size: 12px; }
+  .state { font-weight: 700; }
+  #toast { position: fixed; bottom: 16px; left: 50%; transform: translateX(-50%); background: #3d3c40; color: #fff; padding: 8px 14px; border-radius: 4px; display: none; }
+</style>
+</head>
+<body>
+<nav>
+  <h1>Acme</h1>
+  <div class="section">Channels</div>
+  <div class="chan">town-square</div>
+  <div class="chan active" id="channel-name">access-requests</div>
+  <div class="section">Demo</div>
+  <div class="chan">Teleport stand-in + Mattermost stand-in + the real daemon</div>
+</nav>
+<main>
+  <header>
+    <h2 id="channel-title">~access-requests</h2>
+    <span class="who">Viewing as <select id="as"><option value="bob">bob (approver)</option><option value="alice">alice (requester)</option></select></span>
+  </header>
+  <div id="posts" data-testid="posts"></div>
+</main>
+<aside>
+  <h3>tsh request create</h3>
+  <form id="new-request">
+    <input name="user" value="alice" aria-label="user">
+    <input name="roles" value="dba" aria-label="roles">
+    <input name="reason" value="Need to check the replication lag" aria-label="reason">
+    <button type="submit">Create request</button>
+  </form>
+  <h3>tctl requests ls</h3>
+  <div id="requests"></div>
+</aside>
+<div id="toast" role="status"></div>
+<script>
+const STATES = ["NONE", "PENDING", "APPROVED", "DENIED", "PROMOTED"];
+let current = null;
+function esc(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+// Just enough Mattermost markdown for the daemon's posts: code spans, bold, italics, escapes.
+function md(text) {
+  const parts = String(text).split(/(\`[^\`]*\`)/g);
+  return parts.map((part) => {
+    if (part.startsWith("\`") && part.endsWith("\`") && part.length > 1) return "<code>" + esc(part.slice(1, -1)) + "</code>";
+    const slots = [];
+    let out = part.replace(/\\\\(.)/g, (_, c) => { slots.push(c); return "\\u0000" + (slots.length - 1) + "\\u0000"; });
+    out = esc(out).replace(/\\*\\*(.+?)\\*\\*/g, "<b>$1</b>").replace(/(^|\\s)_(.+?)_(?=\\s|$)/g, "$1<i>$2</i>");
+    return out.replace(/\\u0000(\\d+)\\u0000/g, (_, i) => esc(slots[Number(i)]));
+  }).join("");
+}
+function toast(text) {
+  const el = document.getElementById("toast");
+  el.textContent = text; el.style.display = "block";
+  clearTimeout(toast.timer); toast.timer = setTimeout(() => (el.style.display = "none"), 3500);
+}
+async function api(path, body) {
+  const res = await fetch(path, body ? { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) } : {});
+  return res.json();
+}
+function renderPost(post, users) {
+  const attachments = (post.props && post.props.attachments) || [];
+  const author = post.user_id === users.bob ? "bob" : post.user_id === users.alice ? "alice" : current.bot;
+  const when = new Date(post.create_at).toLocaleTimeString();
+  let html = '<div class="post" data-post-id="' + esc(post.id) + '"><div class="avatar">' + esc(author[0].toUpperCase()) + '</div><div><div><span class="name">' + esc(author) + '</span>' + (author === current.bot ? '<span class="tag">BOT</span>' : "") + '<span class="time">' + when + "</span></div>";
+  if (post.message) html += "<div>" + md(post.message) + "</div>";
+  for (const a of attachments) {
+    html += '<div class="attachment" style="border-left-color:' + esc(a.color || "#ccc") + '">';
+    if (a.title) html += '<div class="title">' + md(a.title) + "</div>";
+    if (a.text) html += "<div>" + md(a.text) + "</div>";
+    html += '<div class="fields">' + (a.fields || []).map((f) => '<div class="field' + (f.short ? "" : " long") + '" data-field="' + esc(f.title) + '"><div class="label">' + esc(f.title) + "</div><div>" + md(f.value) + "</div></div>").join("") + "</div>";
+    if (a.actions && a.actions.length) {
+      html += '<div class="actions">' + a.actions.map((x) => '<button class="' + esc(x.style || "") + '" data-action="' + esc(x.id) + '" data-post="' + esc(post.id) + '">' + esc(x.name) + "</button>").join("") + "</div>";
+    }
+    if (a.footer) html += '<div class="footer">' + esc(a.footer) + "</div>";
+    html += "</div>";
+  }
+  return html + "</div></div>";
+}
+async function refresh() {
+  current = await api("/api/state");
+  const as = document.getElementById("as").value;
+  const items = current.posts.map((p) => ({ at: p.create_at, html: renderPost(p, current.users) }))
+    .concat((current.ephemeral[as] || []).map((p) => ({ at: p.create_at, html: '<div class="post"><div class="avatar">' + esc(current.bot[0].toUpperCase()) + '</div><div><span class="name">' + esc(current.bot) + '</span><span class="tag">BOT</span><div class="ephemeral">' + md(p.message) + " (Only visible to you)</div></div></div>" })));
+  items.sort((a, b) => a.at - b.at);
+  document.getElementById("posts").innerHTML = items.map((i) => i.html).join("") || '<p class="ephemeral">No posts yet.</p>';
+  document.getElementById("requests").innerHTML = current.requests.map((r) =>
+    '<div class="req" data-request="' + esc(r.id) + '"><div><code>' + esc(r.id.slice(0, 8)) + "</code> " + esc(r.user) + " → " + esc((r.roles || []).join(", ")) + '</div><div class="state">' + STATES[r.state] + "</div>" +
+    (r.state === 1 ? '<div class="ops"><button data-tctl="approve" data-id="' + esc(r.id) + '">approve</button><button data-tctl="deny" data-id="' + esc(r.id) + '">deny</button><button data-tctl="delete" data-id="' + esc(r.id) + '">delete</button></div>' : "") + "</div>").join("") || "<p>No requests.</p>";
+}
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("button");
+  if (!button) return;
+  if (button.dataset.action) {
+    button.disabled = true;
+    const reply = await api("/api/click", { postId: button.dataset.post, actionId: button.dataset.action, as: document.getElementById("as").value });
+    if (reply.status !== "OK") toast("Mattermost: " + (reply.message || reply.error || "click failed"));
+    refresh();
+  } else if (button.dataset.tctl) {
+    await api("/api/tctl", { id: button.dataset.id, action: button.dataset.tctl });
+  }
+});
+document.getElementById("new-request").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  await api("/api/requests", Object.fromEntries(form.entries()));
+});
+document.getElementById("as").addEventListener("change", refresh);
+new EventSource("/api/events").onmessage = () => refresh();
+refresh();
+</script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,188 @@
+/**
+ * `teleport-mattermost demo`: the real daemon against in-process stand-ins of Teleport and
+ * Mattermost, with sample requests and a page (a Mattermost-like channel view plus a tctl-like
+ * panel) whose buttons go through the same click path real Mattermost uses. Ctrl-C stops it.
+ */
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import { Daemon } from "../app/daemon.js";
+import { selfSignedCert } from "../callback/self-signed.js";
+import { createLogger } from "../cli/logger.js";
+import { freePort } from "../lib/free-port.js";
+import { VERSION } from "../version.js";
+import { demoPage } from "./page.js";
+import { createWorld, type World } from "./world.js";
+
+export const DEMO_SECRET = "demo-secret-not-for-production-0123456789";
+
+const SAMPLE_REQUESTS = [
+  { user: "alice", roles: ["dba"], reason: "Investigate slow queries on the orders database (INC-4211)" },
+  {
+    user: "alice",
+    roles: ["prod-ssh", "k8s-admin"],
+    reason: "Roll back release 2026.11.3 @channel <b>now</b>",
+  },
+];
+
+export interface DemoOptions {
+  /** Port of the page; 0 picks a free one. */
+  port: number;
+  host?: string;
+  logger?: Logger;
+  /** Resolves when the demo should stop (default: SIGINT/SIGTERM). */
+  until?: Promise<unknown>;
+  /** Called once everything listens, with the page URL. */
+  onReady?: (info: { url: string; world: World; daemon: Daemon }) => void;
+}
+
+export async function runDemo(options: DemoOptions): Promise<number> {
+  const logger = options.logger ?? createLogger({ output: "stderr", severity: "info", format: "text" });
+  const world = await createWorld();
+  let daemon: Daemon | undefined;
+  let page: http.Server | undefined;
+  try {
+    const callbackPort = await freePort();
+    const tls = await selfSignedCert({ commonName: "127.0.0.1", hosts: ["127.0.0.1", "localhost"] });
+    daemon = await Daemon.start(
+      {
+        version: VERSION,
+        teleport: {
+          addr: world.teleport.addr,
+          identity: { cert: world.identity.crt, key: world.identity.key, cas: world.identity.cas },
+        },
+        mattermost: {
+          url: world.mattermost.url,
+          token: world.bot.token,
+          team: world.team.name,
+          channel: world.channel.name,
+          secret: DEMO_SECRET,
+        },
+        http: {
+          listenAddr: `127.0.0.1:${callbackPort}`,
+          publicAddr: `https://127.0.0.1:${callbackPort}`,
+          tls,
+        },
+      },
+      { logger },
+    );
+    for (const sample of SAMPLE_REQUESTS) world.teleport.createRequest(sample);
+    page = demoServer(world);
+    const host = options.host ?? "127.0.0.1";
+    await new Promise<void>((resolve, reject) => {
+      page!.once("error", reject);
+      page!.listen({ host, port: options.port }, resolve);
+    });
+    const url = `http://${host}:${(page.address() as AddressInfo).port}/`;
+    logger.info({ url }, `Demo ready: open ${url} (Ctrl-C stops)`);
+    options.onReady?.({ url, world, daemon });
+    await (options.until ??
+      new Promise((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      }));
+    logger.info("Stopping the demo");
+    return 0;
+  } finally {
+    page?.closeAllConnections();
+    await new Promise((resolve) => (page ? page.close(resolve) : resolve(undefined)));
+    await daemon?.stop();
+    await world.stop();
+  }
+}
+
+/** JSON API of the page: channel state, clicks as a Mattermost user, tctl-like actions. */
+function demoServer(world: World): http.Server {
+  const subscribers = new Set<http.ServerResponse>();
+  const notify = () => {
+    for (const res of subscribers) res.write("data: changed\n\n");
+  };
+  world.mattermost.events.on("event", notify);
+  world.teleport.on("change", notify);
+  const people = { alice: world.requester, bob: world.approver };
+
+  const state = () => ({
+    channel: world.channel.name,
+    team: world.team.name,
+    bot: world.bot.user.username,
+    users: Object.fromEntries(Object.entries(people).map(([name, person]) => [name, person.user.id])),
+    posts: world.mattermost.channelPosts(world.channel.id),
+    ephemeral: Object.fromEntries(
+      Object.entries(people).map(([name, person]) => [name, world.mattermost.ephemeralPosts(person.user.id)]),
+    ),
+    requests: world.teleport.listRequests().map((request) => ({
+      id: request.metadata?.name,
+      user: request.spec?.user,
+      roles: request.spec?.roles,
+      state: request.spec?.state,
+      reason: request.spec?.requestReason,
+    })),
+  });
+
+  return http.createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? "/", "http://demo");
+      const send = (status: number, body: unknown) => {
+        res.writeHead(status, { "Content-Type": "application/json" });
+        res.end(JSON.stringify(body));
+      };
+      if (req.method === "GET" && url.pathname === "/") {
+        res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+        res.end(demoPage());
+        return;
+      }
+      if (req.method === "GET" && url.pathname === "/api/state") return send(200, state());
+      if (req.method === "GET" && url.pathname === "/api/events") {
+        res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" });
+        res.write("data: hello\n\n");
+        subscribers.add(res);
+        req.on("close", () => subscribers.delete(res));
+        return;
+      }
+      if (req.method !== "POST") return send(404, { error: "not found" });
+      const body = JSON.parse((await readAll(req)) || "{}") as Record<string, string>;
+      const person = people[(body["as"] ?? "bob") as keyof typeof people] ?? world.approver;
+      switch (url.pathname) {
+        case "/api/click": {
+          const reply = await world.mattermost.clickAction(
+            person.session,
+            body["postId"] ?? "",
+            body["actionId"] ?? "",
+          );
+          return send(reply.status, reply.body ?? { error: reply.text });
+        }
+        case "/api/requests":
+          world.teleport.createRequest({
+            user: body["user"] || "alice",
+            roles: (body["roles"] || "dba")
+              .split(",")
+              .map((role) => role.trim())
+              .filter(Boolean),
+            reason: body["reason"] ?? "",
+          });
+          return send(201, {});
+        case "/api/tctl": {
+          const id = body["id"] ?? "";
+          if (body["action"] === "approve") world.teleport.approve(id, { reason: "approved with tctl" });
+          else if (body["action"] === "deny") world.teleport.deny(id, { reason: "denied with tctl" });
+          else world.teleport.deleteRequest(id);
+          return send(200, {});
+        }
+        default:
+          return send(404, { error: "not found" });
+      }
+    })().catch((error: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({ error: String(error) }));
+    });
+  });
+}
+
+function readAll(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * A small Teleport cluster and Mattermost site made of the stand-ins, set up the way the
+ * operator's guide says: a bot in the team and channel, the plugin's identity exported from the
+ * cluster, a requester and an approver. The demo runs on it; the process tests use it too.
+ */
+import {
+  MattermostStandin,
+  type MattermostStandinOptions,
+  type StandinUser,
+} from "../standins/mattermost-server.js";
+import type { IdentityFiles } from "../standins/pki.js";
+import { TeleportStandin, type TeleportVersion } from "../standins/teleport-server.js";
+
+export const PLUGIN_USER = "access-plugin-mattermost";
+export const PLUGIN_ROLE = "access-plugin";
+export const TEAM_NAME = "acme";
+export const CHANNEL_NAME = "access-requests";
+/** Loopback is refused by Mattermost unless allowed (MATTERMOST-API.md §4); the world allows it. */
+export const LOOPBACK_ALLOWED = ["127.0.0.0/8", "::1", "localhost"];
+
+export interface WorldOptions {
+  teleportVersion?: TeleportVersion;
+  /** Mattermost stand-in options on top of the world's (loopback allowed, self-signed trusted). */
+  mattermost?: MattermostStandinOptions;
+  clusterName?: string;
+}
+
+export interface MattermostPerson {
+  user: StandinUser;
+  /** A session token, as the webapp would hold after login. */
+  session: string;
+}
+
+export interface World {
+  teleport: TeleportStandin;
+  mattermost: MattermostStandin;
+  identity: IdentityFiles;
+  bot: { user: StandinUser; token: string };
+  team: { id: string; name: string };
+  channel: { id: string; name: string };
+  requester: MattermostPerson;
+  approver: MattermostPerson;
+  stop(): Promise<void>;
+}
+
+export async function createWorld(options: WorldOptions = {}): Promise<World> {
+  const teleport = await TeleportStandin.start({
+    version: options.teleportVersion ?? "6.2.1",
+    clusterName: options.clusterName ?? "teleport.example.com",
+  });
+  let mattermost: MattermostStandin | undefined;
+  try {
+    mattermost = await MattermostStandin.start({
+      allowedUntrustedInternalConnections: LOOPBACK_ALLOWED,
+      insecureOutgoingConnections: true,
+      ...options.mattermost,
+    });
+    const identity = await teleport.issueIdentity(PLUGIN_USER, [PLUGIN_ROLE]);
+    const team = mattermost.createTeam(TEAM_NAME, { displayName: "Acme" });
+    const channel = mattermost.createChannel(team.id, CHANNEL_NAME, { displayName: "Access requests" });
+    const bot = mattermost.createBot("teleport", { description: "Teleport access requests" });
+    const person = (username: string, first: string): MattermostPerson => {
+      const user = mattermost!.createUser({ username, email: `${username}@example.com`, firstName: first });
+      mattermost!.addTeamMember(team.id, user.id);
+      mattermost!.addChannelMember(channel.id, user.id);
+      return { user, session: mattermost!.createSession(user.id) };
+    };
+    mattermost.addTeamMember(team.id, bot.user.id);
+    mattermost.addChannelMember(channel.id, bot.user.id);
+    const requester = person("alice", "Alice");
+    const approver = person("bob", "Bob");
+    teleport.addUser("alice", ["access"]);
+    teleport.addUser("bob", ["reviewer"]);
+    const server = mattermost;
+    return {
+      teleport,
+      mattermost: server,
+      identity,
+      bot,
+      team: { id: team.id, name: TEAM_NAME },
+      channel: { id: channel.id, name: CHANNEL_NAME },
+      requester,
+      approver,
+      stop: async () => {
+        await Promise.allSettled([teleport.stop(), server.stop()]);
+      },
+    };
+  } catch (error) {
+    await Promise.allSettled([teleport.stop(), mattermost?.stop()]);
+    throw error;
+  }
+}

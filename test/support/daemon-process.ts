@@ -1,0 +1,191 @@
+/**
+ * Runs the built CLI (dist/teleport-mattermost.cjs) as a child process, the way an operator
+ * runs it, and reads its JSON log lines. Tests await log messages and the exit code; `stop()`
+ * sends SIGTERM and, if the process does not leave in time, SIGKILL, so nothing is left behind.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { World } from "../../src/demo/world.js";
+import { freePort } from "../../src/lib/free-port.js";
+import type { TempDir } from "./temp-dir.js";
+
+export const CLI_PATH = fileURLToPath(new URL("../../dist/teleport-mattermost.cjs", import.meta.url));
+export const TEST_SECRET = "test-secret-0123456789abcdef0123456789";
+
+export interface LogLine {
+  level: string;
+  msg: string;
+  [key: string]: unknown;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function assertBuilt(): void {
+  if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npm run build\` first`);
+}
+
+/** Runs the CLI to completion (for configure, version, bad configs). */
+export function runCli(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  assertBuilt();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_PATH, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...options.env },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`teleport-mattermost ${args.join(" ")} did not exit within ${options.timeoutMs ?? 20_000} ms\n${stderr}`));
+    }, options.timeoutMs ?? 20_000);
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export class DaemonProcess {
+  readonly lines: LogLine[] = [];
+  readonly exited: Promise<number | null>;
+  stderrText = "";
+  private readonly child: ChildProcess;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(args: string[]) {
+    assertBuilt();
+    this.child = spawn(process.execPath, [CLI_PATH, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let buffered = "";
+    this.child.stderr!.on("data", (chunk: Buffer) => {
+      this.stderrText += chunk.toString();
+      buffered += chunk.toString();
+      let newline = buffered.indexOf("\n");
+      while (newline >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        try {
+          this.lines.push(JSON.parse(line) as LogLine);
+        } catch {
+          this.lines.push({ level: "raw", msg: line });
+        }
+        newline = buffered.indexOf("\n");
+      }
+      for (const wake of this.waiters) wake();
+    });
+    this.child.stdout!.resume();
+    this.exited = new Promise((resolve) => this.child.on("exit", (code) => resolve(code)));
+    void this.exited.then(() => {
+      for (const wake of this.waiters) wake();
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Resolves with the first log line matching, failing after `timeoutMs` or if the process exits. */
+  waitForLog(match: string | RegExp | ((line: LogLine) => boolean), timeoutMs = 15_000): Promise<LogLine> {
+    const test =
+      typeof match === "function"
+        ? match
+        : (line: LogLine) => (typeof match === "string" ? line.msg === match : match.test(line.msg));
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.lines.find(test);
+        if (found) {
+          done();
+          resolve(found);
+        } else if (this.child.exitCode !== null || this.child.signalCode !== null) {
+          done();
+          reject(new Error(`daemon exited before logging ${String(match)}\n${this.stderrText}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`no log line ${String(match)} within ${timeoutMs} ms\n${this.stderrText}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  /** Messages logged, in order (for asserting the startup sequence). */
+  messages(): string[] {
+    return this.lines.map((line) => line.msg);
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
+  async stop(graceMs = 10_000): Promise<number | null> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
+    this.child.kill("SIGTERM");
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+}
+
+export interface DaemonConfigOptions {
+  /** Extra TOML appended (e.g. another [http.basic_auth] table). */
+  extra?: string;
+  /** Replace lines: key → full TOML line, matched by `key =` at line start. */
+  replace?: Record<string, string>;
+  listenPort?: number;
+}
+
+/** Writes auth.crt/auth.key/auth.cas and a config for `world` into `dir`; returns the config path. */
+export async function writeDaemonConfig(
+  dir: TempDir,
+  world: World,
+  options: DaemonConfigOptions = {},
+): Promise<{ configPath: string; callbackUrl: string; port: number }> {
+  await dir.write("auth.crt", world.identity.crt);
+  await dir.write("auth.key", world.identity.key);
+  await dir.write("auth.cas", world.identity.cas);
+  const port = options.listenPort ?? (await freePort());
+  let toml = [
+    "[teleport]",
+    `addr = "${world.teleport.addr}"`,
+    'client_key = "auth.key"',
+    'client_crt = "auth.crt"',
+    'root_cas = "auth.cas"',
+    "",
+    "[mattermost]",
+    `url = "${world.mattermost.url}"`,
+    `team = "${world.team.name}"`,
+    `channel = "${world.channel.name}"`,
+    `token = "${world.bot.token}"`,
+    `secret = "${TEST_SECRET}"`,
+    "",
+    "[http]",
+    `public_addr = "https://127.0.0.1:${port}"`,
+    `listen_addr = "127.0.0.1:${port}"`,
+    "",
+    "[log]",
+    'output = "stderr"',
+    'severity = "debug"',
+    "",
+  ].join("\n");
+  for (const [key, line] of Object.entries(options.replace ?? {})) {
+    toml = toml.replace(new RegExp(`^${key} = .*$`, "m"), line);
+  }
+  if (options.extra) toml += `\n${options.extra}\n`;
+  const configPath = await dir.write("teleport-mattermost.toml", toml);
+  return { configPath, callbackUrl: `https://127.0.0.1:${port}`, port };
+}
