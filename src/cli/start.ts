@@ -49,9 +49,13 @@ export async function daemonOptions(
     }
   }
   if (config.mattermost.recipients.length > 0 || Object.keys(config.roleToRecipients).length > 0) {
-    throw new AppError("CONFIG", "[mattermost] recipients and [role_to_recipients] are not supported by this version yet", {
-      fix: "Remove them and set [mattermost] team and channel; every request is posted there",
-    });
+    throw new AppError(
+      "CONFIG",
+      "[mattermost] recipients and [role_to_recipients] are not supported by this version yet",
+      {
+        fix: "Remove them and set [mattermost] team and channel; every request is posted there",
+      },
+    );
   }
   if (!config.mattermost.team || !config.mattermost.channel) {
     throw new AppError("CONFIG", "[mattermost] team and channel are required", {

@@ -5,17 +5,18 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { AccessRequestV3 } from "../../src/teleport/gen/teleport/types_pb.js";
-import { RequestState } from "../../src/teleport/gen/teleport/types_pb.js";
 import { createWorld, type World } from "../../src/demo/world.js";
 import type { StandinPost } from "../../src/standins/mattermost-server.js";
+import type { AccessRequestV3 } from "../../src/teleport/gen/teleport/types_pb.js";
+import { RequestState } from "../../src/teleport/gen/teleport/types_pb.js";
 import { DaemonProcess, writeDaemonConfig } from "../support/daemon-process.js";
-import { assertRequestsValid } from "../support/openapi.js";
 import { postRaw } from "../support/http.js";
+import { assertRequestsValid } from "../support/openapi.js";
 import { makeTempDir, type TempDir } from "../support/temp-dir.js";
 
 function attachment(post: StandinPost | undefined) {
-  const attachments = (post?.props as { attachments?: Array<Record<string, unknown>> } | undefined)?.attachments;
+  const attachments = (post?.props as { attachments?: Array<Record<string, unknown>> } | undefined)
+    ?.attachments;
   return attachments?.[0] as
     | { fields?: Array<{ title: string; value: string }>; actions?: Array<{ id: string; name: string }> }
     | undefined;
@@ -31,7 +32,9 @@ describe("seed flow against the stand-ins", () => {
   let daemon: DaemonProcess;
 
   const postOf = (id: string) =>
-    world.mattermost.channelPosts(world.channel.id).filter((post) => field(post, "Request ID") === `\`${id}\``);
+    world.mattermost
+      .channelPosts(world.channel.id)
+      .filter((post) => field(post, "Request ID") === `\`${id}\``);
 
   async function postFor(request: AccessRequestV3): Promise<StandinPost> {
     const id = request.metadata!.name;
@@ -40,7 +43,11 @@ describe("seed flow against the stand-ins", () => {
       10_000,
     );
     // The post id is recorded in plugin data right after the post is created.
-    await world.teleport.waitFor(() => world.teleport.pluginData(id, "mattermost")?.["messages"], 10_000, "messages");
+    await world.teleport.waitFor(
+      () => world.teleport.pluginData(id, "mattermost")?.["messages"],
+      10_000,
+      "messages",
+    );
     const posts = postOf(id);
     assert.equal(posts.length, 1, "exactly one post per request");
     return posts[0]!;
@@ -48,7 +55,10 @@ describe("seed flow against the stand-ins", () => {
 
   async function statusBecomes(postId: string, status: string): Promise<StandinPost> {
     await world.mattermost.waitFor(
-      (event) => event.type === "post_updated" && event.post.id === postId && field(event.post, "Status")?.includes(status) === true,
+      (event) =>
+        event.type === "post_updated" &&
+        event.post.id === postId &&
+        field(event.post, "Status")?.includes(status) === true,
       10_000,
     );
     return world.mattermost.post(postId)!;
@@ -87,7 +97,11 @@ describe("seed flow against the stand-ins", () => {
   });
 
   test("a new request is posted with requester, roles, reason, id, PENDING and two buttons", async () => {
-    const request = world.teleport.createRequest({ user: "alice", roles: ["dba", "editor"], reason: "fix prod" });
+    const request = world.teleport.createRequest({
+      user: "alice",
+      roles: ["dba", "editor"],
+      reason: "fix prod",
+    });
     const post = await postFor(request);
     assert.equal(post.user_id, world.bot.user.id);
     assert.equal(field(post, "User"), "`alice`");
@@ -133,7 +147,10 @@ describe("seed flow against the stand-ins", () => {
     const reply = await world.mattermost.clickAction(world.approver.session, post.id, "deny");
     assert.equal(reply.status, 200, reply.text);
     assert.equal(world.teleport.getRequest(id)?.spec?.state, RequestState.DENIED);
-    assert.equal(world.teleport.audit.find((e) => e.id === id && e.state === "DENIED")?.delegator, "mattermost:bob");
+    assert.equal(
+      world.teleport.audit.find((e) => e.id === id && e.state === "DENIED")?.delegator,
+      "mattermost:bob",
+    );
     const updated = world.mattermost.post(post.id)!;
     assert.equal(field(updated, "Status"), "❌ DENIED");
     assert.equal(attachment(updated)?.actions, undefined);
@@ -165,8 +182,13 @@ describe("seed flow against the stand-ins", () => {
     const other = world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "other" });
     const otherPost = await postFor(other);
     const stored = world.mattermost.post(post.id)!;
-    const actions = (stored.props as { attachments: Array<{ actions: Array<{ integration: { url: string; context: Record<string, unknown> } }> }> })
-      .attachments[0]!.actions;
+    const actions = (
+      stored.props as {
+        attachments: Array<{
+          actions: Array<{ integration: { url: string; context: Record<string, unknown> } }>;
+        }>;
+      }
+    ).attachments[0]!.actions;
     const { url, context } = actions[0]!.integration;
     const callback = (overrides: Record<string, unknown>) => ({
       user_id: world.approver.user.id,
@@ -186,7 +208,10 @@ describe("seed flow against the stand-ins", () => {
       ["forged signature", callback({ context: { ...context, sig: "AAAA" } })],
       ["unsigned", callback({ context: { action: "approve", req_id: id } })],
       ["context of this request on another post", callback({ post_id: otherPost.id })],
-      ["another request id under this signature", callback({ context: { ...context, req_id: other.metadata!.name } })],
+      [
+        "another request id under this signature",
+        callback({ context: { ...context, req_id: other.metadata!.name } }),
+      ],
       ["wrong channel", callback({ channel_id: "a".repeat(26) })],
     ];
     // Straight to the callback URL, as an attacker who knows it would (Mattermost adds no auth).
@@ -202,7 +227,8 @@ describe("seed flow against the stand-ins", () => {
     assert.equal(world.teleport.getRequest(id)?.spec?.state, RequestState.PENDING);
     assert.equal(world.teleport.getRequest(other.metadata!.name)?.spec?.state, RequestState.PENDING);
     const decisions = world.teleport.audit.filter(
-      (e) => (e.id === id || e.id === other.metadata!.name) && (e.state === "APPROVED" || e.state === "DENIED"),
+      (e) =>
+        (e.id === id || e.id === other.metadata!.name) && (e.state === "APPROVED" || e.state === "DENIED"),
     );
     assert.deepEqual(decisions, []);
   });
@@ -242,7 +268,11 @@ describe("restarts", () => {
     await first.waitForLog("Watcher connected");
     const request = world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "once" });
     const id = request.metadata!.name;
-    await world.teleport.waitFor(() => world.teleport.pluginData(id, "mattermost")?.["messages"], 10_000, "posted");
+    await world.teleport.waitFor(
+      () => world.teleport.pluginData(id, "mattermost")?.["messages"],
+      10_000,
+      "posted",
+    );
     assert.equal(await first.stop(), 0);
     assert.ok(first.messages().includes("Successfully shut down"));
 

@@ -30,7 +30,10 @@ function assertBuilt(): void {
 }
 
 /** Runs the CLI to completion (for configure, version, bad configs). */
-export function runCli(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   assertBuilt();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI_PATH, ...args], {
@@ -43,7 +46,11 @@ export function runCli(args: string[], options: { timeoutMs?: number; env?: Node
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`teleport-mattermost ${args.join(" ")} did not exit within ${options.timeoutMs ?? 20_000} ms\n${stderr}`));
+      reject(
+        new Error(
+          `teleport-mattermost ${args.join(" ")} did not exit within ${options.timeoutMs ?? 20_000} ms\n${stderr}`,
+        ),
+      );
     }, options.timeoutMs ?? 20_000);
     child.on("error", reject);
     child.on("exit", (code) => {
