@@ -7,6 +7,8 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { ACTION_PATH, CallbackServer } from "../callback/server.js";
 import type { RequestView } from "../core/plan.js";
+import { planFor } from "../core/plan.js";
+import { decodeRecord, PLUGIN_NAME } from "../core/plugin-data.js";
 import { AppError, isAppError } from "../errors.js";
 import { backoffDelay } from "../lib/backoff.js";
 import { type Clock, systemClock } from "../lib/clock.js";
@@ -16,12 +18,17 @@ import { isAtLeast, MIN_SERVER_VERSION } from "../teleport/version.js";
 import { ClickHandler } from "./click-handler.js";
 import { KeyedWork } from "./keyed-work.js";
 import { RequestSync } from "./request-sync.js";
+import { SyncScheduler } from "./sync-scheduler.js";
 import { RequestWatcher, WATCH_BACKOFF } from "./watcher.js";
 
 /** Requests handled at once; events of one request are always handled in order. */
 export const SYNC_CONCURRENCY = 16;
 /** How long shutdown waits for in-flight work before it stops anyway. */
 export const SHUTDOWN_GRACE_MS = 10_000;
+/** Full reconciliation while connected, to heal anything an event or a retry missed. */
+export const RECONCILE_INTERVAL_MS = 5 * 60_000;
+/** Wait before listing again after a failed catch-up. */
+const CATCH_UP_RETRY_MS = 5_000;
 
 export interface DaemonOptions {
   version: string;
@@ -54,6 +61,8 @@ export class Daemon {
     private readonly mattermost: MattermostClient,
     private readonly callbackServer: CallbackServer,
     private readonly work: KeyedWork<RequestView>,
+    private readonly scheduler: SyncScheduler,
+    private readonly instanceId: string,
     readonly ping: PingResult,
     readonly callbackPort: number,
   ) {}
@@ -98,13 +107,14 @@ export class Daemon {
       logger.debug("Starting a request watcher...");
 
       logger.debug({ url: options.mattermost.url }, "Starting Mattermost API health check...");
-      const channelId = await checkMattermost(mattermost, options.mattermost, logger);
+      const { channelId, botUserId } = await checkMattermost(mattermost, options.mattermost, logger);
 
       const publicBase = options.http.publicAddr.replace(/\/+$/, "");
       const sync = new RequestSync({
         teleport,
         mattermost,
         channelId,
+        botUserId,
         clusterName: ping.clusterName,
         instanceId,
         actionUrl: `${publicBase}${ACTION_PATH}`,
@@ -139,16 +149,30 @@ export class Daemon {
         },
         `${callbackServer.protocol === "https" ? "HTTPS" : "HTTP"} callback server listening on ${options.http.listenAddr}`,
       );
-      const work = new KeyedWork<RequestView>(
+      // The scheduler runs each sync and catches its failures, so the queue's own error hook never fires.
+      const work: KeyedWork<RequestView> = new KeyedWork<RequestView>(
         SYNC_CONCURRENCY,
-        (_id, view) => sync.sync(view),
-        (id, error) =>
-          logger.error(
-            { request_id: id, err: AppError.from(error).describe() },
-            "Failed to update Mattermost for request",
-          ),
+        (id, view) => scheduler.run(id, view),
+        () => {},
       );
-      const daemon = new Daemon(logger, teleport, mattermost, callbackServer, work, ping, address.port);
+      const scheduler: SyncScheduler = new SyncScheduler({
+        sync,
+        work,
+        clock,
+        logger,
+        ...(deps.random ? { random: deps.random } : {}),
+      });
+      const daemon = new Daemon(
+        logger,
+        teleport,
+        mattermost,
+        callbackServer,
+        work,
+        scheduler,
+        instanceId,
+        ping,
+        address.port,
+      );
       daemon.startWatching(clock, deps.random);
       return daemon;
     } catch (error) {
@@ -183,19 +207,47 @@ export class Daemon {
       },
     });
     this.watcherDone = watcher.run(this.abort.signal);
+    const periodic = setInterval(() => {
+      if (this.connected) void this.catchUp();
+    }, RECONCILE_INTERVAL_MS);
+    periodic.unref();
+    this.abort.signal.addEventListener("abort", () => clearInterval(periodic), { once: true });
   }
 
-  /** After every (re)connect: bring every request Teleport has up to date (ARCHITECTURE.md §3). */
+  /**
+   * After every (re)connect, and every few minutes: compare every request Teleport has and every
+   * plugin record with what the posts show, and queue those that differ (ARCHITECTURE.md §3):
+   * requests created, decided or deleted while the watch was down.
+   */
   private async catchUp(): Promise<void> {
     try {
-      const requests = await this.teleport.listRequests();
-      for (const request of requests) this.work.push(request.id, { kind: "live", request });
-      this.logger.debug({ requests: requests.length }, "Catch-up listed requests");
+      const [requests, records] = await Promise.all([
+        this.teleport.listRequests(),
+        this.teleport.listPluginData(PLUGIN_NAME),
+      ]);
+      const now = Date.now();
+      let queued = 0;
+      const live = new Set<string>();
+      for (const request of requests) {
+        live.add(request.id);
+        const view: RequestView = { kind: "live", request };
+        if (planFor(view, decodeRecord(records.get(request.id)), now, this.instanceId).kind !== "none") {
+          this.work.push(request.id, view);
+          queued++;
+        }
+      }
+      for (const [id, data] of records) {
+        if (live.has(id)) continue;
+        const view: RequestView = { kind: "gone", id };
+        if (planFor(view, decodeRecord(data), now, this.instanceId).kind !== "none") {
+          this.work.push(id, view);
+          queued++;
+        }
+      }
+      this.logger.info({ requests: requests.length, records: records.size, queued }, "Catch-up finished");
     } catch (error) {
-      this.logger.warn(
-        { err: AppError.from(error).describe() },
-        "Catch-up listing failed; will retry on reconnect",
-      );
+      this.logger.warn({ err: AppError.from(error).describe() }, "Catch-up failed; will try again");
+      this.scheduler.later(() => void this.catchUp(), CATCH_UP_RETRY_MS);
     }
   }
 
@@ -206,6 +258,7 @@ export class Daemon {
 
   async stop(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
     this.abort.abort();
+    this.scheduler.stop();
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([
       Promise.all([this.watcherDone, this.work.idle(), this.callbackServer.close(graceMs)]),
@@ -242,7 +295,7 @@ async function checkMattermost(
   mattermost: MattermostClient,
   options: DaemonOptions["mattermost"],
   logger: Logger,
-): Promise<string> {
+): Promise<{ channelId: string; botUserId: string }> {
   let bot: { id: string; username: string };
   try {
     bot = await mattermost.getMe();
@@ -291,5 +344,5 @@ async function checkMattermost(
     { bot: bot.username, team: options.team, channel: options.channel },
     "Mattermost API health checked",
   );
-  return channel.id;
+  return { channelId: channel.id, botUserId: bot.id };
 }

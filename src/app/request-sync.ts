@@ -12,8 +12,9 @@ import {
   formatClaim,
   PLUGIN_NAME,
   type PluginRecord,
+  parseClaim,
 } from "../core/plugin-data.js";
-import { type ButtonContext, renderPost } from "../core/render.js";
+import { type ButtonContext, REQUEST_ID_PROP, renderPost } from "../core/render.js";
 import { signActionContext } from "../core/sign.js";
 import { AppError, isAppError } from "../errors.js";
 import type { Clock } from "../lib/clock.js";
@@ -28,6 +29,11 @@ import type { TeleportClient } from "../teleport/client.js";
 export const CLAIM_LEASE_MS = 20_000;
 /** CAS attempts on one request before giving up until its next event. */
 const MAX_CAS_ROUNDS = 8;
+/**
+ * When taking over a lapsed claim, posts changed this long before the claim began are searched
+ * for one the crashed instance made (the claim is written just before the post is created).
+ */
+const TAKEOVER_SEARCH_MARGIN_MS = 60_000;
 /** Requests whose record is remembered for rendering after Teleport deleted them. */
 const RECORD_CACHE_SIZE = 20_000;
 
@@ -35,6 +41,8 @@ export interface SyncDeps {
   teleport: TeleportClient;
   mattermost: MattermostClient;
   channelId: string;
+  /** The bot's Mattermost user id: only its posts count when looking for an earlier post. */
+  botUserId: string;
   clusterName: string;
   instanceId: string;
   /** Absolute URL of the callback route the buttons call. */
@@ -50,15 +58,18 @@ export class RequestSync {
 
   constructor(private readonly deps: SyncDeps) {}
 
-  /** Brings the posts of one request up to date with `view`. */
-  async sync(view: RequestView): Promise<void> {
+  /**
+   * Brings the posts of one request up to date with `view`. Resolves with a time at which to look
+   * again when another instance holds the posting claim (it may die before posting).
+   */
+  async sync(view: RequestView): Promise<{ recheckAt?: number }> {
     const id = view.kind === "live" ? view.request.id : view.id;
     for (let round = 0; round < MAX_CAS_ROUNDS; round++) {
       const record = await this.readRecord(id);
       const plan = planFor(view, record, this.deps.clock.now(), this.deps.instanceId);
       try {
         await this.execute(id, view, record, plan);
-        return;
+        return plan.kind === "wait" ? { recheckAt: plan.until } : {};
       } catch (error) {
         if (!isAppError(error, "CONFLICT")) throw error;
         this.deps.logger.debug({ request_id: id, round }, "Plugin data changed meanwhile, planning again");
@@ -123,7 +134,7 @@ export class RequestSync {
   }
 
   private async post(request: AccessRequest, record: PluginRecord, log: Logger): Promise<void> {
-    const { teleport, mattermost, channelId, clock } = this.deps;
+    const { teleport, channelId, clock } = this.deps;
     const claim = formatClaim(this.deps.instanceId, clock.now() + CLAIM_LEASE_MS);
     const claimed: PluginRecord = {
       ...record,
@@ -134,17 +145,10 @@ export class RequestSync {
     };
     await teleport.updatePluginData(request.id, PLUGIN_NAME, encodeRecord(claimed), encodeRecord(record));
     this.remember(request.id, claimed);
-    const view: RequestView = { kind: "live", request };
-    const rendered = renderPost(
-      postModelFor(view, claimed, this.deps.clusterName),
-      this.buttonContext(request.id, channelId),
-    );
-    const post = await mattermost.createPost({
-      channelId,
-      message: rendered.message,
-      props: rendered.props,
-      pendingPostId: `${request.id}:${channelId}`,
-    });
+    // A claim left by an instance that stopped mid-way may have a post behind it already.
+    const earlier = record.claim ? await this.findEarlierPost(request.id, record.claim) : undefined;
+    const post = earlier ?? (await this.createPost(request, claimed));
+    if (earlier) log.info({ mm_post_id: earlier.id }, "Found the post an earlier claim made; recording it");
     const posted: PluginRecord = {
       ...claimed,
       claim: "",
@@ -154,6 +158,32 @@ export class RequestSync {
     await teleport.updatePluginData(request.id, PLUGIN_NAME, encodeRecord(posted), encodeRecord(claimed));
     this.remember(request.id, posted);
     log.info({ mm_post_id: post.id, mm_channel_id: channelId }, "Successfully posted to Mattermost");
+  }
+
+  private createPost(request: AccessRequest, record: PluginRecord): Promise<{ id: string }> {
+    const { channelId } = this.deps;
+    const rendered = renderPost(
+      postModelFor({ kind: "live", request }, record, this.deps.clusterName),
+      this.buttonContext(request.id, channelId),
+    );
+    // The same pending_post_id within 30 s returns the same post (MATTERMOST-API.md §10).
+    return this.deps.mattermost.createPost({
+      channelId,
+      message: rendered.message,
+      props: rendered.props,
+      pendingPostId: `${request.id}:${channelId}`,
+    });
+  }
+
+  /** The bot's post for this request made around a lapsed claim, if any. */
+  private async findEarlierPost(requestId: string, claim: string): Promise<{ id: string } | undefined> {
+    const leaseEndsAt = parseClaim(claim)?.leaseEndsAt ?? this.deps.clock.now();
+    const since = leaseEndsAt - CLAIM_LEASE_MS - TAKEOVER_SEARCH_MARGIN_MS;
+    const list = await this.deps.mattermost.getChannelPostsSince(this.deps.channelId, since);
+    return Object.values(list.posts ?? {}).find(
+      (post) =>
+        post.user_id === this.deps.botUserId && post.props?.[REQUEST_ID_PROP] === requestId && !post.root_id,
+    );
   }
 
   private async update(

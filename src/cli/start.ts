@@ -84,17 +84,32 @@ export async function daemonOptions(
   };
 }
 
-/** Runs the daemon until a signal stops it; returns the exit code. */
-export async function runDaemon(config: Config, logger: Logger): Promise<number> {
+async function prepare(config: Config, logger: Logger): Promise<DaemonOptions> {
   const identity = await loadIdentity(config);
   for (const warning of identity.warnings) logger.warn(warning);
   logger.debug(
     { user: identity.user, roles: identity.roles, not_after: identity.notAfter.toISOString() },
     "Loaded Teleport identity",
   );
-  const daemon = await Daemon.start(await daemonOptions(config, identity, logger), { logger });
+  return daemonOptions(config, identity, logger);
+}
+
+/**
+ * Runs the daemon until SIGTERM/SIGINT stops it (a second SIGINT forces the exit) and returns
+ * the exit code. SIGHUP re-reads the config file and the identity: when they are valid the
+ * daemon restarts on them (the watch resumes with a catch-up, so nothing is missed); when not,
+ * the running daemon keeps going and the log says why. Log output and severity stay as started.
+ */
+export async function runDaemon(
+  config: Config,
+  logger: Logger,
+  reload: () => Promise<Config>,
+): Promise<number> {
+  let options = await prepare(config, logger);
+  let daemon = await Daemon.start(options, { logger });
   return new Promise<number>((resolve) => {
     let stopping = false;
+    let reloading: Promise<void> | undefined;
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) {
         if (signal === "SIGINT") {
@@ -105,12 +120,45 @@ export async function runDaemon(config: Config, logger: Logger): Promise<number>
       }
       stopping = true;
       logger.info({ signal }, "Shutting down");
-      void daemon.stop().then(() => {
-        logger.info("Successfully shut down");
-        resolve(0);
+      void (reloading ?? Promise.resolve())
+        .then(() => daemon.stop())
+        .then(() => {
+          logger.info("Successfully shut down");
+          resolve(0);
+        });
+    };
+    const hangup = () => {
+      if (stopping || reloading) return;
+      logger.info("SIGHUP: reloading the configuration and the Teleport identity");
+      reloading = (async () => {
+        let next: DaemonOptions;
+        try {
+          next = await prepare(await reload(), logger);
+        } catch (error) {
+          logger.error(
+            { err: AppError.from(error).describe() },
+            "Reload failed; the daemon keeps running unchanged",
+          );
+          return;
+        }
+        await daemon.stop();
+        try {
+          daemon = await Daemon.start(next, { logger });
+          options = next;
+          logger.info("Reloaded");
+        } catch (error) {
+          logger.error(
+            { err: AppError.from(error).describe() },
+            "The reloaded configuration does not start; going back to the previous one",
+          );
+          daemon = await Daemon.start(options, { logger });
+        }
+      })().finally(() => {
+        reloading = undefined;
       });
     };
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
+    process.on("SIGHUP", hangup);
   });
 }

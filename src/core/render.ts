@@ -25,6 +25,12 @@ const STATUS_COLORS: Record<PostStatus, string> = {
   PROMOTED: "#3d7bd9",
 };
 
+/**
+ * Post prop naming the request, so an instance taking over a lapsed claim can find a post made
+ * just before a crash (ARCHITECTURE.md §3). Mattermost keeps custom props and never shows them.
+ */
+export const REQUEST_ID_PROP = "teleport_request_id";
+
 /** Action ids must match [A-Za-z0-9]+ or every click 404s (MATTERMOST-API.md §4). */
 export const APPROVE_ACTION_ID = "approve";
 export const DENY_ACTION_ID = "deny";
@@ -121,5 +127,5 @@ export function renderPost(model: PostModel, buttons?: ButtonContext): RenderedP
     ...(model.clusterName ? { footer: `Teleport cluster ${model.clusterName}` } : {}),
     ...(actions.length ? { actions } : {}),
   };
-  return { message: "", props: { attachments: [attachment] } };
+  return { message: "", props: { attachments: [attachment], [REQUEST_ID_PROP]: model.requestId } };
 }

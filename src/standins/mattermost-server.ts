@@ -2089,7 +2089,13 @@ export class MattermostStandin {
       const changed = this.sortedPosts((p) => p.channel_id === id && p.update_at > since)
         .reverse()
         .slice(0, POSTS_SINCE_LIMIT);
-      return { status: 200, body: this.postList(changed, changed.map((p) => p.id)) };
+      return {
+        status: 200,
+        body: this.postList(
+          changed,
+          changed.map((p) => p.id),
+        ),
+      };
     }
     const page = Math.max(0, Number.parseInt(ctx.query.get("page") ?? "0", 10) || 0);
     const perPageRaw = Number.parseInt(ctx.query.get("per_page") ?? "", 10);
