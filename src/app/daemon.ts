@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { ACTION_PATH, CallbackServer } from "../callback/server.js";
 import type { RequestView } from "../core/plan.js";
-import { planFor } from "../core/plan.js";
+import { planFor, type ReminderPolicy } from "../core/plan.js";
 import { decodeRecord, PLUGIN_NAME } from "../core/plugin-data.js";
 import { AppError, isAppError } from "../errors.js";
 import { backoffDelay } from "../lib/backoff.js";
@@ -17,6 +17,7 @@ import { type PingResult, TeleportClient, type TeleportIdentityPem } from "../te
 import { isAtLeast, MIN_SERVER_VERSION } from "../teleport/version.js";
 import { ClickHandler } from "./click-handler.js";
 import { KeyedWork } from "./keyed-work.js";
+import { type Recipient, RecipientResolver } from "./recipients.js";
 import { RequestSync } from "./request-sync.js";
 import { SyncScheduler } from "./sync-scheduler.js";
 import { RequestWatcher, WATCH_BACKOFF } from "./watcher.js";
@@ -33,7 +34,22 @@ const CATCH_UP_RETRY_MS = 5_000;
 export interface DaemonOptions {
   version: string;
   teleport: { addr: string; identity: TeleportIdentityPem };
-  mattermost: { url: string; token: string; team: string; channel: string; secret: string; ca?: string };
+  mattermost: {
+    url: string;
+    token: string;
+    secret: string;
+    ca?: string;
+    /** The seed's single channel; optional when recipients or role routing say where to post. */
+    team?: string;
+    channel?: string;
+    recipients?: string[];
+    roleToRecipients?: Record<string, string[]>;
+    /** DM the request's suggested reviewers (default true). */
+    dmSuggestedReviewers?: boolean;
+    /** DM the requester the outcome (default true). */
+    notifyRequester?: boolean;
+    reminders?: ReminderPolicy;
+  };
   http: {
     listenAddr: string;
     /** Base URL Mattermost uses to reach the callback server. */
@@ -62,7 +78,7 @@ export class Daemon {
     private readonly callbackServer: CallbackServer,
     private readonly work: KeyedWork<RequestView>,
     private readonly scheduler: SyncScheduler,
-    private readonly instanceId: string,
+    private readonly sync: RequestSync,
     readonly ping: PingResult,
     readonly callbackPort: number,
   ) {}
@@ -107,18 +123,33 @@ export class Daemon {
       logger.debug("Starting a request watcher...");
 
       logger.debug({ url: options.mattermost.url }, "Starting Mattermost API health check...");
-      const { channelId, botUserId } = await checkMattermost(mattermost, options.mattermost, logger);
+      const { defaultChannel, botUserId } = await checkMattermost(mattermost, options.mattermost, logger);
+      const recipients = new RecipientResolver(
+        mattermost,
+        botUserId,
+        {
+          ...(defaultChannel ? { defaultChannel } : {}),
+          recipients: options.mattermost.recipients ?? [],
+          roleToRecipients: options.mattermost.roleToRecipients ?? {},
+          dmSuggestedReviewers: options.mattermost.dmSuggestedReviewers ?? true,
+        },
+        clock,
+        logger,
+      );
 
       const publicBase = options.http.publicAddr.replace(/\/+$/, "");
       const sync = new RequestSync({
         teleport,
         mattermost,
-        channelId,
+        recipients,
         botUserId,
         clusterName: ping.clusterName,
+        ...(ping.proxyPublicAddr ? { proxyAddr: ping.proxyPublicAddr } : {}),
         instanceId,
         actionUrl: `${publicBase}${ACTION_PATH}`,
         secret: options.mattermost.secret,
+        ...(options.mattermost.reminders ? { reminders: options.mattermost.reminders } : {}),
+        notifyRequester: options.mattermost.notifyRequester ?? true,
         clock,
         logger,
       });
@@ -169,7 +200,7 @@ export class Daemon {
         callbackServer,
         work,
         scheduler,
-        instanceId,
+        sync,
         ping,
         address.port,
       );
@@ -225,21 +256,24 @@ export class Daemon {
         this.teleport.listRequests(),
         this.teleport.listPluginData(PLUGIN_NAME),
       ]);
-      const now = Date.now();
+      const context = this.sync.planContext();
       let queued = 0;
       const live = new Set<string>();
       for (const request of requests) {
         live.add(request.id);
         const view: RequestView = { kind: "live", request };
-        if (planFor(view, decodeRecord(records.get(request.id)), now, this.instanceId).kind !== "none") {
+        const plan = planFor(view, decodeRecord(records.get(request.id)), context);
+        if (plan.kind !== "none") {
           this.work.push(request.id, view);
           queued++;
+        } else if (plan.nextCheckAt !== undefined) {
+          this.scheduler.recheck(request.id, view, plan.nextCheckAt);
         }
       }
       for (const [id, data] of records) {
         if (live.has(id)) continue;
         const view: RequestView = { kind: "gone", id };
-        if (planFor(view, decodeRecord(data), now, this.instanceId).kind !== "none") {
+        if (planFor(view, decodeRecord(data), context).kind !== "none") {
           this.work.push(id, view);
           queued++;
         }
@@ -295,7 +329,7 @@ async function checkMattermost(
   mattermost: MattermostClient,
   options: DaemonOptions["mattermost"],
   logger: Logger,
-): Promise<{ channelId: string; botUserId: string }> {
+): Promise<{ defaultChannel?: Recipient; botUserId: string }> {
   let bot: { id: string; username: string };
   try {
     bot = await mattermost.getMe();
@@ -306,6 +340,10 @@ async function checkMattermost(
     });
   }
   logger.debug({ bot: bot.username }, "Mattermost API health check finished ok");
+  if (!options.team || !options.channel) {
+    logger.info({ bot: bot.username }, "Mattermost API health checked");
+    return { botUserId: bot.id };
+  }
   let channel: { id: string };
   try {
     channel = await mattermost.getChannelByName(options.team, options.channel);
@@ -344,5 +382,8 @@ async function checkMattermost(
     { bot: bot.username, team: options.team, channel: options.channel },
     "Mattermost API health checked",
   );
-  return { channelId: channel.id, botUserId: bot.id };
+  return {
+    defaultChannel: { channelId: channel.id, label: `${options.team}/${options.channel}` },
+    botUserId: bot.id,
+  };
 }

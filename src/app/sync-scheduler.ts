@@ -33,6 +33,8 @@ export interface SchedulerDeps {
 export class SyncScheduler {
   private readonly attempts = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** One pending re-check per request: the earliest asked for. */
+  private readonly rechecks = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
   private stopped = false;
 
@@ -62,9 +64,28 @@ export class SyncScheduler {
     }
   }
 
+  /** Queues the request again at `at` (ms since epoch), unless an earlier re-check is set. */
+  recheck(id: string, view: RequestView, at: number): void {
+    if (this.stopped || !Number.isFinite(at)) return;
+    const existing = this.rechecks.get(id);
+    if (existing && existing.at <= at) return;
+    if (existing) {
+      clearTimeout(existing.timer);
+      this.timers.delete(existing.timer);
+    }
+    const timer = this.later(
+      () => {
+        this.rechecks.delete(id);
+        this.deps.work.push(id, view);
+      },
+      at - this.deps.clock.now() + RECHECK_SLACK_MS,
+    );
+    if (timer) this.rechecks.set(id, { at, timer });
+  }
+
   /** Runs `task` after `ms` unless stopped first. */
-  later(task: () => void, ms: number): void {
-    if (this.stopped) return;
+  later(task: () => void, ms: number): NodeJS.Timeout | undefined {
+    if (this.stopped) return undefined;
     const timer = setTimeout(
       () => {
         this.timers.delete(timer);
@@ -74,12 +95,14 @@ export class SyncScheduler {
     );
     timer.unref();
     this.timers.add(timer);
+    return timer;
   }
 
   stop(): void {
     this.stopped = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+    this.rechecks.clear();
   }
 
   /** Requests waiting for a retry (for readiness and metrics). */

@@ -48,20 +48,6 @@ export async function daemonOptions(
       if (http.clientCaFile) tls.clientCa = await readFile(http.clientCaFile, "utf8");
     }
   }
-  if (config.mattermost.recipients.length > 0 || Object.keys(config.roleToRecipients).length > 0) {
-    throw new AppError(
-      "CONFIG",
-      "[mattermost] recipients and [role_to_recipients] are not supported by this version yet",
-      {
-        fix: "Remove them and set [mattermost] team and channel; every request is posted there",
-      },
-    );
-  }
-  if (!config.mattermost.team || !config.mattermost.channel) {
-    throw new AppError("CONFIG", "[mattermost] team and channel are required", {
-      fix: "Set [mattermost] team and channel to the team and channel the bot posts requests to",
-    });
-  }
   return {
     version: VERSION,
     teleport: {
@@ -71,9 +57,15 @@ export async function daemonOptions(
     mattermost: {
       url: config.mattermost.url,
       token: config.mattermost.token,
-      team: config.mattermost.team,
-      channel: config.mattermost.channel,
       secret: config.mattermost.secret,
+      ...(config.mattermost.team && config.mattermost.channel
+        ? { team: config.mattermost.team, channel: config.mattermost.channel }
+        : {}),
+      recipients: config.mattermost.recipients,
+      roleToRecipients: config.roleToRecipients,
+      dmSuggestedReviewers: config.mattermost.dmSuggestedReviewers,
+      notifyRequester: config.mattermost.notifyRequester,
+      ...(config.reminders ? { reminders: config.reminders } : {}),
     },
     http: {
       listenAddr: `${http.listen.host.includes(":") ? `[${http.listen.host}]` : http.listen.host}:${http.listen.port}`,

@@ -24,6 +24,7 @@ import type { ConfigDeps, SectionContext } from "./section-context.js";
 import { resolveHttp } from "./sections/http.js";
 import { resolveLog } from "./sections/log.js";
 import { resolveMattermost } from "./sections/mattermost.js";
+import { resolveReminders } from "./sections/reminders.js";
 import { resolveRoleToRecipients } from "./sections/role-to-recipients.js";
 import { resolveTeleport } from "./sections/teleport.js";
 
@@ -92,6 +93,7 @@ export async function loadConfig(
       http: await resolveHttp(raw.http ?? {}, ctx),
       log: resolveLog(raw.log ?? {}, ctx),
       roleToRecipients,
+      reminders: resolveReminders(raw.reminders ?? {}, ctx),
     };
     return { config, warnings };
   } catch (error) {
