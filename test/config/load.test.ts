@@ -986,7 +986,7 @@ describe("loadConfig: notifications and reminders", () => {
     assert.deepEqual(config.reminders, { afterMs: 1_800_000, everyMs: 3_600_000 });
   });
 
-  it("repeats reminders every `after` when `every` is not set, and a single one with every = \"0\"", async () => {
+  it('repeats reminders every `after` when `every` is not set, and a single one with every = "0"', async () => {
     assert.deepEqual((await load(`${BASE}\n[reminders]\nafter = "2h"\n`)).config.reminders, {
       afterMs: 7_200_000,
       everyMs: 7_200_000,
@@ -1000,7 +1000,10 @@ describe("loadConfig: notifications and reminders", () => {
   it("refuses reminder values that are not durations or too short, naming key and line", async () => {
     const bad = `${BASE}\n[reminders]\nafter = "soon"\n`;
     const error = await loadError(bad);
-    assert.match(error.message, new RegExp(`line ${lineOf(bad, "soon")}: reminders.after "soon" is not a duration`));
+    assert.match(
+      error.message,
+      new RegExp(`line ${lineOf(bad, "soon")}: reminders.after "soon" is not a duration`),
+    );
     const short = await loadError(`${BASE}\n[reminders]\nafter = "10s"\n`);
     assert.match(short.message, /reminders.after "10s" is shorter than 1m/);
   });
