@@ -76,14 +76,14 @@ export async function daemonOptions(
   };
 }
 
-async function prepare(config: Config, logger: Logger): Promise<DaemonOptions> {
+async function prepare(config: Config, logger: Logger): Promise<DaemonOptions & { fingerprint: string }> {
   const identity = await loadIdentity(config);
   for (const warning of identity.warnings) logger.warn(warning);
   logger.debug(
     { user: identity.user, roles: identity.roles, not_after: identity.notAfter.toISOString() },
     "Loaded Teleport identity",
   );
-  return daemonOptions(config, identity, logger);
+  return { ...(await daemonOptions(config, identity, logger)), fingerprint: identity.fingerprint };
 }
 
 /**
@@ -99,6 +99,7 @@ export async function runDaemon(
 ): Promise<number> {
   let options = await prepare(config, logger);
   let daemon = await Daemon.start(options, { logger });
+  let current = config;
   return new Promise<number>((resolve) => {
     let stopping = false;
     let reloading: Promise<void> | undefined;
@@ -119,13 +120,15 @@ export async function runDaemon(
           resolve(0);
         });
     };
-    const hangup = () => {
+    const restart = (why: string, load: () => Promise<Config>) => {
       if (stopping || reloading) return;
-      logger.info("SIGHUP: reloading the configuration and the Teleport identity");
+      logger.info(why);
       reloading = (async () => {
-        let next: DaemonOptions;
+        let next: DaemonOptions & { fingerprint: string };
+        let nextConfig: Config;
         try {
-          next = await prepare(await reload(), logger);
+          nextConfig = await load();
+          next = await prepare(nextConfig, logger);
         } catch (error) {
           logger.error(
             { err: AppError.from(error).describe() },
@@ -137,6 +140,7 @@ export async function runDaemon(
         try {
           daemon = await Daemon.start(next, { logger });
           options = next;
+          current = nextConfig;
           logger.info("Reloaded");
         } catch (error) {
           logger.error(
@@ -149,8 +153,29 @@ export async function runDaemon(
         reloading = undefined;
       });
     };
+    const hangup = () => restart("SIGHUP: reloading the configuration and the Teleport identity", reload);
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
     process.on("SIGHUP", hangup);
+    // tbot renews identity files in place: re-read it and restart on the new one when it changed.
+    const refresh = config.teleport.refreshIdentity ? config.teleport.refreshIdentityIntervalMs : 0;
+    if (refresh > 0) {
+      const timer = setInterval(() => {
+        if (stopping || reloading) return;
+        void loadIdentity(current).then(
+          (identity) => {
+            if (identity.fingerprint !== options.fingerprint) {
+              restart("The identity file changed: restarting on the renewed identity", async () => current);
+            }
+          },
+          (error: unknown) =>
+            logger.warn(
+              { err: AppError.from(error).describe() },
+              "Re-reading the identity file failed; keeping the current one",
+            ),
+        );
+      }, refresh);
+      timer.unref();
+    }
   });
 }

@@ -82,3 +82,30 @@ test("a second SIGINT forces the exit while shutdown waits for a hung Mattermost
   assert.ok(daemon.messages().includes("Second interrupt: exiting now"));
   world.mattermost.faults = null;
 });
+
+test("an identity file (tctl auth sign --format=file) works, and a renewed one is picked up without a restart", async (t) => {
+  const { world, dir } = await setup(t);
+  const identityFile = (files: { key: string; crt: string; cas: string }) =>
+    `${files.key}ssh-ed25519-cert-v01@openssh.com AAAAC3NzaC1lZDI1NTE5 access-plugin-mattermost\n${files.crt}${files.cas}`;
+  await dir.write("identity", identityFile(world.identity));
+  const { configPath } = await writeDaemonConfig(dir, world, {
+    replace: {
+      client_key: 'identity = "identity"\nrefresh_identity = true\nrefresh_identity_interval = "1s"',
+      client_crt: "",
+      root_cas: "",
+    },
+  });
+  const daemon = new DaemonProcess(["start", "-c", configPath]);
+  t.after(() => daemon.stop());
+  await daemon.waitForLog("Watcher connected");
+  const renewed = await world.teleport.issueIdentity("access-plugin-mattermost", ["access-plugin"]);
+  await dir.write("identity", identityFile(renewed));
+  await daemon.waitForLog(/The identity file changed/, 10_000);
+  await daemon.waitForLog("Reloaded", 20_000);
+  world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "after renewal" });
+  await world.mattermost.waitFor(
+    (event) => event.type === "post_created" && JSON.stringify(event.post.props).includes("after renewal"),
+    10_000,
+  );
+  assert.equal(await daemon.stop(), 0);
+});
