@@ -29,12 +29,14 @@ test("1. requests created, approved and deleted while the daemon was down all co
 
 test("2. SIGKILL mid-burst, then restart: every request posted once", async () => {
   const result = await killMidBurstScenario(TEST_SIZES);
+  assert.ok((result.postedAtKill ?? 0) < TEST_SIZES.burst, `killed mid-burst (${result.notes})`);
   assertConverged(result);
   assert.equal(result.posted, TEST_SIZES.burst);
 });
 
 test("3. two instances on the same servers, one killed mid-burst: every request posted once", async () => {
   const result = await twoInstancesScenario(TEST_SIZES);
+  assert.ok((result.postedAtKill ?? 0) < TEST_SIZES.burst, `killed mid-burst (${result.notes})`);
   assertConverged(result);
   assert.equal(result.posted, TEST_SIZES.burst);
 });

@@ -11,6 +11,9 @@ import { RequestState } from "../../src/teleport/gen/teleport/types_pb.js";
 import { DaemonProcess, writeDaemonConfig } from "./daemon-process.js";
 import { makeTempDir, type TempDir } from "./temp-dir.js";
 
+/** Delay on every Teleport call while a burst must still be running when a daemon is killed. */
+const SLOW_TELEPORT_MS = 20;
+
 export interface ScenarioResult {
   scenario: string;
   requests: number;
@@ -21,6 +24,9 @@ export interface ScenarioResult {
   stale: number;
   convergeMs: number;
   notes?: string;
+  /** Scenarios 2–3: posts made, and claims held, when the daemon was killed. */
+  postedAtKill?: number;
+  claimsAtKill?: number;
 }
 
 const STATUS_OF_STATE: Record<number, string> = {
@@ -226,19 +232,25 @@ export async function killMidBurstScenario(sizes: Sizes): Promise<ScenarioResult
   const stage = await Stage.open();
   try {
     const daemon = await stage.startDaemon();
+    // A slower auth server keeps the burst in flight long enough to be cut in the middle.
+    stage.world.teleport.delayMs = SLOW_TELEPORT_MS;
     const startedAt = Date.now();
-    stage.ledger.create(sizes.burst, "burst");
+    const ids = stage.ledger.create(sizes.burst, "burst");
     await waitUntil(() => stage.ledger.tally().posted >= sizes.burst / 3, sizes.timeoutMs, 5);
     daemon.kill("SIGKILL");
     await daemon.exited;
     const postedAtKill = stage.ledger.tally().posted;
+    const claimsAtKill = ids.filter(
+      (id) => stage.world.teleport.pluginData(id, "mattermost")?.["claim"],
+    ).length;
     await stage.startDaemon();
-    return await stage.converge(
-      "2 SIGKILL mid-burst",
-      startedAt,
-      sizes.timeoutMs,
-      `killed after ${postedAtKill} posts`,
-    );
+    const result = await stage.converge("2 SIGKILL mid-burst", startedAt, sizes.timeoutMs);
+    return {
+      ...result,
+      postedAtKill,
+      claimsAtKill,
+      notes: `killed after ${postedAtKill} posts with ${claimsAtKill} claims held`,
+    };
   } finally {
     await stage.close();
   }
@@ -249,11 +261,14 @@ export async function twoInstancesScenario(sizes: Sizes): Promise<ScenarioResult
   const stage = await Stage.open();
   try {
     const [first] = [await stage.startDaemon(), await stage.startDaemon()];
+    stage.world.teleport.delayMs = SLOW_TELEPORT_MS;
     const startedAt = Date.now();
     stage.ledger.create(sizes.burst, "pair");
     await waitUntil(() => stage.ledger.tally().posted >= sizes.burst / 2, sizes.timeoutMs, 5);
     first!.kill("SIGKILL");
-    return await stage.converge("3 two instances, one killed", startedAt, sizes.timeoutMs);
+    const postedAtKill = stage.ledger.tally().posted;
+    const result = await stage.converge("3 two instances, one killed", startedAt, sizes.timeoutMs);
+    return { ...result, postedAtKill, notes: `one killed after ${postedAtKill} posts` };
   } finally {
     await stage.close();
   }
