@@ -5,7 +5,7 @@
  */
 import type { Logger } from "pino";
 import type { AccessRequest } from "../core/access-request.js";
-import { type Plan, planFor, postModelFor, type RequestView } from "../core/plan.js";
+import { type Plan, type PostContext, planFor, postModelFor, type RequestView } from "../core/plan.js";
 import {
   decodeRecord,
   encodeRecord,
@@ -35,7 +35,8 @@ export interface SyncDeps {
   teleport: TeleportClient;
   mattermost: MattermostClient;
   channelId: string;
-  clusterName: string;
+  /** Cluster name, proxy address and link-only roles: what posts show besides the request. */
+  postContext: PostContext;
   instanceId: string;
   /** Absolute URL of the callback route the buttons call. */
   actionUrl: string;
@@ -108,7 +109,7 @@ export class RequestSync {
         if (view.kind === "live") await this.post(view.request, record, log);
         return;
       case "update":
-        await this.update(id, view, record, plan.status, log);
+        await this.update(id, view, record, plan, log);
         return;
     }
   }
@@ -136,7 +137,7 @@ export class RequestSync {
     this.remember(request.id, claimed);
     const view: RequestView = { kind: "live", request };
     const rendered = renderPost(
-      postModelFor(view, claimed, this.deps.clusterName),
+      postModelFor(view, claimed, this.deps.postContext),
       this.buttonContext(request.id, channelId),
     );
     const post = await mattermost.createPost({
@@ -150,6 +151,7 @@ export class RequestSync {
       claim: "",
       posts: [{ channelId, postId: post.id }],
       rendered: "PENDING",
+      renderedReviews: request.reviews.length,
     };
     await teleport.updatePluginData(request.id, PLUGIN_NAME, encodeRecord(posted), encodeRecord(claimed));
     this.remember(request.id, posted);
@@ -160,10 +162,11 @@ export class RequestSync {
     id: string,
     view: RequestView,
     record: PluginRecord,
-    status: PluginRecord["rendered"] & string,
+    plan: Extract<Plan, { kind: "update" }>,
     log: Logger,
   ): Promise<void> {
-    const model = postModelFor(view, record, this.deps.clusterName);
+    const { status } = plan;
+    const model = postModelFor(view, record, this.deps.postContext);
     for (const post of record.posts) {
       const rendered = renderPost(model, this.buttonContext(id, post.channelId));
       try {
@@ -176,7 +179,7 @@ export class RequestSync {
         log.warn({ mm_post_id: post.postId }, "Post was deleted in Mattermost; not updating it");
       }
     }
-    const updated: PluginRecord = { ...record, rendered: status };
+    const updated: PluginRecord = { ...record, rendered: status, renderedReviews: plan.reviews };
     if (view.kind === "live") {
       await this.deps.teleport.updatePluginData(id, PLUGIN_NAME, encodeRecord(updated), encodeRecord(record));
     } else {

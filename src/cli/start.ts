@@ -81,6 +81,7 @@ export async function daemonOptions(
       ...(tls ? { tls } : {}),
       ...(http.basicAuth ? { basicAuth: http.basicAuth } : {}),
     },
+    review: config.review,
   };
 }
 

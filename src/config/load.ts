@@ -24,6 +24,7 @@ import type { ConfigDeps, SectionContext } from "./section-context.js";
 import { resolveHttp } from "./sections/http.js";
 import { resolveLog } from "./sections/log.js";
 import { resolveMattermost } from "./sections/mattermost.js";
+import { resolveReview } from "./sections/review.js";
 import { resolveRoleToRecipients } from "./sections/role-to-recipients.js";
 import { resolveTeleport } from "./sections/teleport.js";
 
@@ -91,6 +92,7 @@ export async function loadConfig(
       ),
       http: await resolveHttp(raw.http ?? {}, ctx),
       log: resolveLog(raw.log ?? {}, ctx),
+      review: resolveReview(raw.review ?? {}, ctx),
       roleToRecipients,
     };
     return { config, warnings };

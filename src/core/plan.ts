@@ -5,7 +5,7 @@
  */
 import type { AccessRequest } from "./access-request.js";
 import { type PluginRecord, parseClaim } from "./plugin-data.js";
-import type { PostModel, PostStatus } from "./render.js";
+import { linkOnlyFor, type PostModel, type PostStatus, type ReviewSummary } from "./render.js";
 
 export type RequestView = { kind: "live"; request: AccessRequest } | { kind: "gone"; id: string };
 
@@ -14,8 +14,8 @@ export type Plan =
   | { kind: "post" }
   /** Another instance holds an unexpired claim: look again when it lapses. */
   | { kind: "wait"; until: number }
-  /** Posts exist and show another status: update them. */
-  | { kind: "update"; status: PostStatus }
+  /** Posts exist and show another status or another number of reviews: update them. */
+  | { kind: "update"; status: PostStatus; reviews: number }
   | { kind: "none"; why: string };
 
 const FINAL: ReadonlySet<PostStatus> = new Set(["APPROVED", "DENIED", "PROMOTED"]);
@@ -40,12 +40,18 @@ export function statusFor(view: RequestView, record: PluginRecord): PostStatus {
   }
 }
 
+/** Reviews a pending post shows; what is stored is kept once the request is gone. */
+export function reviewCountFor(view: RequestView, record: PluginRecord): number {
+  return view.kind === "live" ? view.request.reviews.length : record.renderedReviews;
+}
+
 export function planFor(view: RequestView, record: PluginRecord, now: number, instanceId: string): Plan {
   const status = statusFor(view, record);
+  const reviews = reviewCountFor(view, record);
   if (record.posts.length > 0) {
-    return record.rendered === status
+    return record.rendered === status && record.renderedReviews === reviews
       ? { kind: "none", why: "posts up to date" }
-      : { kind: "update", status };
+      : { kind: "update", status, reviews };
   }
   if (status !== "PENDING") return { kind: "none", why: "never posted and no longer pending" };
   const claim = parseClaim(record.claim);
@@ -55,8 +61,35 @@ export function planFor(view: RequestView, record: PluginRecord, now: number, in
   return { kind: "post" };
 }
 
+/** What a post shows besides the request: the cluster and how its requests are decided. */
+export interface PostContext {
+  clusterName: string;
+  /** Ping's ProxyPublicAddr ("" before 6.2): where link-only posts point. */
+  proxyPublicAddr: string;
+  /** True when requests for these roles are decided in Teleport only (`[review] link_only_roles`). */
+  isLinkOnly(roles: readonly string[]): boolean;
+}
+
+function reviewSummary(request: AccessRequest): ReviewSummary | undefined {
+  const decisive = request.reviews.filter(
+    (review): review is typeof review & { proposedState: "APPROVED" | "DENIED" } =>
+      review.proposedState === "APPROVED" || review.proposedState === "DENIED",
+  );
+  if (request.thresholdApprovals <= 1 && decisive.length === 0) return undefined;
+  return {
+    approvals: decisive.filter((review) => review.proposedState === "APPROVED").length,
+    approvalsNeeded: Math.max(1, request.thresholdApprovals),
+    reviews: decisive.map((review) => ({
+      author: review.author,
+      state: review.proposedState,
+      reason: review.reason,
+    })),
+  };
+}
+
 /** The post content for a request, falling back on stored facts once it is gone. */
-export function postModelFor(view: RequestView, record: PluginRecord, clusterName: string): PostModel {
+export function postModelFor(view: RequestView, record: PluginRecord, context: PostContext): PostModel {
+  const { clusterName } = context;
   const status = statusFor(view, record);
   const decidedBy = record.decidedBy || undefined;
   if (view.kind === "gone") {
@@ -75,6 +108,11 @@ export function postModelFor(view: RequestView, record: PluginRecord, clusterNam
   const reviewer = [...request.reviews].reverse().find((review) => review.proposedState === request.state);
   const decider = decidedBy ?? reviewer?.author;
   const resolveReason = request.resolveReason || record.decisionReason;
+  const reviews = status === "PENDING" ? reviewSummary(request) : undefined;
+  const linkOnly =
+    status === "PENDING" && context.isLinkOnly(request.roles)
+      ? linkOnlyFor(request.id, context.proxyPublicAddr)
+      : undefined;
   return {
     requestId: request.id,
     user: request.user,
@@ -86,5 +124,7 @@ export function postModelFor(view: RequestView, record: PluginRecord, clusterNam
     clusterName,
     ...(request.accessExpires ? { accessExpires: request.accessExpires } : {}),
     ...(request.requestExpires ? { requestExpires: request.requestExpires } : {}),
+    ...(reviews ? { reviews } : {}),
+    ...(linkOnly ? { linkOnly } : {}),
   };
 }

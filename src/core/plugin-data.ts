@@ -17,6 +17,8 @@ export interface PluginRecord {
   posts: PostRef[];
   /** Status the posts show, "" before the first post. */
   rendered: PostStatus | "";
+  /** Number of reviews the posts show (a new review redraws a pending post). */
+  renderedReviews: number;
   /** `<instance id>@<lease end, ms since epoch>` while an instance is posting; "" otherwise. */
   claim: string;
   /** Request facts kept so the posts can still be rendered after Teleport deleted the request. */
@@ -26,28 +28,38 @@ export interface PluginRecord {
   /** Who decided in Mattermost, and why (set by the click, before the state change). */
   decidedBy: string;
   decisionReason: string;
+  /**
+   * `<dialog nonce>@<lease end, ms>` while a state-change decision is being applied, so that two
+   * people deciding at once cannot both change the request (Teleport lets a denial follow an
+   * approval). A lapsed lease is free again.
+   */
+  decisionLock: string;
 }
 
 export const EMPTY_RECORD: PluginRecord = {
   posts: [],
   rendered: "",
+  renderedReviews: 0,
   claim: "",
   user: "",
   roles: [],
   reason: "",
   decidedBy: "",
   decisionReason: "",
+  decisionLock: "",
 };
 
 const KEYS = {
   posts: "messages",
   rendered: "rendered",
+  renderedReviews: "rendered_reviews",
   claim: "claim",
   user: "user",
   roles: "roles",
   reason: "request_reason",
   decidedBy: "decided_by",
   decisionReason: "decision_reason",
+  decisionLock: "decision_lock",
 } as const satisfies Record<keyof PluginRecord, string>;
 
 const STATUSES = new Set<string>(["PENDING", "APPROVED", "DENIED", "EXPIRED", "PROMOTED"]);
@@ -56,12 +68,15 @@ export function encodeRecord(record: PluginRecord): Record<string, string> {
   return {
     [KEYS.posts]: record.posts.map((post) => `${post.channelId}/${post.postId}`).join(","),
     [KEYS.rendered]: record.rendered,
+    // "" (absent) for zero keeps records of requests without reviews as they were.
+    [KEYS.renderedReviews]: record.renderedReviews > 0 ? String(record.renderedReviews) : "",
     [KEYS.claim]: record.claim,
     [KEYS.user]: record.user,
     [KEYS.roles]: record.roles.join(","),
     [KEYS.reason]: record.reason,
     [KEYS.decidedBy]: record.decidedBy,
     [KEYS.decisionReason]: record.decisionReason,
+    [KEYS.decisionLock]: record.decisionLock,
   };
 }
 
@@ -82,12 +97,14 @@ export function decodeRecord(data: Record<string, string> | undefined): PluginRe
   return {
     posts,
     rendered: STATUSES.has(rendered) ? (rendered as PostStatus) : "",
+    renderedReviews: Math.max(0, Number.parseInt(data[KEYS.renderedReviews] ?? "", 10) || 0),
     claim: data[KEYS.claim] ?? "",
     user: data[KEYS.user] ?? "",
     roles: (data[KEYS.roles] ?? "").split(",").filter(Boolean),
     reason: data[KEYS.reason] ?? "",
     decidedBy: data[KEYS.decidedBy] ?? "",
     decisionReason: data[KEYS.decisionReason] ?? "",
+    decisionLock: data[KEYS.decisionLock] ?? "",
   };
 }
 

@@ -16,12 +16,14 @@ test("a record survives encode → decode", () => {
       { channelId: "c".repeat(26), postId: "d".repeat(26) },
     ],
     rendered: "APPROVED",
+    renderedReviews: 2,
     claim: formatClaim("instance-1", 1234),
     user: "alice",
     roles: ["editor", "dba"],
     reason: "deploy, now",
     decidedBy: "bob",
     decisionReason: "ok",
+    decisionLock: formatClaim("nonce-1", 5678),
   };
   assert.deepEqual(decodeRecord(encodeRecord(record)), record);
 });

@@ -148,7 +148,25 @@ export class DaemonProcess {
   }
 }
 
+/**
+ * The world's people mapped by name, bob the approver of every role, a reason required to deny:
+ * the [review] section process tests start from.
+ */
+export const DEFAULT_REVIEW_TOML = [
+  "[review]",
+  'deny_reason = "required"',
+  "",
+  "[review.users]",
+  '"alice" = "alice"',
+  '"bob" = "bob"',
+  "",
+  '[review.approvers."*"]',
+  'mattermost_users = ["bob"]',
+].join("\n");
+
 export interface DaemonConfigOptions {
+  /** The [review] section (default DEFAULT_REVIEW_TOML). */
+  review?: string;
   /** Extra TOML appended (e.g. another [http.basic_auth] table). */
   extra?: string;
   /** Replace lines: key → full TOML line, matched by `key =` at line start. */
@@ -192,6 +210,7 @@ export async function writeDaemonConfig(
   for (const [key, line] of Object.entries(options.replace ?? {})) {
     toml = toml.replace(new RegExp(`^${key} = .*$`, "m"), line);
   }
+  toml += `\n${options.review ?? DEFAULT_REVIEW_TOML}\n`;
   if (options.extra) toml += `\n${options.extra}\n`;
   const configPath = await dir.write("teleport-mattermost.toml", toml);
   return { configPath, callbackUrl: `https://127.0.0.1:${port}`, port };
