@@ -94,6 +94,12 @@ export class DaemonProcess {
     });
   }
 
+  /** The exit code once the process ended (-1 when a signal ended it); null while it runs. */
+  get exitCode(): number | null {
+    if (this.child.signalCode !== null) return -1;
+    return this.child.exitCode;
+  }
+
   get pid(): number | undefined {
     return this.child.pid;
   }
@@ -148,21 +154,22 @@ export class DaemonProcess {
   }
 }
 
-/**
- * The world's people mapped by name, bob the approver of every role, a reason required to deny:
- * the [review] section process tests start from.
- */
-export const DEFAULT_REVIEW_TOML = [
-  "[review]",
-  'deny_reason = "required"',
-  "",
-  "[review.users]",
-  '"alice" = "alice"',
-  '"bob" = "bob"',
-  "",
-  '[review.approvers."*"]',
-  'mattermost_users = ["bob"]',
-].join("\n");
+/** A [review] section: people mapped by name, the approvers of every role, a reason required to deny. */
+export function reviewToml(mapped: readonly string[], approvers: readonly string[]): string {
+  return [
+    "[review]",
+    'deny_reason = "required"',
+    "",
+    "[review.users]",
+    ...mapped.map((name) => `"${name}" = "${name}"`),
+    "",
+    '[review.approvers."*"]',
+    `mattermost_users = [${approvers.map((name) => `"${name}"`).join(", ")}]`,
+  ].join("\n");
+}
+
+/** The section process tests start from: alice and bob mapped, bob the approver of every role. */
+export const DEFAULT_REVIEW_TOML = reviewToml(["alice", "bob"], ["bob"]);
 
 export interface DaemonConfigOptions {
   /** The [review] section (default DEFAULT_REVIEW_TOML). */
