@@ -24,6 +24,8 @@ describe("attacks on the callback routes", () => {
     "unmapped clicker": /@dave is not linked to a Teleport user.*\[review\.users\]/,
     "requester approving own request": /asked for this access, so you cannot approve it/,
     "deny by a non-approver": /not an approver for role dba/,
+    "two approvers submitting at once (only one decision)":
+      /deciding this request right now|is already (approved|denied)/,
     "@all and link injection in the request reason": /^@\u200b\\?all/,
   };
 

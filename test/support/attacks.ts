@@ -370,6 +370,24 @@ export const ATTACKS: Attack[] = [
     },
   },
   {
+    name: "two approvers submitting at once (only one decision)",
+    async run(target) {
+      const { world } = target;
+      const { id, post } = await postedRequest(target, { user: "dave" });
+      const bob = await clickForDialog(world, world.approver, post.id, "approve");
+      const alice = await clickForDialog(world, world.requester, post.id, "deny");
+      const answers = await Promise.all([
+        submitDialog(world, world.approver, bob.dialog, { reason: "yes" }),
+        submitDialog(world, world.requester, alice.dialog, { reason: "no" }),
+      ]);
+      // One of them decides; the other is the attempt that must be refused.
+      const refused = answers.filter((answer) => JSON.stringify(answer.body) !== "{}");
+      const attempts = refused.map((answer) => ({ status: answer.status, text: answer.text }));
+      if (attempts.length === 0) attempts.push({ status: 200, text: "both submissions were accepted" });
+      return { attempts, ids: [id], legitimate: 1, notes: attempts.map((attempt) => attempt.text) };
+    },
+  },
+  {
     name: "dialog state forged or for another user",
     async run(target) {
       const { world } = target;
