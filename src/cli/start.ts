@@ -73,6 +73,7 @@ export async function daemonOptions(
       ...(tls ? { tls } : {}),
       ...(http.basicAuth ? { basicAuth: http.basicAuth } : {}),
     },
+    review: config.review,
   };
 }
 

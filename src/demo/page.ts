@@ -52,6 +52,12 @@ export function demoPage(): string {
   .req .ops { display: flex; gap: 6px; margin-top: 6px; }
   .req .ops button { background: #fff; color: var(--accent); padding: 2px 8px; font-size: 12px; }
   .state { font-weight: 700; }
+  #dialog { position: fixed; inset: 0; background: rgba(0,0,0,.35); display: none; place-items: center; }
+  #dialog .box { background: #fff; border-radius: 8px; padding: 18px 20px; width: 460px; box-shadow: 0 8px 30px rgba(0,0,0,.25); }
+  #dialog h3 { margin: 0 0 8px; }
+  #dialog textarea { width: 100%; min-height: 80px; margin: 8px 0 4px; font: inherit; }
+  #dialog .error { color: #c43c3f; font-size: 13px; min-height: 18px; }
+  #dialog .buttons { display: flex; justify-content: flex-end; gap: 8px; margin-top: 8px; }
   #toast { position: fixed; bottom: 16px; left: 50%; transform: translateX(-50%); background: #3d3c40; color: #fff; padding: 8px 14px; border-radius: 4px; display: none; }
 </style>
 </head>
@@ -82,6 +88,10 @@ export function demoPage(): string {
   <h3>tctl requests ls</h3>
   <div id="requests"></div>
 </aside>
+<div id="dialog" role="dialog"><div class="box"><h3 id="dialog-title"></h3><div id="dialog-intro"></div>
+  <label for="dialog-reason" id="dialog-label">Reason</label><textarea id="dialog-reason"></textarea>
+  <div class="error" id="dialog-error"></div>
+  <div class="buttons"><button id="dialog-cancel">Cancel</button><button id="dialog-submit"></button></div></div></div>
 <div id="toast" role="status"></div>
 <script>
 const STATES = ["NONE", "PENDING", "APPROVED", "DENIED", "PROMOTED"];
@@ -134,6 +144,21 @@ async function refresh() {
   const items = current.posts.map((p) => ({ at: p.create_at, html: renderPost(p, current.users) }))
     .concat((current.ephemeral[as] || []).map((p) => ({ at: p.create_at, html: '<div class="post"><div class="avatar">' + esc(current.bot[0].toUpperCase()) + '</div><div><span class="name">' + esc(current.bot) + '</span><span class="tag">BOT</span><div class="ephemeral">' + md(p.message) + " (Only visible to you)</div></div></div>" })));
   items.sort((a, b) => a.at - b.at);
+  const dialog = (current.dialogs[as] || [])[0];
+  const box = document.getElementById("dialog");
+  if (dialog && box.dataset.state !== dialog.dialog.state) {
+    box.dataset.state = dialog.dialog.state;
+    const element = (dialog.dialog.elements || [])[0] || {};
+    document.getElementById("dialog-title").textContent = dialog.dialog.title || "";
+    document.getElementById("dialog-intro").innerHTML = md(dialog.dialog.introduction_text || "");
+    document.getElementById("dialog-label").textContent = (element.display_name || "Reason") + (element.optional ? " (optional)" : "");
+    document.getElementById("dialog-reason").value = "";
+    document.getElementById("dialog-reason").placeholder = element.placeholder || "";
+    document.getElementById("dialog-submit").textContent = dialog.dialog.submit_label || "Submit";
+    document.getElementById("dialog-error").textContent = "";
+  }
+  box.style.display = dialog ? "grid" : "none";
+  if (!dialog) box.dataset.state = "";
   document.getElementById("posts").innerHTML = items.map((i) => i.html).join("") || '<p class="ephemeral">No posts yet.</p>';
   document.getElementById("requests").innerHTML = current.requests.map((r) =>
     '<div class="req" data-request="' + esc(r.id) + '"><div><code>' + esc(r.id.slice(0, 8)) + "</code> " + esc(r.user) + " → " + esc((r.roles || []).join(", ")) + '</div><div class="state">' + STATES[r.state] + "</div>" +
@@ -146,6 +171,11 @@ document.addEventListener("click", async (event) => {
     button.disabled = true;
     const reply = await api("/api/click", { postId: button.dataset.post, actionId: button.dataset.action, as: document.getElementById("as").value });
     if (reply.status !== "OK") toast("Mattermost: " + (reply.message || reply.error || "click failed"));
+    refresh();
+  } else if (button.id === "dialog-submit" || button.id === "dialog-cancel") {
+    const reply = await api("/api/dialog", { as: document.getElementById("as").value, reason: document.getElementById("dialog-reason").value, cancelled: button.id === "dialog-cancel" });
+    const problem = reply.error || (reply.errors && Object.values(reply.errors).join(" "));
+    document.getElementById("dialog-error").textContent = problem || "";
     refresh();
   } else if (button.dataset.tctl) {
     await api("/api/tctl", { id: button.dataset.id, action: button.dataset.tctl });
