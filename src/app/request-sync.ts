@@ -40,10 +40,11 @@ export const CLAIM_LEASE_MS = 20_000;
 /** Steps (and CAS retries) on one request in one run; more waits for its next event. */
 const MAX_STEPS = 16;
 /**
- * When taking over a lapsed claim, posts changed this long before the claim began are searched
- * for one the crashed instance made (the claim is written just before the post is created).
+ * When resuming after a claim, posts changed this long before the claim began are searched for
+ * one an earlier attempt made. Each retry renews the claim, so the window must outlast the
+ * retries between the first attempt and this one (sync retries back off to 2 minutes).
  */
-const TAKEOVER_SEARCH_MARGIN_MS = 60_000;
+const TAKEOVER_SEARCH_MARGIN_MS = 10 * 60_000;
 /** Requests whose record is remembered for rendering after Teleport deleted them. */
 const RECORD_CACHE_SIZE = 20_000;
 
@@ -194,7 +195,9 @@ export class RequestSync {
   /** Claims the request, posts to every recipient not posted to yet, records each post, releases. */
   private async post(request: AccessRequest, record: PluginRecord, log: Logger): Promise<PluginRecord> {
     const { clock } = this.deps;
-    const takingOver = record.claim !== "" && parseClaim(record.claim)?.instanceId !== this.deps.instanceId;
+    // Any claim found here means an earlier attempt — another instance's, or ours cut short by a
+    // failed call — may have posted without recording it; pending_post_id only covers 30 s.
+    const resuming = record.claim !== "";
     let current = await this.write(request.id, { kind: "live", request }, record, {
       ...record,
       claim: formatClaim(this.deps.instanceId, clock.now() + CLAIM_LEASE_MS),
@@ -211,7 +214,7 @@ export class RequestSync {
     const model = postModelFor({ kind: "live", request }, current, this.planContext());
     for (const recipient of recipients) {
       if (current.posts.some((post) => post.channelId === recipient.channelId)) continue;
-      const earlier = takingOver
+      const earlier = resuming
         ? await this.findEarlierPost(request.id, recipient.channelId, record.claim)
         : undefined;
       const post = earlier ?? (await this.createPost(model, recipient.channelId));
