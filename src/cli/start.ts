@@ -1,6 +1,7 @@
 /**
  * `teleport-mattermost start`: loads the config and the identity, starts the daemon, and stops it
  * on SIGTERM/SIGINT (a second SIGINT forces the exit). Resolves with the process exit code.
+ * SIGHUP (systemd's ExecReload) must never end the process, whose default action it would be.
  */
 import { readFile } from "node:fs/promises";
 import type { Logger } from "pino";
@@ -86,6 +87,8 @@ export async function daemonOptions(
 
 /** Runs the daemon until a signal stops it; returns the exit code. */
 export async function runDaemon(config: Config, logger: Logger): Promise<number> {
+  // From the first moment: a SIGHUP during a slow start (Teleport not up yet) must not kill it.
+  process.on("SIGHUP", () => logger.warn("Reloading is not supported yet; restart to apply changes"));
   const identity = await loadIdentity(config);
   for (const warning of identity.warnings) logger.warn(warning);
   logger.debug(
