@@ -25,6 +25,8 @@ export interface ClickDeps {
   logger: Logger;
   /** Called for each refused click, for metrics. */
   onRefused?: (reason: string) => void;
+  /** Called for each decision applied in Teleport, for metrics. */
+  onDecided?: (decision: { outcome: "approved" | "denied"; mode: "button" }) => void;
 }
 
 const PAST_TENSE: Record<Decision, string> = { approve: "approved", deny: "denied" };
@@ -84,6 +86,7 @@ export class ClickHandler {
       throw error;
     }
     requestLog.info({ mm_user_name: username, state }, `Mattermost user ${PAST_TENSE[action]} the request`);
+    this.deps.onDecided?.({ outcome: action === "approve" ? "approved" : "denied", mode: "button" });
     const resolved: RequestView = { kind: "live", request: { ...request, state } };
     const plan = planFor(resolved, decided, Date.now(), this.deps.instanceId);
     return {

@@ -3,14 +3,19 @@
  * guide promises, serves the callback route, watches access requests, keeps posts in step, and
  * stops gracefully. All I/O clients are built here and handed to the parts that use them.
  */
-import { randomUUID } from "node:crypto";
+import { randomUUID, X509Certificate } from "node:crypto";
 import type { Logger } from "pino";
 import { ACTION_PATH, CallbackServer } from "../callback/server.js";
+import type { AccessRequest } from "../core/access-request.js";
 import type { RequestView } from "../core/plan.js";
 import { AppError, isAppError } from "../errors.js";
 import { backoffDelay } from "../lib/backoff.js";
+import { fanOut } from "../lib/call-observer.js";
 import { type Clock, systemClock } from "../lib/clock.js";
 import { MattermostClient } from "../mattermost/client.js";
+import { HealthServer } from "../observe/health-server.js";
+import { Metrics } from "../observe/metrics.js";
+import { Readiness } from "../observe/readiness.js";
 import { type PingResult, TeleportClient, type TeleportIdentityPem } from "../teleport/client.js";
 import { isAtLeast, MIN_SERVER_VERSION } from "../teleport/version.js";
 import { ClickHandler } from "./click-handler.js";
@@ -22,6 +27,8 @@ import { RequestWatcher, WATCH_BACKOFF } from "./watcher.js";
 export const SYNC_CONCURRENCY = 16;
 /** How long shutdown waits for in-flight work before it stops anyway. */
 export const SHUTDOWN_GRACE_MS = 10_000;
+/** While Mattermost's last answer was a failure, it is asked again this often (for /readyz). */
+export const MATTERMOST_RECHECK_MS = 15_000;
 
 export interface DaemonOptions {
   version: string;
@@ -34,6 +41,8 @@ export interface DaemonOptions {
     tls?: { cert: string; key: string; verifyClientCert?: boolean; clientCa?: string };
     basicAuth?: { user: string; password: string };
   };
+  /** The plain-HTTP /healthz, /readyz, /metrics listener; none when absent (demo, some tests). */
+  health?: { listenAddr: string };
 }
 
 export interface DaemonDeps {
@@ -41,12 +50,26 @@ export interface DaemonDeps {
   clock?: Clock;
   random?: () => number;
   instanceId?: string;
+  /** Where calls, requests and clicks are counted; default a registry of the daemon's own. */
+  metrics?: Metrics;
+  /** What /readyz reports; the daemon keeps it up to date. */
+  readiness?: Readiness;
+}
+
+/** The observability a running daemon reports to. */
+interface Observers {
+  metrics: Metrics;
+  readiness: Readiness;
+  health: HealthServer | undefined;
 }
 
 export class Daemon {
   private readonly abort = new AbortController();
   private watcherDone: Promise<void> = Promise.resolve();
-  private connected = false;
+  /** State of every request Teleport has, as last seen; for the requests-seen and pending metrics. */
+  private readonly requestStates = new Map<string, AccessRequest["state"]>();
+  private recheckTimer: NodeJS.Timeout | undefined;
+  private rechecking = false;
 
   private constructor(
     private readonly logger: Logger,
@@ -54,36 +77,57 @@ export class Daemon {
     private readonly mattermost: MattermostClient,
     private readonly callbackServer: CallbackServer,
     private readonly work: KeyedWork<RequestView>,
+    private readonly observers: Observers,
     readonly ping: PingResult,
     readonly callbackPort: number,
   ) {}
 
-  /** True once the watch is live (INIT received) and Mattermost answered. */
+  /** True once the watch is live (INIT received) and Mattermost answers. */
   get ready(): boolean {
-    return this.connected;
+    return this.observers.readiness.status().ready;
+  }
+
+  get metrics(): Metrics {
+    return this.observers.metrics;
   }
 
   static async start(options: DaemonOptions, deps: DaemonDeps): Promise<Daemon> {
     const { logger } = deps;
     const clock = deps.clock ?? systemClock;
     const instanceId = deps.instanceId ?? randomUUID();
+    const metrics = deps.metrics ?? new Metrics(options.version);
+    const readiness = deps.readiness ?? new Readiness();
     logger.info(
       { version: options.version, instance_id: instanceId },
       `Starting teleport-mattermost ${options.version}`,
     );
+    metrics.setIdentityExpiry(new Date(new X509Certificate(options.teleport.identity.cert).validTo));
+    // Up before Teleport is: probes get 503 with the reason while the daemon waits for it.
+    const health = options.health
+      ? await startHealthServer(options.health.listenAddr, metrics, readiness, logger)
+      : undefined;
+    const observers: Observers = { metrics, readiness, health };
 
-    const teleport = new TeleportClient({ addr: options.teleport.addr, identity: options.teleport.identity });
+    const teleport = new TeleportClient({
+      addr: options.teleport.addr,
+      identity: options.teleport.identity,
+      observer: metrics.teleportCalls,
+    });
     const mattermost = new MattermostClient({
       url: options.mattermost.url,
       token: options.mattermost.token,
       ...(options.mattermost.ca ? { ca: options.mattermost.ca } : {}),
       clock,
       ...(deps.random ? { random: deps.random } : {}),
-      onRetry: (info) => logger.warn(info, "Mattermost call failed, retrying"),
+      observer: fanOut(metrics.mattermostCalls, readiness.mattermostCalls),
+      onRetry: (info) => {
+        metrics.retry("mattermost", retryReason(info.reason));
+        logger.warn(info, "Mattermost call failed, retrying");
+      },
     });
     try {
       logger.debug({ addr: options.teleport.addr }, "Checking Teleport server version");
-      const ping = await pingUntilAnswered(teleport, logger, clock, deps.random);
+      const ping = await pingUntilAnswered(teleport, logger, clock, observers, deps.random);
       if (!isAtLeast(ping.serverVersion, MIN_SERVER_VERSION)) {
         throw new AppError(
           "TELEPORT_VERSION",
@@ -111,6 +155,7 @@ export class Daemon {
         secret: options.mattermost.secret,
         clock,
         logger,
+        onConflict: () => metrics.retry("teleport", "cas_conflict"),
       });
       const clicks = new ClickHandler({
         teleport,
@@ -120,6 +165,8 @@ export class Daemon {
         clusterName: ping.clusterName,
         instanceId,
         logger,
+        onRefused: (reason) => metrics.refusedClick(reason),
+        onDecided: ({ outcome, mode }) => metrics.decision(outcome, mode),
       });
       const callbackServer = new CallbackServer({
         listenAddr: options.http.listenAddr,
@@ -148,12 +195,23 @@ export class Daemon {
             "Failed to update Mattermost for request",
           ),
       );
-      const daemon = new Daemon(logger, teleport, mattermost, callbackServer, work, ping, address.port);
+      const daemon = new Daemon(
+        logger,
+        teleport,
+        mattermost,
+        callbackServer,
+        work,
+        observers,
+        ping,
+        address.port,
+      );
       daemon.startWatching(clock, deps.random);
+      daemon.recheckMattermostWhileFailing();
       return daemon;
     } catch (error) {
       teleport.close();
       mattermost.close();
+      await health?.close();
       throw error;
     }
   }
@@ -167,6 +225,8 @@ export class Daemon {
       onEvent: (event) => {
         const view: RequestView =
           event.type === "put" ? { kind: "live", request: event.request } : { kind: "gone", id: event.id };
+        if (event.type === "put") this.noteRequests([event.request]);
+        else this.forgetRequest(event.id);
         this.logger.debug(
           { request_id: view.kind === "live" ? view.request.id : view.id, op: event.type },
           "Event",
@@ -174,12 +234,15 @@ export class Daemon {
         this.work.push(view.kind === "live" ? view.request.id : view.id, view);
       },
       onConnected: () => {
-        this.connected = true;
+        this.observers.readiness.watchConnected();
         this.logger.info("Watcher connected");
         void this.catchUp();
       },
-      onDisconnected: () => {
-        this.connected = false;
+      onDisconnected: (error) => {
+        this.observers.readiness.watchDisconnected(
+          error?.describe() ?? "the watch stream closed; reconnecting",
+        );
+        this.observers.metrics.watchReconnect();
       },
     });
     this.watcherDone = watcher.run(this.abort.signal);
@@ -189,6 +252,10 @@ export class Daemon {
   private async catchUp(): Promise<void> {
     try {
       const requests = await this.teleport.listRequests();
+      // The listing is the whole truth: requests deleted while disconnected drop out here.
+      const listed = new Set(requests.map((request) => request.id));
+      for (const id of this.requestStates.keys()) if (!listed.has(id)) this.requestStates.delete(id);
+      this.noteRequests(requests);
       for (const request of requests) this.work.push(request.id, { kind: "live", request });
       this.logger.debug({ requests: requests.length }, "Catch-up listed requests");
     } catch (error) {
@@ -199,6 +266,43 @@ export class Daemon {
     }
   }
 
+  private noteRequests(requests: readonly AccessRequest[]): void {
+    for (const request of requests) {
+      if (!this.requestStates.has(request.id)) this.observers.metrics.requestSeen();
+      this.requestStates.set(request.id, request.state);
+    }
+    this.countPending();
+  }
+
+  private forgetRequest(id: string): void {
+    this.requestStates.delete(id);
+    this.countPending();
+  }
+
+  private countPending(): void {
+    let pending = 0;
+    for (const state of this.requestStates.values()) if (state === "PENDING") pending++;
+    this.observers.metrics.setPendingRequests(pending);
+  }
+
+  /**
+   * Mattermost is only called when something happens, so after a failure nothing would find out
+   * that it answers again and /readyz would stay 503; ask it now and then while that is so.
+   */
+  private recheckMattermostWhileFailing(): void {
+    this.recheckTimer = setInterval(() => {
+      if (this.rechecking || !this.observers.readiness.mattermostFailing) return;
+      this.rechecking = true;
+      void this.mattermost
+        .getMe(this.abort.signal)
+        .catch(() => undefined)
+        .finally(() => {
+          this.rechecking = false;
+        });
+    }, MATTERMOST_RECHECK_MS);
+    this.recheckTimer.unref();
+  }
+
   /** Resolves when no request work is queued or running (used by tests and shutdown). */
   idle(): Promise<void> {
     return this.work.idle();
@@ -206,6 +310,7 @@ export class Daemon {
 
   async stop(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
     this.abort.abort();
+    clearInterval(this.recheckTimer);
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([
       Promise.all([this.watcherDone, this.work.idle(), this.callbackServer.close(graceMs)]),
@@ -213,13 +318,46 @@ export class Daemon {
     ]);
     this.teleport.close();
     this.mattermost.close();
+    await this.observers.health?.close();
   }
+}
+
+async function startHealthServer(
+  listenAddr: string,
+  metrics: Metrics,
+  readiness: Readiness,
+  logger: Logger,
+): Promise<HealthServer> {
+  const server = new HealthServer({ listenAddr, metrics, readiness });
+  let port: number;
+  try {
+    port = (await server.listen()).port;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new AppError("CONFIG", `The health listener cannot listen on ${listenAddr}: ${code ?? error}`, {
+      cause: error,
+      fix:
+        code === "EADDRINUSE"
+          ? "Another process uses that port; set [health] listen_addr to a free one"
+          : "Check [health] listen_addr",
+    });
+  }
+  logger.info({ listen_addr: listenAddr, port }, `Health and metrics listening on ${listenAddr}`);
+  return server;
+}
+
+/** A low-cardinality label for the reason the Mattermost client gives for a retry. */
+function retryReason(reason: string): string {
+  if (reason.includes("429")) return "rate_limited";
+  if (reason.startsWith("server error")) return "server_error";
+  return "network";
 }
 
 async function pingUntilAnswered(
   teleport: TeleportClient,
   logger: Logger,
   clock: Clock,
+  observers: Observers,
   random?: () => number,
 ): Promise<PingResult> {
   for (let attempt = 0; ; attempt++) {
@@ -229,6 +367,8 @@ async function pingUntilAnswered(
       const failure = AppError.from(error, "TELEPORT");
       if (!failure.retryable) throw failure;
       const delay = backoffDelay(WATCH_BACKOFF, attempt, random);
+      observers.metrics.retry("teleport", "unavailable");
+      observers.readiness.watchDisconnected(`auth server not reachable: ${failure.describe()}`);
       logger.warn(
         { addr: teleport.addr, err: failure.describe(), retry_in_ms: delay },
         "Teleport auth server is not reachable yet; check [teleport] addr and that the auth server runs. Retrying",

@@ -42,6 +42,8 @@ export interface SyncDeps {
   secret: string;
   clock: Clock;
   logger: Logger;
+  /** Called when a lost compare-and-swap makes it read and plan again, for metrics. */
+  onConflict?: () => void;
 }
 
 export class RequestSync {
@@ -61,6 +63,7 @@ export class RequestSync {
         return;
       } catch (error) {
         if (!isAppError(error, "CONFLICT")) throw error;
+        this.deps.onConflict?.();
         this.deps.logger.debug({ request_id: id, round }, "Plugin data changed meanwhile, planning again");
       }
     }

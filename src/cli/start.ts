@@ -77,12 +77,18 @@ export async function daemonOptions(
       secret: config.mattermost.secret,
     },
     http: {
-      listenAddr: `${http.listen.host.includes(":") ? `[${http.listen.host}]` : http.listen.host}:${http.listen.port}`,
+      listenAddr: hostPort(http.listen),
       publicAddr: http.publicUrl,
       ...(tls ? { tls } : {}),
       ...(http.basicAuth ? { basicAuth: http.basicAuth } : {}),
     },
+    health: { listenAddr: hostPort(config.health.listen) },
   };
+}
+
+/** `host:port` as listen() takes it, with IPv6 hosts in brackets and "" for every interface. */
+function hostPort(listen: { host: string; port: number }): string {
+  return `${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${listen.port}`;
 }
 
 /** Runs the daemon until a signal stops it; returns the exit code. */

@@ -10,6 +10,7 @@ export interface Config {
   teleport: TeleportConfig;
   mattermost: MattermostConfig;
   http: HttpConfig;
+  health: HealthConfig;
   log: LogConfig;
   /**
    * Requested role → recipients to notify (user names/emails or `team/channel`); `*` is the
@@ -65,6 +66,11 @@ export interface HttpConfig {
   verifyClientCert: boolean;
   /** CA bundle that verifies those client certificates; undefined → the system's CAs. */
   clientCaFile: string | undefined;
+}
+
+export interface HealthConfig {
+  /** Where /healthz, /readyz and /metrics are served (plain HTTP); default `127.0.0.1:8082`. */
+  listen: { host: string; port: number };
 }
 
 export type LogSeverity = "debug" | "info" | "warn" | "error";
