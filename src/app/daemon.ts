@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import { ACTION_PATH, CallbackServer } from "../callback/server.js";
 import type { AccessRequest } from "../core/access-request.js";
 import type { RequestView } from "../core/plan.js";
-import { AppError, isAppError } from "../errors.js";
+import { AppError } from "../errors.js";
 import { backoffDelay } from "../lib/backoff.js";
 import { fanOut } from "../lib/call-observer.js";
 import { type Clock, systemClock } from "../lib/clock.js";
@@ -20,6 +20,7 @@ import { type PingResult, TeleportClient, type TeleportIdentityPem } from "../te
 import { isAtLeast, MIN_SERVER_VERSION } from "../teleport/version.js";
 import { ClickHandler } from "./click-handler.js";
 import { KeyedWork } from "./keyed-work.js";
+import { botChannelId, tokenAccount } from "./mattermost-setup.js";
 import { RequestSync } from "./request-sync.js";
 import { RequestWatcher, WATCH_BACKOFF } from "./watcher.js";
 
@@ -383,53 +384,12 @@ async function checkMattermost(
   options: DaemonOptions["mattermost"],
   logger: Logger,
 ): Promise<string> {
-  let bot: { id: string; username: string };
-  try {
-    bot = await mattermost.getMe();
-  } catch (error) {
-    throw new AppError("MATTERMOST", "Mattermost API health check failed", {
-      cause: error,
-      fix: `${AppError.from(error).describe()}. Check [mattermost] url and token`,
-    });
-  }
+  const bot = await tokenAccount(mattermost);
   logger.debug({ bot: bot.username }, "Mattermost API health check finished ok");
-  let channel: { id: string };
-  try {
-    channel = await mattermost.getChannelByName(options.team, options.channel);
-  } catch (error) {
-    if (
-      isAppError(error, "NOT_FOUND") ||
-      (isAppError(error, "MATTERMOST") && error.details["status"] === 403)
-    ) {
-      throw new AppError(
-        "MATTERMOST",
-        `Mattermost channel "${options.channel}" in team "${options.team}" was not found or the bot @${bot.username} cannot see it`,
-        {
-          cause: error,
-          fix: `Check [mattermost] team and channel (their URL names, not display names) and add @${bot.username} to that team and channel`,
-        },
-      );
-    }
-    throw error;
-  }
-  try {
-    await mattermost.getChannelMember(channel.id, bot.id);
-  } catch (error) {
-    if (isAppError(error, "NOT_FOUND")) {
-      throw new AppError(
-        "MATTERMOST",
-        `The bot @${bot.username} is not a member of channel "${options.channel}"`,
-        {
-          cause: error,
-          fix: `Add @${bot.username} to ~${options.channel} in team "${options.team}" (e.g. /invite @${bot.username} there)`,
-        },
-      );
-    }
-    throw error;
-  }
+  const channelId = await botChannelId(mattermost, bot, options);
   logger.info(
     { bot: bot.username, team: options.team, channel: options.channel },
     "Mattermost API health checked",
   );
-  return channel.id;
+  return channelId;
 }

@@ -87,7 +87,7 @@ export async function daemonOptions(
 }
 
 /** `host:port` as listen() takes it, with IPv6 hosts in brackets and "" for every interface. */
-function hostPort(listen: { host: string; port: number }): string {
+export function hostPort(listen: { host: string; port: number }): string {
   return `${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${listen.port}`;
 }
 

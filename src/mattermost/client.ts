@@ -102,6 +102,11 @@ export class MattermostClient {
     this.agent.destroy();
   }
 
+  /** Answers without a token: is this URL a Mattermost server that is up? */
+  ping(signal?: AbortSignal): Promise<{ status?: string }> {
+    return this.call("GET", "system/ping", undefined, signal);
+  }
+
   getMe(signal?: AbortSignal): Promise<MattermostUser> {
     return this.call("GET", "users/me", undefined, signal);
   }
