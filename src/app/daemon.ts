@@ -69,6 +69,8 @@ export class Daemon {
   private watcherDone: Promise<void> = Promise.resolve();
   /** State of every request Teleport has, as last seen; for the requests-seen and pending metrics. */
   private readonly requestStates = new Map<string, AccessRequest["state"]>();
+  /** Per running catch-up: ids that events changed meanwhile, which its listing may show stale. */
+  private readonly catchUpsRunning = new Set<Set<string>>();
   private recheckTimer: NodeJS.Timeout | undefined;
   private rechecking = false;
 
@@ -226,6 +228,8 @@ export class Daemon {
       onEvent: (event) => {
         const view: RequestView =
           event.type === "put" ? { kind: "live", request: event.request } : { kind: "gone", id: event.id };
+        for (const touched of this.catchUpsRunning)
+          touched.add(view.kind === "live" ? view.request.id : view.id);
         if (event.type === "put") this.noteRequests([event.request]);
         else this.forgetRequest(event.id);
         this.logger.debug(
@@ -251,12 +255,16 @@ export class Daemon {
 
   /** After every (re)connect: bring every request Teleport has up to date (ARCHITECTURE.md §3). */
   private async catchUp(): Promise<void> {
+    const touched = new Set<string>();
+    this.catchUpsRunning.add(touched);
     try {
-      const requests = await this.teleport.listRequests();
-      // The listing is the whole truth: requests deleted while disconnected drop out here.
+      const known = new Set(this.requestStates.keys());
+      const requests = await this.teleport.listRequests().finally(() => this.catchUpsRunning.delete(touched));
+      // The listing is the truth about what it saw: requests deleted while disconnected drop
+      // out here. Events that arrived while it was on its way are newer, so they win.
       const listed = new Set(requests.map((request) => request.id));
-      for (const id of this.requestStates.keys()) if (!listed.has(id)) this.requestStates.delete(id);
-      this.noteRequests(requests);
+      for (const id of known) if (!listed.has(id) && !touched.has(id)) this.requestStates.delete(id);
+      this.noteRequests(requests.filter((request) => !touched.has(request.id)));
       for (const request of requests) this.work.push(request.id, { kind: "live", request });
       this.logger.debug({ requests: requests.length }, "Catch-up listed requests");
     } catch (error) {
