@@ -64,11 +64,11 @@ export class ClickHandler {
     const request = await this.deps.teleport.getRequest(requestId);
     const view: RequestView = request ? { kind: "live", request } : { kind: "gone", id: requestId };
     if (request?.state !== "PENDING") {
-      const status = postModelFor(view, record, this.deps.clusterName).status;
+      const status = postModelFor(view, record, this.deps.sync.planContext()).status;
       requestLog.info({ status }, "Click on a request that is no longer pending");
       this.deps.onRefused?.("not_pending");
       return {
-        update: renderPost(postModelFor(view, record, this.deps.clusterName)),
+        update: renderPost(postModelFor(view, record, this.deps.sync.planContext())),
         ephemeral_text: `Request ${requestId} is already ${status.toLowerCase()}; nothing was changed.`,
       };
     }
@@ -88,10 +88,10 @@ export class ClickHandler {
     requestLog.info({ mm_user_name: username, state }, `Mattermost user ${PAST_TENSE[action]} the request`);
     this.deps.onDecided?.({ outcome: action === "approve" ? "approved" : "denied", mode: "button" });
     const resolved: RequestView = { kind: "live", request: { ...request, state } };
-    const plan = planFor(resolved, decided, Date.now(), this.deps.instanceId);
+    const plan = planFor(resolved, decided, this.deps.sync.planContext());
     return {
       ...(plan.kind === "update"
-        ? { update: renderPost(postModelFor(resolved, decided, this.deps.clusterName)) }
+        ? { update: renderPost(postModelFor(resolved, decided, this.deps.sync.planContext())) }
         : {}),
       ephemeral_text: `You ${PAST_TENSE[action]} request ${requestId}.`,
     };

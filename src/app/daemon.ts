@@ -6,8 +6,9 @@
 import { randomUUID, X509Certificate } from "node:crypto";
 import type { Logger } from "pino";
 import { ACTION_PATH, CallbackServer } from "../callback/server.js";
-import type { AccessRequest } from "../core/access-request.js";
 import type { RequestView } from "../core/plan.js";
+import { planFor, type ReminderPolicy } from "../core/plan.js";
+import { decodeRecord, PLUGIN_NAME } from "../core/plugin-data.js";
 import { AppError } from "../errors.js";
 import { backoffDelay } from "../lib/backoff.js";
 import { fanOut } from "../lib/call-observer.js";
@@ -21,20 +22,41 @@ import { isAtLeast, MIN_SERVER_VERSION } from "../teleport/version.js";
 import { ClickHandler } from "./click-handler.js";
 import { KeyedWork } from "./keyed-work.js";
 import { botChannelId, tokenAccount } from "./mattermost-setup.js";
+import { type Recipient, RecipientResolver } from "./recipients.js";
 import { RequestSync } from "./request-sync.js";
+import { SyncScheduler } from "./sync-scheduler.js";
 import { RequestWatcher, WATCH_BACKOFF } from "./watcher.js";
 
 /** Requests handled at once; events of one request are always handled in order. */
 export const SYNC_CONCURRENCY = 16;
 /** How long shutdown waits for in-flight work before it stops anyway. */
 export const SHUTDOWN_GRACE_MS = 10_000;
+/** Full reconciliation while connected, to heal anything an event or a retry missed. */
+export const RECONCILE_INTERVAL_MS = 5 * 60_000;
+/** Wait before listing again after a failed catch-up. */
+const CATCH_UP_RETRY_MS = 5_000;
 /** While Mattermost's last answer was a failure, it is asked again this often (for /readyz). */
 export const MATTERMOST_RECHECK_MS = 15_000;
 
 export interface DaemonOptions {
   version: string;
   teleport: { addr: string; identity: TeleportIdentityPem };
-  mattermost: { url: string; token: string; team: string; channel: string; secret: string; ca?: string };
+  mattermost: {
+    url: string;
+    token: string;
+    secret: string;
+    ca?: string;
+    /** The seed's single channel; optional when recipients or role routing say where to post. */
+    team?: string;
+    channel?: string;
+    recipients?: string[];
+    roleToRecipients?: Record<string, string[]>;
+    /** DM the request's suggested reviewers (default true). */
+    dmSuggestedReviewers?: boolean;
+    /** DM the requester the outcome (default true). */
+    notifyRequester?: boolean;
+    reminders?: ReminderPolicy;
+  };
   http: {
     listenAddr: string;
     /** Base URL Mattermost uses to reach the callback server. */
@@ -67,10 +89,7 @@ interface Observers {
 export class Daemon {
   private readonly abort = new AbortController();
   private watcherDone: Promise<void> = Promise.resolve();
-  /** State of every request Teleport has, as last seen; for the requests-seen and pending metrics. */
-  private readonly requestStates = new Map<string, AccessRequest["state"]>();
-  /** Per running catch-up: ids that events changed meanwhile, which its listing may show stale. */
-  private readonly catchUpsRunning = new Set<Set<string>>();
+  private connected = false;
   private recheckTimer: NodeJS.Timeout | undefined;
   private rechecking = false;
 
@@ -80,6 +99,8 @@ export class Daemon {
     private readonly mattermost: MattermostClient,
     private readonly callbackServer: CallbackServer,
     private readonly work: KeyedWork<RequestView>,
+    private readonly scheduler: SyncScheduler,
+    private readonly sync: RequestSync,
     private readonly observers: Observers,
     readonly ping: PingResult,
     readonly callbackPort: number,
@@ -104,6 +125,7 @@ export class Daemon {
       { version: options.version, instance_id: instanceId },
       `Starting teleport-mattermost ${options.version}`,
     );
+    readiness.watchDisconnected("starting");
     metrics.setIdentityExpiry(new Date(new X509Certificate(options.teleport.identity.cert).validTo));
     // Up before Teleport is: probes get 503 with the reason while the daemon waits for it.
     const health = options.health
@@ -145,17 +167,33 @@ export class Daemon {
       logger.debug("Starting a request watcher...");
 
       logger.debug({ url: options.mattermost.url }, "Starting Mattermost API health check...");
-      const channelId = await checkMattermost(mattermost, options.mattermost, logger);
+      const { defaultChannel, botUserId } = await checkMattermost(mattermost, options.mattermost, logger);
+      const recipients = new RecipientResolver(
+        mattermost,
+        botUserId,
+        {
+          ...(defaultChannel ? { defaultChannel } : {}),
+          recipients: options.mattermost.recipients ?? [],
+          roleToRecipients: options.mattermost.roleToRecipients ?? {},
+          dmSuggestedReviewers: options.mattermost.dmSuggestedReviewers ?? true,
+        },
+        clock,
+        logger,
+      );
 
       const publicBase = options.http.publicAddr.replace(/\/+$/, "");
       const sync = new RequestSync({
         teleport,
         mattermost,
-        channelId,
+        recipients,
+        botUserId,
         clusterName: ping.clusterName,
+        ...(ping.proxyPublicAddr ? { proxyAddr: ping.proxyPublicAddr } : {}),
         instanceId,
         actionUrl: `${publicBase}${ACTION_PATH}`,
         secret: options.mattermost.secret,
+        ...(options.mattermost.reminders ? { reminders: options.mattermost.reminders } : {}),
+        notifyRequester: options.mattermost.notifyRequester ?? true,
         clock,
         logger,
         onConflict: () => metrics.retry("teleport", "cas_conflict"),
@@ -189,21 +227,27 @@ export class Daemon {
         },
         `${callbackServer.protocol === "https" ? "HTTPS" : "HTTP"} callback server listening on ${options.http.listenAddr}`,
       );
-      const work = new KeyedWork<RequestView>(
+      // The scheduler runs each sync and catches its failures, so the queue's own error hook never fires.
+      const work: KeyedWork<RequestView> = new KeyedWork<RequestView>(
         SYNC_CONCURRENCY,
-        (_id, view) => sync.sync(view),
-        (id, error) =>
-          logger.error(
-            { request_id: id, err: AppError.from(error).describe() },
-            "Failed to update Mattermost for request",
-          ),
+        (id, view) => scheduler.run(id, view),
+        () => {},
       );
+      const scheduler: SyncScheduler = new SyncScheduler({
+        sync,
+        work,
+        clock,
+        logger,
+        ...(deps.random ? { random: deps.random } : {}),
+      });
       const daemon = new Daemon(
         logger,
         teleport,
         mattermost,
         callbackServer,
         work,
+        scheduler,
+        sync,
         observers,
         ping,
         address.port,
@@ -228,22 +272,23 @@ export class Daemon {
       onEvent: (event) => {
         const view: RequestView =
           event.type === "put" ? { kind: "live", request: event.request } : { kind: "gone", id: event.id };
-        for (const touched of this.catchUpsRunning)
-          touched.add(view.kind === "live" ? view.request.id : view.id);
-        if (event.type === "put") this.noteRequests([event.request]);
-        else this.forgetRequest(event.id);
         this.logger.debug(
           { request_id: view.kind === "live" ? view.request.id : view.id, op: event.type },
           "Event",
         );
+        this.observers.metrics.requests.event(
+          event.type === "put" ? { request: event.request } : { deleted: event.id },
+        );
         this.work.push(view.kind === "live" ? view.request.id : view.id, view);
       },
       onConnected: () => {
+        this.connected = true;
         this.observers.readiness.watchConnected();
         this.logger.info("Watcher connected");
         void this.catchUp();
       },
       onDisconnected: (error) => {
+        this.connected = false;
         this.observers.readiness.watchDisconnected(
           error?.describe() ?? "the watch stream closed; reconnecting",
         );
@@ -251,47 +296,56 @@ export class Daemon {
       },
     });
     this.watcherDone = watcher.run(this.abort.signal);
+    const periodic = setInterval(() => {
+      if (this.connected) void this.catchUp();
+    }, RECONCILE_INTERVAL_MS);
+    periodic.unref();
+    this.abort.signal.addEventListener("abort", () => clearInterval(periodic), { once: true });
   }
 
-  /** After every (re)connect: bring every request Teleport has up to date (ARCHITECTURE.md §3). */
+  /**
+   * After every (re)connect, and every few minutes: compare every request Teleport has and every
+   * plugin record with what the posts show, and queue those that differ (ARCHITECTURE.md §3):
+   * requests created, decided or deleted while the watch was down.
+   */
   private async catchUp(): Promise<void> {
-    const touched = new Set<string>();
-    this.catchUpsRunning.add(touched);
+    const census = this.observers.metrics.requests.beginListing();
     try {
-      const known = new Set(this.requestStates.keys());
-      const requests = await this.teleport.listRequests().finally(() => this.catchUpsRunning.delete(touched));
-      // The listing is the truth about what it saw: requests deleted while disconnected drop
-      // out here. Events that arrived while it was on its way are newer, so they win.
-      const listed = new Set(requests.map((request) => request.id));
-      for (const id of known) if (!listed.has(id) && !touched.has(id)) this.requestStates.delete(id);
-      this.noteRequests(requests.filter((request) => !touched.has(request.id)));
-      for (const request of requests) this.work.push(request.id, { kind: "live", request });
-      this.logger.debug({ requests: requests.length }, "Catch-up listed requests");
+      const [requests, records] = await Promise.all([
+        this.teleport.listRequests(),
+        this.teleport.listPluginData(PLUGIN_NAME),
+      ]).catch((error: unknown) => {
+        census.abandon();
+        throw error;
+      });
+      census.finish(requests);
+      const context = this.sync.planContext();
+      let queued = 0;
+      const live = new Set<string>();
+      for (const request of requests) {
+        live.add(request.id);
+        const view: RequestView = { kind: "live", request };
+        const plan = planFor(view, decodeRecord(records.get(request.id)), context);
+        if (plan.kind !== "none") {
+          this.work.push(request.id, view);
+          queued++;
+        } else if (plan.nextCheckAt !== undefined) {
+          this.scheduler.recheck(request.id, view, plan.nextCheckAt);
+        }
+      }
+      for (const [id, data] of records) {
+        if (live.has(id)) continue;
+        const view: RequestView = { kind: "gone", id };
+        if (planFor(view, decodeRecord(data), context).kind !== "none") {
+          this.work.push(id, view);
+          queued++;
+        }
+      }
+      this.logger.info({ requests: requests.length, records: records.size, queued }, "Catch-up finished");
     } catch (error) {
-      this.logger.warn(
-        { err: AppError.from(error).describe() },
-        "Catch-up listing failed; will retry on reconnect",
-      );
+      this.logger.warn({ err: AppError.from(error).describe() }, "Catch-up failed; will try again");
+      this.scheduler.later(() => void this.catchUp(), CATCH_UP_RETRY_MS);
     }
-  }
-
-  private noteRequests(requests: readonly AccessRequest[]): void {
-    for (const request of requests) {
-      if (!this.requestStates.has(request.id)) this.observers.metrics.requestSeen();
-      this.requestStates.set(request.id, request.state);
-    }
-    this.countPending();
-  }
-
-  private forgetRequest(id: string): void {
-    this.requestStates.delete(id);
-    this.countPending();
-  }
-
-  private countPending(): void {
-    let pending = 0;
-    for (const state of this.requestStates.values()) if (state === "PENDING") pending++;
-    this.observers.metrics.setPendingRequests(pending);
   }
 
   /**
@@ -319,6 +373,7 @@ export class Daemon {
 
   async stop(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
     this.abort.abort();
+    this.scheduler.stop();
     clearInterval(this.recheckTimer);
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([
@@ -391,13 +446,20 @@ async function checkMattermost(
   mattermost: MattermostClient,
   options: DaemonOptions["mattermost"],
   logger: Logger,
-): Promise<string> {
+): Promise<{ defaultChannel?: Recipient; botUserId: string }> {
   const bot = await tokenAccount(mattermost);
   logger.debug({ bot: bot.username }, "Mattermost API health check finished ok");
-  const channelId = await botChannelId(mattermost, bot, options);
+  if (!options.team || !options.channel) {
+    logger.info({ bot: bot.username }, "Mattermost API health checked");
+    return { botUserId: bot.id };
+  }
+  const channelId = await botChannelId(mattermost, bot, { team: options.team, channel: options.channel });
   logger.info(
     { bot: bot.username, team: options.team, channel: options.channel },
     "Mattermost API health checked",
   );
-  return channelId;
+  return {
+    defaultChannel: { channelId, label: `${options.team}/${options.channel}` },
+    botUserId: bot.id,
+  };
 }

@@ -1,24 +1,35 @@
 /**
  * Keeps the Mattermost posts of one access request in step with Teleport: reads the plugin
- * record, asks core/plan what to do, carries it out, and records the result by compare-and-swap.
- * A lost CAS race is not an error: read again and plan again.
+ * record, asks core/plan for the next step, carries it out, records the result by
+ * compare-and-swap, and repeats until nothing is left. A lost CAS race is not an error: read
+ * again and plan again.
  */
 import type { Logger } from "pino";
 import type { AccessRequest } from "../core/access-request.js";
-import { type Plan, planFor, postModelFor, type RequestView } from "../core/plan.js";
+import { outcomeReply, reminderReply, requesterNotice, reviewReply } from "../core/messages.js";
+import { type Plan, type PlanContext, planFor, postModelFor, type RequestView } from "../core/plan.js";
 import {
   decodeRecord,
   encodeRecord,
   formatClaim,
   PLUGIN_NAME,
   type PluginRecord,
+  type PostRef,
+  parseClaim,
 } from "../core/plugin-data.js";
-import { type ButtonContext, renderPost } from "../core/render.js";
+import {
+  type ButtonContext,
+  type PostModel,
+  REQUEST_ID_PROP,
+  renderFingerprint,
+  renderPost,
+} from "../core/render.js";
 import { signActionContext } from "../core/sign.js";
 import { AppError, isAppError } from "../errors.js";
 import type { Clock } from "../lib/clock.js";
 import type { MattermostClient } from "../mattermost/client.js";
 import type { TeleportClient } from "../teleport/client.js";
+import type { RecipientResolver } from "./recipients.js";
 
 /**
  * How long a posting claim holds. Shorter than Mattermost's 30 s pending_post_id window
@@ -26,20 +37,31 @@ import type { TeleportClient } from "../teleport/client.js";
  * the window and gets the same post back instead of a second one.
  */
 export const CLAIM_LEASE_MS = 20_000;
-/** CAS attempts on one request before giving up until its next event. */
-const MAX_CAS_ROUNDS = 8;
+/** Steps (and CAS retries) on one request in one run; more waits for its next event. */
+const MAX_STEPS = 16;
+/**
+ * When taking over a lapsed claim, posts changed this long before the claim began are searched
+ * for one the crashed instance made (the claim is written just before the post is created).
+ */
+const TAKEOVER_SEARCH_MARGIN_MS = 60_000;
 /** Requests whose record is remembered for rendering after Teleport deleted them. */
 const RECORD_CACHE_SIZE = 20_000;
 
 export interface SyncDeps {
   teleport: TeleportClient;
   mattermost: MattermostClient;
-  channelId: string;
+  recipients: RecipientResolver;
+  /** The bot's Mattermost user id: only its posts count when looking for an earlier post. */
+  botUserId: string;
   clusterName: string;
+  proxyAddr?: string;
   instanceId: string;
   /** Absolute URL of the callback route the buttons call. */
   actionUrl: string;
   secret: string;
+  reminders?: PlanContext["reminders"];
+  /** DM the requester the outcome (the threads always get it). */
+  notifyRequester: boolean;
   clock: Clock;
   logger: Logger;
   /** Called when a lost compare-and-swap makes it read and plan again, for metrics. */
@@ -52,24 +74,46 @@ export class RequestSync {
 
   constructor(private readonly deps: SyncDeps) {}
 
-  /** Brings the posts of one request up to date with `view`. */
-  async sync(view: RequestView): Promise<void> {
+  planContext(): PlanContext {
+    const { clock, instanceId, clusterName, proxyAddr, reminders } = this.deps;
+    return {
+      now: clock.now(),
+      instanceId,
+      clusterName,
+      ...(proxyAddr ? { proxyAddr } : {}),
+      ...(reminders ? { reminders } : {}),
+      announceOutcome: true,
+    };
+  }
+
+  /**
+   * Brings the posts of one request up to date with `view`. Resolves with a time at which to look
+   * again: when another instance's posting claim lapses, or when a reminder falls due.
+   */
+  async sync(view: RequestView): Promise<{ recheckAt?: number }> {
     const id = view.kind === "live" ? view.request.id : view.id;
-    for (let round = 0; round < MAX_CAS_ROUNDS; round++) {
-      const record = await this.readRecord(id);
-      const plan = planFor(view, record, this.deps.clock.now(), this.deps.instanceId);
+    let record = await this.readRecord(id);
+    for (let step = 0; step < MAX_STEPS; step++) {
+      const plan = planFor(view, record, this.planContext());
+      if (plan.kind === "none") return plan.nextCheckAt !== undefined ? { recheckAt: plan.nextCheckAt } : {};
+      if (plan.kind === "wait") {
+        this.deps.logger.debug(
+          { request_id: id, until: new Date(plan.until).toISOString() },
+          "Another instance is posting this request",
+        );
+        return { recheckAt: plan.until };
+      }
       try {
-        await this.execute(id, view, record, plan);
-        return;
+        record = await this.execute(id, view, record, plan);
+        this.remember(id, record);
       } catch (error) {
         if (!isAppError(error, "CONFLICT")) throw error;
         this.deps.onConflict?.();
-        this.deps.logger.debug({ request_id: id, round }, "Plugin data changed meanwhile, planning again");
+        this.deps.logger.debug({ request_id: id, step }, "Plugin data changed meanwhile, planning again");
+        record = await this.readRecord(id);
       }
     }
-    throw new AppError("CONFLICT", `Gave up on request ${id} after ${MAX_CAS_ROUNDS} conflicting updates`, {
-      retryable: true,
-    });
+    throw new AppError("CONFLICT", `Gave up on request ${id} after ${MAX_STEPS} steps`, { retryable: true });
   }
 
   /** The stored record, or the cached one when Teleport no longer has it (request deleted). */
@@ -98,21 +142,43 @@ export class RequestSync {
     }
   }
 
-  private async execute(id: string, view: RequestView, record: PluginRecord, plan: Plan): Promise<void> {
+  /** CAS-writes `next` over `current`; a request gone from Teleport is only cached. */
+  private async write(
+    id: string,
+    view: RequestView,
+    current: PluginRecord,
+    next: PluginRecord,
+  ): Promise<PluginRecord> {
+    try {
+      await this.deps.teleport.updatePluginData(id, PLUGIN_NAME, encodeRecord(next), encodeRecord(current));
+    } catch (error) {
+      // Teleport may keep a deleted request's plugin data for a while or not; the cache keeps
+      // the truth locally either way.
+      if (view.kind === "live" || !isAppError(error, "NOT_FOUND")) throw error;
+    }
+    return next;
+  }
+
+  private async execute(
+    id: string,
+    view: RequestView,
+    record: PluginRecord,
+    plan: Plan,
+  ): Promise<PluginRecord> {
     const log = this.deps.logger.child({ request_id: id });
     switch (plan.kind) {
-      case "none":
-        log.debug({ why: plan.why }, "Nothing to do for request");
-        return;
-      case "wait":
-        log.debug({ until: new Date(plan.until).toISOString() }, "Another instance is posting this request");
-        return;
       case "post":
-        if (view.kind === "live") await this.post(view.request, record, log);
-        return;
+        return view.kind === "live" ? this.post(view.request, record, log) : record;
+      case "relay-reviews":
+        return this.relayReviews(id, view, record, plan.reviews.slice(plan.from), log);
       case "update":
-        await this.update(id, view, record, plan.status, log);
-        return;
+        return this.update(id, view, record, plan, log);
+      case "announce":
+        return this.announce(id, view, record, plan.model, log);
+      case "remind":
+        return this.remind(id, view, record, plan.due, log);
+      default:
+        return record;
     }
   }
 
@@ -125,73 +191,187 @@ export class RequestSync {
     return { url: this.deps.actionUrl, context: { approve: sign("approve"), deny: sign("deny") } };
   }
 
-  private async post(request: AccessRequest, record: PluginRecord, log: Logger): Promise<void> {
-    const { teleport, mattermost, channelId, clock } = this.deps;
-    const claim = formatClaim(this.deps.instanceId, clock.now() + CLAIM_LEASE_MS);
-    const claimed: PluginRecord = {
+  /** Claims the request, posts to every recipient not posted to yet, records each post, releases. */
+  private async post(request: AccessRequest, record: PluginRecord, log: Logger): Promise<PluginRecord> {
+    const { clock } = this.deps;
+    const takingOver = record.claim !== "" && parseClaim(record.claim)?.instanceId !== this.deps.instanceId;
+    let current = await this.write(request.id, { kind: "live", request }, record, {
       ...record,
-      claim,
+      claim: formatClaim(this.deps.instanceId, clock.now() + CLAIM_LEASE_MS),
       user: request.user,
       roles: request.roles,
       reason: request.requestReason,
-    };
-    await teleport.updatePluginData(request.id, PLUGIN_NAME, encodeRecord(claimed), encodeRecord(record));
-    this.remember(request.id, claimed);
-    const view: RequestView = { kind: "live", request };
-    const rendered = renderPost(
-      postModelFor(view, claimed, this.deps.clusterName),
-      this.buttonContext(request.id, channelId),
-    );
-    const post = await mattermost.createPost({
+    });
+    const recipients = await this.deps.recipients.resolve(request);
+    if (recipients.length === 0) {
+      throw new AppError("MATTERMOST", `No Mattermost recipient could be found for request ${request.id}`, {
+        fix: "Check [mattermost] team/channel, recipients and [role_to_recipients]",
+      });
+    }
+    const model = postModelFor({ kind: "live", request }, current, this.planContext());
+    for (const recipient of recipients) {
+      if (current.posts.some((post) => post.channelId === recipient.channelId)) continue;
+      const earlier = takingOver
+        ? await this.findEarlierPost(request.id, recipient.channelId, record.claim)
+        : undefined;
+      const post = earlier ?? (await this.createPost(model, recipient.channelId));
+      if (earlier) log.info({ mm_post_id: earlier.id }, "Found the post an earlier claim made; recording it");
+      current = await this.write(request.id, { kind: "live", request }, current, {
+        ...current,
+        posts: [...current.posts, { channelId: recipient.channelId, postId: post.id }],
+        rendered: "PENDING",
+      });
+      log.info(
+        { mm_post_id: post.id, mm_channel_id: recipient.channelId, recipient: recipient.label },
+        "Successfully posted to Mattermost",
+      );
+    }
+    // Every post drawn in this run shows `model`; the next step redraws only if that changed.
+    return this.write(request.id, { kind: "live", request }, current, {
+      ...current,
+      claim: "",
+      renderHash: renderFingerprint(model),
+    });
+  }
+
+  private createPost(model: PostModel, channelId: string): Promise<{ id: string }> {
+    const rendered = renderPost(model, this.buttonContext(model.requestId, channelId));
+    // The same pending_post_id within 30 s returns the same post (MATTERMOST-API.md §10).
+    return this.deps.mattermost.createPost({
       channelId,
       message: rendered.message,
       props: rendered.props,
-      pendingPostId: `${request.id}:${channelId}`,
+      pendingPostId: `${model.requestId}:${channelId}`,
     });
-    const posted: PluginRecord = {
-      ...claimed,
-      claim: "",
-      posts: [{ channelId, postId: post.id }],
-      rendered: "PENDING",
-    };
-    await teleport.updatePluginData(request.id, PLUGIN_NAME, encodeRecord(posted), encodeRecord(claimed));
-    this.remember(request.id, posted);
-    log.info({ mm_post_id: post.id, mm_channel_id: channelId }, "Successfully posted to Mattermost");
+  }
+
+  /** The bot's post for this request in a channel, made around a lapsed claim, if any. */
+  private async findEarlierPost(
+    requestId: string,
+    channelId: string,
+    claim: string,
+  ): Promise<{ id: string } | undefined> {
+    const leaseEndsAt = parseClaim(claim)?.leaseEndsAt ?? this.deps.clock.now();
+    const since = leaseEndsAt - CLAIM_LEASE_MS - TAKEOVER_SEARCH_MARGIN_MS;
+    const list = await this.deps.mattermost.getChannelPostsSince(channelId, since);
+    return Object.values(list.posts ?? {}).find(
+      (post) =>
+        post.user_id === this.deps.botUserId && post.props?.[REQUEST_ID_PROP] === requestId && !post.root_id,
+    );
+  }
+
+  /** Posts a reply in every thread of the request; `key` makes a retried reply idempotent. */
+  private async replyEverywhere(posts: PostRef[], message: string, key: string): Promise<void> {
+    for (const post of posts) {
+      try {
+        await this.deps.mattermost.createPost({
+          channelId: post.channelId,
+          rootId: post.postId,
+          message,
+          pendingPostId: `${key}:${post.channelId}`,
+        });
+      } catch (error) {
+        // A root post deleted in Mattermost has no thread to reply in; the others still get it.
+        if (!isAppError(error, "NOT_FOUND") && !(isAppError(error) && error.details["status"] === 400))
+          throw error;
+      }
+    }
+  }
+
+  private async relayReviews(
+    id: string,
+    view: RequestView,
+    record: PluginRecord,
+    reviews: AccessRequest["reviews"],
+    log: Logger,
+  ): Promise<PluginRecord> {
+    let current = record;
+    for (const review of reviews) {
+      await this.replyEverywhere(
+        current.posts,
+        reviewReply(review),
+        `${id}:review:${current.reviewsRelayed}`,
+      );
+      current = await this.write(id, view, current, {
+        ...current,
+        reviewsRelayed: current.reviewsRelayed + 1,
+      });
+      log.info(
+        { author: review.author, state: review.proposedState },
+        "Posted a review in the request's threads",
+      );
+    }
+    return current;
   }
 
   private async update(
     id: string,
     view: RequestView,
     record: PluginRecord,
-    status: PluginRecord["rendered"] & string,
+    plan: Extract<Plan, { kind: "update" }>,
     log: Logger,
-  ): Promise<void> {
-    const model = postModelFor(view, record, this.deps.clusterName);
+  ): Promise<PluginRecord> {
     for (const post of record.posts) {
-      const rendered = renderPost(model, this.buttonContext(id, post.channelId));
+      const rendered = renderPost(plan.model, this.buttonContext(id, post.channelId));
       try {
         await this.deps.mattermost.patchPost(post.postId, {
           message: rendered.message,
           props: rendered.props,
         });
       } catch (error) {
-        if (!isAppError(error, "NOT_FOUND")) throw error;
-        log.warn({ mm_post_id: post.postId }, "Post was deleted in Mattermost; not updating it");
+        if (!isAppError(error, "NOT_FOUND") && !(isAppError(error) && error.details["status"] === 403))
+          throw error;
+        log.warn(
+          { mm_post_id: post.postId },
+          "Post was deleted in Mattermost (or the bot lost access); not updating it",
+        );
       }
     }
-    const updated: PluginRecord = { ...record, rendered: status };
-    if (view.kind === "live") {
-      await this.deps.teleport.updatePluginData(id, PLUGIN_NAME, encodeRecord(updated), encodeRecord(record));
-    } else {
-      // The request is gone; Teleport may still hold its plugin data (it expires an hour after the
-      // request) or not, so the write is best effort and the cache keeps the truth locally.
-      await this.deps.teleport
-        .updatePluginData(id, PLUGIN_NAME, encodeRecord(updated), encodeRecord(record))
-        .catch((error: unknown) => {
-          if (isAppError(error, "CONFLICT")) throw error;
-        });
+    const next = await this.write(id, view, record, {
+      ...record,
+      claim: "",
+      rendered: plan.status,
+      renderHash: plan.fingerprint,
+    });
+    if (record.rendered !== plan.status) {
+      log.info({ status: plan.status }, `Successfully marked request as ${plan.status} in all messages`);
     }
-    this.remember(id, updated);
-    log.info({ status }, `Successfully marked request as ${status} in all messages`);
+    return next;
+  }
+
+  /** The final outcome in every thread, and a DM to the requester when they are in Mattermost. */
+  private async announce(
+    id: string,
+    view: RequestView,
+    record: PluginRecord,
+    model: PostModel,
+    log: Logger,
+  ): Promise<PluginRecord> {
+    await this.replyEverywhere(record.posts, outcomeReply(model), `${id}:outcome:${model.status}`);
+    const dm = this.deps.notifyRequester ? await this.deps.recipients.directMessageTo(model.user) : undefined;
+    if (dm) {
+      await this.deps.mattermost.createPost({
+        channelId: dm.channelId,
+        message: requesterNotice(model),
+        pendingPostId: `${id}:requester:${model.status}`,
+      });
+      log.info({ status: model.status }, "Told the requester the outcome");
+    }
+    return this.write(id, view, record, { ...record, notified: model.status });
+  }
+
+  private async remind(
+    id: string,
+    view: RequestView,
+    record: PluginRecord,
+    due: number,
+    log: Logger,
+  ): Promise<PluginRecord> {
+    const request = view.kind === "live" ? view.request : undefined;
+    const pendingFor = request?.created ? this.deps.clock.now() - request.created.getTime() : 0;
+    const model = postModelFor(view, record, this.planContext());
+    await this.replyEverywhere(record.posts, reminderReply(model, pendingFor), `${id}:reminder:${due}`);
+    log.info({ reminder: due }, "Posted a reminder in the request's threads");
+    return this.write(id, view, record, { ...record, reminders: due });
   }
 }

@@ -229,18 +229,58 @@ async function checkMattermost(config: Config, emit: Emit, fail: Fail): Promise<
       emit("skip", "Mattermost team and channel", "not checked: the token was refused");
       return;
     }
-    if (!team || !channel) {
-      emit("fail", "Mattermost channel", "[mattermost] team and channel are not set. Set both");
-      return;
+    if (team && channel) {
+      try {
+        await botChannelId(mattermost, bot, { team, channel });
+        emit("ok", "Mattermost channel", `@${bot.username} is a member of ~${channel} in team ${team}`);
+      } catch (error) {
+        fail("Mattermost channel", error);
+      }
     }
-    try {
-      await botChannelId(mattermost, bot, { team, channel });
-      emit("ok", "Mattermost channel", `@${bot.username} is a member of ~${channel} in team ${team}`);
-    } catch (error) {
-      fail("Mattermost channel", error);
-    }
+    const names = [
+      ...new Set([...config.mattermost.recipients, ...Object.values(config.roleToRecipients).flat()]),
+    ];
+    if (names.length > 0) await checkRecipients(mattermost, bot, names, emit);
   } finally {
     mattermost.close();
+  }
+}
+
+/** Every configured recipient exists: a channel (`team/channel`) with the bot in it, or a user. */
+async function checkRecipients(
+  mattermost: MattermostClient,
+  bot: MattermostUser,
+  names: string[],
+  emit: Emit,
+): Promise<void> {
+  const problems: string[] = [];
+  for (const name of names) {
+    try {
+      if (name.includes("/")) {
+        const [team = "", channel = ""] = name.split("/", 2);
+        await botChannelId(mattermost, bot, { team, channel });
+      } else {
+        const handle = name.trim().replace(/^@/, "");
+        await (handle.includes("@")
+          ? mattermost.getUserByEmail(handle)
+          : mattermost.getUserByUsername(handle));
+      }
+    } catch (error) {
+      problems.push(
+        isAppError(error, "NOT_FOUND")
+          ? `"${name}" is not a Mattermost user`
+          : AppError.from(error).describe(),
+      );
+    }
+  }
+  if (problems.length === 0) {
+    emit("ok", "Mattermost recipients", `found ${names.join(", ")}`);
+  } else {
+    emit(
+      "fail",
+      "Mattermost recipients",
+      `${problems.join("; ")}. Fix [mattermost] recipients or [role_to_recipients]: usernames, emails or team/channel`,
+    );
   }
 }
 

@@ -53,7 +53,12 @@ export async function main(argv: string[]): Promise<number> {
       if (options.debug) logger.debug("Debug logging enabled");
       for (const warning of warnings) logger.warn(warning);
       try {
-        exitCode = await runDaemon(config, logger);
+        const reload = async () => {
+          const reloaded = await loadConfig(options.config, { insecureNoTls: options.insecureNoTls });
+          for (const warning of reloaded.warnings) logger.warn(warning);
+          return reloaded.config;
+        };
+        exitCode = await runDaemon(config, logger, reload);
       } catch (error) {
         const failure = AppError.from(error);
         logger.error({ code: failure.code }, `Terminating due to error: ${failure.describe()}`);

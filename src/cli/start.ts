@@ -1,7 +1,6 @@
 /**
  * `teleport-mattermost start`: loads the config and the identity, starts the daemon, and stops it
  * on SIGTERM/SIGINT (a second SIGINT forces the exit). Resolves with the process exit code.
- * SIGHUP (systemd's ExecReload) must never end the process, whose default action it would be.
  */
 import { readFile } from "node:fs/promises";
 import type { Logger } from "pino";
@@ -9,6 +8,8 @@ import { Daemon, type DaemonOptions } from "../app/daemon.js";
 import { selfSignedCert } from "../callback/self-signed.js";
 import type { Config } from "../config/config.js";
 import { AppError } from "../errors.js";
+import { Metrics } from "../observe/metrics.js";
+import { Readiness } from "../observe/readiness.js";
 import { loadIdentityFile, loadTlsIdentity, type TlsIdentity } from "../teleport/identity.js";
 import { VERSION } from "../version.js";
 
@@ -49,20 +50,6 @@ export async function daemonOptions(
       if (http.clientCaFile) tls.clientCa = await readFile(http.clientCaFile, "utf8");
     }
   }
-  if (config.mattermost.recipients.length > 0 || Object.keys(config.roleToRecipients).length > 0) {
-    throw new AppError(
-      "CONFIG",
-      "[mattermost] recipients and [role_to_recipients] are not supported by this version yet",
-      {
-        fix: "Remove them and set [mattermost] team and channel; every request is posted there",
-      },
-    );
-  }
-  if (!config.mattermost.team || !config.mattermost.channel) {
-    throw new AppError("CONFIG", "[mattermost] team and channel are required", {
-      fix: "Set [mattermost] team and channel to the team and channel the bot posts requests to",
-    });
-  }
   return {
     version: VERSION,
     teleport: {
@@ -72,9 +59,15 @@ export async function daemonOptions(
     mattermost: {
       url: config.mattermost.url,
       token: config.mattermost.token,
-      team: config.mattermost.team,
-      channel: config.mattermost.channel,
       secret: config.mattermost.secret,
+      ...(config.mattermost.team && config.mattermost.channel
+        ? { team: config.mattermost.team, channel: config.mattermost.channel }
+        : {}),
+      recipients: config.mattermost.recipients,
+      roleToRecipients: config.roleToRecipients,
+      dmSuggestedReviewers: config.mattermost.dmSuggestedReviewers,
+      notifyRequester: config.mattermost.notifyRequester,
+      ...(config.reminders ? { reminders: config.reminders } : {}),
     },
     http: {
       listenAddr: hostPort(http.listen),
@@ -91,19 +84,40 @@ export function hostPort(listen: { host: string; port: number }): string {
   return `${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${listen.port}`;
 }
 
-/** Runs the daemon until a signal stops it; returns the exit code. */
-export async function runDaemon(config: Config, logger: Logger): Promise<number> {
-  // From the first moment: a SIGHUP during a slow start (Teleport not up yet) must not kill it.
-  process.on("SIGHUP", () => logger.warn("Reloading is not supported yet; restart to apply changes"));
+async function prepare(config: Config, logger: Logger): Promise<DaemonOptions & { fingerprint: string }> {
   const identity = await loadIdentity(config);
   for (const warning of identity.warnings) logger.warn(warning);
   logger.debug(
     { user: identity.user, roles: identity.roles, not_after: identity.notAfter.toISOString() },
     "Loaded Teleport identity",
   );
-  const daemon = await Daemon.start(await daemonOptions(config, identity, logger), { logger });
+  return { ...(await daemonOptions(config, identity, logger)), fingerprint: identity.fingerprint };
+}
+
+/**
+ * Runs the daemon until SIGTERM/SIGINT stops it (a second SIGINT forces the exit) and returns
+ * the exit code. SIGHUP re-reads the config file and the identity: when they are valid the
+ * daemon restarts on them (the watch resumes with a catch-up, so nothing is missed); when not,
+ * the running daemon keeps going and the log says why. Log output and severity stay as started.
+ */
+export async function runDaemon(
+  config: Config,
+  logger: Logger,
+  reload: () => Promise<Config>,
+): Promise<number> {
+  // SIGHUP's default action ends the process; until the reload handler below is in place (the
+  // start can wait long for Teleport), a SIGHUP is logged and otherwise ignored.
+  const tooEarly = () => logger.warn("SIGHUP during startup ignored; send it again once the daemon runs");
+  process.on("SIGHUP", tooEarly);
+  let options = await prepare(config, logger);
+  // One registry and one readiness for the life of the process: a reload restarts the daemon
+  // (and its health listener) but does not reset the counters.
+  const deps = { logger, metrics: new Metrics(VERSION), readiness: new Readiness() };
+  let daemon = await Daemon.start(options, deps);
+  let current = config;
   return new Promise<number>((resolve) => {
     let stopping = false;
+    let reloading: Promise<void> | undefined;
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) {
         if (signal === "SIGINT") {
@@ -114,12 +128,70 @@ export async function runDaemon(config: Config, logger: Logger): Promise<number>
       }
       stopping = true;
       logger.info({ signal }, "Shutting down");
-      void daemon.stop().then(() => {
-        logger.info("Successfully shut down");
-        resolve(0);
+      void (reloading ?? Promise.resolve())
+        .then(() => daemon.stop())
+        .then(() => {
+          logger.info("Successfully shut down");
+          resolve(0);
+        });
+    };
+    const restart = (why: string, load: () => Promise<Config>) => {
+      if (stopping || reloading) return;
+      logger.info(why);
+      reloading = (async () => {
+        let next: DaemonOptions & { fingerprint: string };
+        let nextConfig: Config;
+        try {
+          nextConfig = await load();
+          next = await prepare(nextConfig, logger);
+        } catch (error) {
+          logger.error(
+            { err: AppError.from(error).describe() },
+            "Reload failed; the daemon keeps running unchanged",
+          );
+          return;
+        }
+        await daemon.stop();
+        try {
+          daemon = await Daemon.start(next, deps);
+          options = next;
+          current = nextConfig;
+          logger.info("Reloaded");
+        } catch (error) {
+          logger.error(
+            { err: AppError.from(error).describe() },
+            "The reloaded configuration does not start; going back to the previous one",
+          );
+          daemon = await Daemon.start(options, deps);
+        }
+      })().finally(() => {
+        reloading = undefined;
       });
     };
+    const hangup = () => restart("SIGHUP: reloading the configuration and the Teleport identity", reload);
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
+    process.off("SIGHUP", tooEarly);
+    process.on("SIGHUP", hangup);
+    // tbot renews identity files in place: re-read it and restart on the new one when it changed.
+    const refresh = config.teleport.refreshIdentity ? config.teleport.refreshIdentityIntervalMs : 0;
+    if (refresh > 0) {
+      const timer = setInterval(() => {
+        if (stopping || reloading) return;
+        void loadIdentity(current).then(
+          (identity) => {
+            if (identity.fingerprint !== options.fingerprint) {
+              restart("The identity file changed: restarting on the renewed identity", async () => current);
+            }
+          },
+          (error: unknown) =>
+            logger.warn(
+              { err: AppError.from(error).describe() },
+              "Re-reading the identity file failed; keeping the current one",
+            ),
+        );
+      }, refresh);
+      timer.unref();
+    }
   });
 }

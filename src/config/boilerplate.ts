@@ -56,9 +56,19 @@ token = "REPLACE-WITH-BOT-TOKEN"
 # Random text of at least 16 characters; make one with: openssl rand -hex 32
 secret = "REPLACE-WITH-OUTPUT-OF-openssl-rand-hex-32"
 
-# More places to post every request: Mattermost users (name or email) or channels written as
-# "team/channel". Default: none.
+# More places to post every request: Mattermost users (name or email), who get a direct
+# message from the bot, or channels written as "team/channel". Every post of a request is kept
+# up to date and loses its buttons once decided. Default: none.
 # recipients = ["alice@example.com", "team-name/security"]
+
+# Send a direct message to each suggested reviewer of a request (tsh request create
+# --reviewers) who is a Mattermost user (same username or email). The requester chooses them,
+# so at most 10 are messaged. Default: true.
+# dm_suggested_reviewers = false
+
+# Tell the requester the outcome (with the reason) by direct message, when they are a
+# Mattermost user. Default: true.
+# notify_requester = false
 
 [http]
 # The address at which Mattermost reaches this daemon's callback server (the buttons call it).
@@ -105,6 +115,12 @@ severity = "info"
 # [role_to_recipients]
 # "*" = "team-name/channel-name"
 # "prod-admin" = ["alice@example.com", "team-name/security"]
+
+# Remind in the thread of a request that is still pending: first after "after", then every
+# "every" ("0" for a single reminder). Off unless after is set.
+# [reminders]
+# after = "30m"
+# every = "1h"
 `;
 
 export function configureText(): string {

@@ -17,6 +17,15 @@ export interface Config {
    * fallback for roles without an entry. Empty when the file has no [role_to_recipients].
    */
   roleToRecipients: Record<string, string[]>;
+  /** Reminders in the threads of requests left pending; undefined when off (the default). */
+  reminders: RemindersConfig | undefined;
+}
+
+export interface RemindersConfig {
+  /** First reminder this long after the request was created. */
+  afterMs: number;
+  /** Then one every this long while it stays pending; 0 = only one. Default: afterMs. */
+  everyMs: number;
 }
 
 export interface TeleportConfig {
@@ -48,6 +57,10 @@ export interface MattermostConfig {
   secret: string;
   /** Extra recipients of every request; default []. */
   recipients: string[];
+  /** DM the request's suggested reviewers who are Mattermost users; default true. */
+  dmSuggestedReviewers: boolean;
+  /** DM the requester the outcome when they are a Mattermost user; default true. */
+  notifyRequester: boolean;
 }
 
 export interface HttpConfig {

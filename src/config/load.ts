@@ -25,6 +25,7 @@ import { resolveHealth } from "./sections/health.js";
 import { resolveHttp } from "./sections/http.js";
 import { resolveLog } from "./sections/log.js";
 import { resolveMattermost } from "./sections/mattermost.js";
+import { resolveReminders } from "./sections/reminders.js";
 import { resolveRoleToRecipients } from "./sections/role-to-recipients.js";
 import { resolveTeleport } from "./sections/teleport.js";
 
@@ -97,6 +98,7 @@ export async function loadConfig(
       health: resolveHealth(raw.health ?? {}, ctx, http.listen),
       log: resolveLog(raw.log ?? {}, ctx),
       roleToRecipients,
+      reminders: resolveReminders(raw.reminders ?? {}, ctx),
     };
     return { config, warnings };
   } catch (error) {

@@ -30,6 +30,13 @@ export const mattermostTableSchema = z.strictObject({
   token: text,
   secret: text,
   recipients: z.array(z.string()).optional(),
+  dm_suggested_reviewers: flag,
+  notify_requester: flag,
+});
+
+export const remindersTableSchema = z.strictObject({
+  after: text,
+  every: text,
 });
 
 export const httpTableSchema = z.strictObject({
@@ -60,6 +67,7 @@ export const rawConfigSchema = z.strictObject({
   health: healthTableSchema.optional(),
   log: logTableSchema.optional(),
   role_to_recipients: roleToRecipientsSchema.optional(),
+  reminders: remindersTableSchema.optional(),
 });
 
 /** The TOML document after type checks: snake_case, nothing defaulted yet. */

@@ -1,24 +1,53 @@
 /**
  * What to do about a request: given what Teleport says now (the live request, or that it is
- * gone) and what this plugin stored, decide the next effect. Pure; the app carries it out and,
- * when a compare-and-swap fails, reads again and asks again.
+ * gone) and what this plugin stored, decide the next effect. Pure; the app carries it out,
+ * records the result by compare-and-swap, and asks again until nothing is left to do (or, when
+ * a compare-and-swap fails, reads again and asks again).
  */
-import type { AccessRequest } from "./access-request.js";
+import type { AccessRequest, AccessReview } from "./access-request.js";
 import { type PluginRecord, parseClaim } from "./plugin-data.js";
-import type { PostModel, PostStatus } from "./render.js";
+import { type PostModel, type PostStatus, renderFingerprint } from "./render.js";
 
 export type RequestView = { kind: "live"; request: AccessRequest } | { kind: "gone"; id: string };
 
+export interface ReminderPolicy {
+  /** First reminder this long after the request was created. */
+  afterMs: number;
+  /** Then one every this long while it stays pending (0 = only one). */
+  everyMs: number;
+}
+
+export interface PlanContext {
+  now: number;
+  instanceId: string;
+  clusterName: string;
+  /** Public address of the Teleport proxy (from Ping), for links to the web UI. */
+  proxyAddr?: string;
+  reminders?: ReminderPolicy;
+  /** Post the final outcome in the threads and DM the requester. */
+  announceOutcome?: boolean;
+}
+
 export type Plan =
-  /** Pending and never posted: claim it, post, record the posts. */
+  /** Pending and not (fully) posted: claim it, post to every recipient, record the posts. */
   | { kind: "post" }
   /** Another instance holds an unexpired claim: look again when it lapses. */
   | { kind: "wait"; until: number }
-  /** Posts exist and show another status: update them. */
-  | { kind: "update"; status: PostStatus }
-  | { kind: "none"; why: string };
+  /** Reviews not yet posted as thread replies. */
+  | { kind: "relay-reviews"; reviews: AccessReview[]; from: number }
+  /** The posts show something else than the request now: redraw them. */
+  | { kind: "update"; status: PostStatus; model: PostModel; fingerprint: string }
+  /** A final decision not yet announced in the threads and to the requester. */
+  | { kind: "announce"; status: PostStatus; model: PostModel }
+  /** A reminder is due in the threads of a request still pending. */
+  | { kind: "remind"; due: number }
+  | { kind: "none"; why: string; nextCheckAt?: number };
 
 const FINAL: ReadonlySet<PostStatus> = new Set(["APPROVED", "DENIED", "PROMOTED"]);
+
+export function isFinal(status: PostStatus | ""): boolean {
+  return status !== "" && FINAL.has(status);
+}
 
 /**
  * The status the posts should show. A deleted request that was pending shows EXPIRED; one
@@ -26,8 +55,7 @@ const FINAL: ReadonlySet<PostStatus> = new Set(["APPROVED", "DENIED", "PROMOTED"
  * expire too, and "approved" stays the truth about what happened).
  */
 export function statusFor(view: RequestView, record: PluginRecord): PostStatus {
-  if (view.kind === "gone")
-    return record.rendered && FINAL.has(record.rendered) ? record.rendered : "EXPIRED";
+  if (view.kind === "gone") return isFinal(record.rendered) ? (record.rendered as PostStatus) : "EXPIRED";
   switch (view.request.state) {
     case "APPROVED":
       return "APPROVED";
@@ -40,35 +68,74 @@ export function statusFor(view: RequestView, record: PluginRecord): PostStatus {
   }
 }
 
-export function planFor(view: RequestView, record: PluginRecord, now: number, instanceId: string): Plan {
+/** How many reminders are due by `now` for a request created at `created`. */
+export function remindersDue(
+  created: number,
+  now: number,
+  policy: ReminderPolicy,
+): { due: number; next: number } {
+  const first = created + policy.afterMs;
+  if (now < first) return { due: 0, next: first };
+  if (policy.everyMs <= 0) return { due: 1, next: Number.POSITIVE_INFINITY };
+  const due = 1 + Math.floor((now - first) / policy.everyMs);
+  return { due, next: first + due * policy.everyMs };
+}
+
+export function planFor(view: RequestView, record: PluginRecord, context: PlanContext): Plan {
   const status = statusFor(view, record);
-  if (record.posts.length > 0) {
-    return record.rendered === status
-      ? { kind: "none", why: "posts up to date" }
-      : { kind: "update", status };
+  const postingUnfinished = record.posts.length === 0 || record.claim !== "";
+  if (postingUnfinished && status === "PENDING") {
+    const claim = parseClaim(record.claim);
+    if (claim && claim.instanceId !== context.instanceId && claim.leaseEndsAt > context.now) {
+      return { kind: "wait", until: claim.leaseEndsAt };
+    }
+    return { kind: "post" };
   }
-  if (status !== "PENDING") return { kind: "none", why: "never posted and no longer pending" };
-  const claim = parseClaim(record.claim);
-  if (claim && claim.instanceId !== instanceId && claim.leaseEndsAt > now) {
-    return { kind: "wait", until: claim.leaseEndsAt };
+  if (record.posts.length === 0) return { kind: "none", why: "never posted and no longer pending" };
+
+  if (view.kind === "live" && view.request.reviews.length > record.reviewsRelayed) {
+    return { kind: "relay-reviews", reviews: view.request.reviews, from: record.reviewsRelayed };
   }
-  return { kind: "post" };
+  // Once decided and gone, the posts keep what they showed: the request's details are gone too.
+  const keepAsIs = view.kind === "gone" && isFinal(record.rendered);
+  const model = postModelFor(view, record, context);
+  const fingerprint = renderFingerprint(model);
+  if (!keepAsIs && (record.rendered !== status || record.renderHash !== fingerprint || record.claim !== "")) {
+    return { kind: "update", status, model, fingerprint };
+  }
+  if (context.announceOutcome && isFinal(status) && record.notified !== status) {
+    return { kind: "announce", status, model };
+  }
+  if (view.kind === "live" && status === "PENDING" && context.reminders && view.request.created) {
+    const { due, next } = remindersDue(view.request.created.getTime(), context.now, context.reminders);
+    if (due > record.reminders) return { kind: "remind", due };
+    return { kind: "none", why: "posts up to date", nextCheckAt: next };
+  }
+  return { kind: "none", why: "posts up to date" };
 }
 
 /** The post content for a request, falling back on stored facts once it is gone. */
-export function postModelFor(view: RequestView, record: PluginRecord, clusterName: string): PostModel {
+export function postModelFor(
+  view: RequestView,
+  record: PluginRecord,
+  context: Pick<PlanContext, "clusterName" | "proxyAddr">,
+): PostModel {
   const status = statusFor(view, record);
   const decidedBy = record.decidedBy || undefined;
+  const common = {
+    status,
+    clusterName: context.clusterName,
+    ...(context.proxyAddr ? { proxyAddr: context.proxyAddr } : {}),
+  };
   if (view.kind === "gone") {
     return {
+      ...common,
       requestId: view.id,
       user: record.user,
       roles: record.roles,
       reason: record.reason,
-      status,
       ...(decidedBy ? { decidedBy } : {}),
       ...(record.decisionReason ? { resolveReason: record.decisionReason } : {}),
-      clusterName,
     };
   }
   const request = view.request;
@@ -76,15 +143,16 @@ export function postModelFor(view: RequestView, record: PluginRecord, clusterNam
   const decider = decidedBy ?? reviewer?.author;
   const resolveReason = request.resolveReason || record.decisionReason;
   return {
+    ...common,
     requestId: request.id,
     user: request.user,
     roles: request.roles,
     reason: request.requestReason,
-    status,
-    ...(decider ? { decidedBy: decider } : {}),
+    ...(decider && status !== "PENDING" ? { decidedBy: decider } : {}),
     ...(resolveReason ? { resolveReason } : {}),
-    clusterName,
+    ...(request.suggestedReviewers.length ? { suggestedReviewers: request.suggestedReviewers } : {}),
     ...(request.accessExpires ? { accessExpires: request.accessExpires } : {}),
     ...(request.requestExpires ? { requestExpires: request.requestExpires } : {}),
+    ...(request.longTerm ? { longTerm: true } : {}),
   };
 }

@@ -17,6 +17,14 @@ export interface PluginRecord {
   posts: PostRef[];
   /** Status the posts show, "" before the first post. */
   rendered: PostStatus | "";
+  /** Fingerprint of everything the posts show, so any visible change (a review) re-renders. */
+  renderHash: string;
+  /** How many of the request's reviews were posted as thread replies. */
+  reviewsRelayed: number;
+  /** Final status whose outcome was announced (thread replies, requester's DM); "" before. */
+  notified: PostStatus | "";
+  /** Reminders posted while the request was pending. */
+  reminders: number;
   /** `<instance id>@<lease end, ms since epoch>` while an instance is posting; "" otherwise. */
   claim: string;
   /** Request facts kept so the posts can still be rendered after Teleport deleted the request. */
@@ -31,6 +39,10 @@ export interface PluginRecord {
 export const EMPTY_RECORD: PluginRecord = {
   posts: [],
   rendered: "",
+  renderHash: "",
+  reviewsRelayed: 0,
+  notified: "",
+  reminders: 0,
   claim: "",
   user: "",
   roles: [],
@@ -42,6 +54,10 @@ export const EMPTY_RECORD: PluginRecord = {
 const KEYS = {
   posts: "messages",
   rendered: "rendered",
+  renderHash: "render_hash",
+  reviewsRelayed: "reviews_relayed",
+  notified: "notified",
+  reminders: "reminders",
   claim: "claim",
   user: "user",
   roles: "roles",
@@ -56,6 +72,11 @@ export function encodeRecord(record: PluginRecord): Record<string, string> {
   return {
     [KEYS.posts]: record.posts.map((post) => `${post.channelId}/${post.postId}`).join(","),
     [KEYS.rendered]: record.rendered,
+    [KEYS.renderHash]: record.renderHash,
+    // Counters are stored empty when zero: Teleport treats "" as absent, which keeps CAS simple.
+    [KEYS.reviewsRelayed]: record.reviewsRelayed ? String(record.reviewsRelayed) : "",
+    [KEYS.notified]: record.notified,
+    [KEYS.reminders]: record.reminders ? String(record.reminders) : "",
     [KEYS.claim]: record.claim,
     [KEYS.user]: record.user,
     [KEYS.roles]: record.roles.join(","),
@@ -79,9 +100,14 @@ export function decodeRecord(data: Record<string, string> | undefined): PluginRe
     posts.push({ channelId: data["channel_id"], postId: data["post_id"] });
   }
   const rendered = data[KEYS.rendered] ?? "";
+  const notified = data[KEYS.notified] ?? "";
   return {
     posts,
     rendered: STATUSES.has(rendered) ? (rendered as PostStatus) : "",
+    renderHash: data[KEYS.renderHash] ?? "",
+    reviewsRelayed: count(data[KEYS.reviewsRelayed]),
+    notified: STATUSES.has(notified) ? (notified as PostStatus) : "",
+    reminders: count(data[KEYS.reminders]),
     claim: data[KEYS.claim] ?? "",
     user: data[KEYS.user] ?? "",
     roles: (data[KEYS.roles] ?? "").split(",").filter(Boolean),
@@ -89,6 +115,11 @@ export function decodeRecord(data: Record<string, string> | undefined): PluginRe
     decidedBy: data[KEYS.decidedBy] ?? "",
     decisionReason: data[KEYS.decisionReason] ?? "",
   };
+}
+
+function count(text: string | undefined): number {
+  const value = Number(text ?? "");
+  return Number.isInteger(value) && value > 0 ? value : 0;
 }
 
 /**

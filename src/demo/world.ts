@@ -9,7 +9,11 @@ import {
   type StandinUser,
 } from "../standins/mattermost-server.js";
 import type { IdentityFiles } from "../standins/pki.js";
-import { TeleportStandin, type TeleportVersion } from "../standins/teleport-server.js";
+import {
+  TeleportStandin,
+  type TeleportStandinOptions,
+  type TeleportVersion,
+} from "../standins/teleport-server.js";
 
 export const PLUGIN_USER = "access-plugin-mattermost";
 export const PLUGIN_ROLE = "access-plugin";
@@ -22,6 +26,8 @@ export interface WorldOptions {
   teleportVersion?: TeleportVersion;
   /** Mattermost stand-in options on top of the world's (loopback allowed, self-signed trusted). */
   mattermost?: MattermostStandinOptions;
+  /** Teleport stand-in options on top of the world's (e.g. a shifted clock). */
+  teleport?: TeleportStandinOptions;
   clusterName?: string;
 }
 
@@ -47,6 +53,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
   const teleport = await TeleportStandin.start({
     version: options.teleportVersion ?? "6.2.1",
     clusterName: options.clusterName ?? "teleport.example.com",
+    ...options.teleport,
   });
   let mattermost: MattermostStandin | undefined;
   try {

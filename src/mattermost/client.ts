@@ -13,6 +13,7 @@ import { type Clock, systemClock } from "../lib/clock.js";
 import type {
   MattermostChannel,
   MattermostPost,
+  MattermostPostList,
   MattermostTeam,
   MattermostUser,
   PostProps,
@@ -166,6 +167,16 @@ export class MattermostClient {
     signal?: AbortSignal,
   ): Promise<MattermostPost> {
     return this.call("PUT", `posts/${enc(postId)}/patch`, patch, signal);
+  }
+
+  /** Posts of a channel changed since `since` (ms), newest first; used to find a post made before a crash. */
+  getChannelPostsSince(channelId: string, since: number, signal?: AbortSignal): Promise<MattermostPostList> {
+    return this.call(
+      "GET",
+      `channels/${enc(channelId)}/posts?since=${Math.max(0, Math.floor(since))}`,
+      undefined,
+      signal,
+    );
   }
 
   getPost(postId: string, signal?: AbortSignal): Promise<MattermostPost> {

@@ -75,6 +75,12 @@ export interface MattermostPost {
   props: PostProps;
 }
 
+/** A list of posts as the API returns it (MATTERMOST-API.md §2 "thread"). */
+export interface MattermostPostList {
+  order: string[];
+  posts: Record<string, MattermostPost>;
+}
+
 /** What an integration's reply to a click may carry (MATTERMOST-API.md §4). */
 export interface PostActionResponse {
   update?: { message: string; props: PostProps };

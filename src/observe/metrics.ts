@@ -6,6 +6,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { CallObserver } from "../lib/call-observer.js";
+import { RequestCensus } from "./request-census.js";
 
 const PREFIX = "teleport_mattermost_";
 /** Call latencies: Mattermost and Teleport answer in milliseconds, or time out at 10 s. */
@@ -24,6 +25,8 @@ export class Metrics {
   readonly teleportCalls: CallObserver;
   /** Reports of Mattermost calls: latency by route, failures by HTTP status or error code. */
   readonly mattermostCalls: CallObserver;
+  /** Feeds the requests-seen and pending-requests metrics from watch events and listings. */
+  readonly requests: RequestCensus;
 
   private readonly requestsSeen: Counter;
   private readonly pendingRequests: Gauge;
@@ -56,7 +59,7 @@ export class Metrics {
     });
     this.postsCreated = new Counter({
       name: `${PREFIX}posts_created_total`,
-      help: "Mattermost posts created for access requests",
+      help: "Mattermost posts created: request posts, thread replies and direct messages",
       registers,
     });
     this.postsUpdated = new Counter({
@@ -92,6 +95,10 @@ export class Metrics {
       help: "When the Teleport client certificate expires, in seconds since the epoch",
       registers,
     });
+    this.requests = new RequestCensus(
+      () => this.requestsSeen.inc(),
+      (count) => this.pendingRequests.set(count),
+    );
     this.teleportCalls = callMetrics(this.registry, "teleport", "method");
     const mattermostLatency = callMetrics(this.registry, "mattermost", "route");
     this.mattermostCalls = {
@@ -102,14 +109,6 @@ export class Metrics {
         if (report.operation === PATCH_POST) this.postsUpdated.inc();
       },
     };
-  }
-
-  requestSeen(): void {
-    this.requestsSeen.inc();
-  }
-
-  setPendingRequests(count: number): void {
-    this.pendingRequests.set(count);
   }
 
   decision(outcome: DecisionOutcome, mode: DecisionMode): void {

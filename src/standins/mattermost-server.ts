@@ -92,6 +92,8 @@ const DIALOG_ELEMENT_TYPES = [
   "file",
   "action_button",
 ];
+/** `GET /channels/{channel_id}/posts?since=…` answers at most this many posts. */
+const POSTS_SINCE_LIMIT = 1000;
 /** OpenAPI `GET /channels/{channel_id}/posts`: `per_page` default 60; Mattermost caps pages at 200. */
 const DEFAULT_PER_PAGE = 60;
 const MAX_PER_PAGE = 200;
@@ -103,10 +105,12 @@ const RESTRICTED_USERNAMES = new Set(["all", "channel", "here", "matterbot", "sy
 // ---------------------------------------------------------------------------------------------
 
 export interface RateLimitOptions {
-  perSec: number;
-  maxBurst: number;
+  /** `RateLimitSettings.PerSec` (default 10). */
+  perSec?: number;
+  /** `RateLimitSettings.MaxBurst` (default 100). */
+  maxBurst?: number;
   /** `VaryByUser` (token) or `VaryByRemoteAddr` (ip, Mattermost's default). */
-  varyBy: "token" | "ip";
+  varyBy?: "token" | "ip";
 }
 
 export interface MattermostStandinOptions {
@@ -353,8 +357,8 @@ function ipBytes(address: string): Uint8Array | undefined {
   if (v4?.[1]) {
     const [a = 0, b = 0, c = 0, d = 0] = v4[1].split(".").map(Number);
     tail = [(a << 8) | b, (c << 8) | d];
-    text = text.slice(0, -v4[1].length).replace(/:$/, ":0");
-    if (text.endsWith("::0")) text = text.slice(0, -1);
+    text = text.slice(0, -v4[1].length);
+    if (!text.endsWith("::")) text = text.replace(/:$/, "");
   }
   const [head = "", rest] = text.split("::");
   const parse = (s: string) => (s === "" ? [] : s.split(":").map((h) => Number.parseInt(h, 16)));
@@ -418,9 +422,11 @@ class GcraLimiter {
   readonly limit: number;
 
   constructor(options: RateLimitOptions) {
-    this.emissionMs = 1000 / options.perSec;
-    this.toleranceMs = this.emissionMs * (options.maxBurst + 1);
-    this.limit = options.maxBurst + 1;
+    const perSec = options.perSec ?? DEFAULT_RATE_LIMIT.perSec;
+    const maxBurst = options.maxBurst ?? DEFAULT_RATE_LIMIT.maxBurst;
+    this.emissionMs = 1000 / perSec;
+    this.toleranceMs = this.emissionMs * (maxBurst + 1);
+    this.limit = maxBurst + 1;
   }
 
   take(key: string, now: number): RateLimitResult {
@@ -2076,6 +2082,21 @@ export class MattermostStandin {
     const id = this.requireIdParam(ctx, "channel_id");
     const channel = this.channels.get(id);
     if (!channel || !this.canReadChannel(me.id, channel)) throw permissionError("read_channel");
+    const since = Number.parseInt(ctx.query.get("since") ?? "", 10);
+    if (since > 0) {
+      // `since` (ms): every post of the channel changed after that time, newest first; the
+      // server caps the answer at 1000 posts (GetPostsSince's limit).
+      const changed = this.sortedPosts((p) => p.channel_id === id && p.update_at > since)
+        .reverse()
+        .slice(0, POSTS_SINCE_LIMIT);
+      return {
+        status: 200,
+        body: this.postList(
+          changed,
+          changed.map((p) => p.id),
+        ),
+      };
+    }
     const page = Math.max(0, Number.parseInt(ctx.query.get("page") ?? "0", 10) || 0);
     const perPageRaw = Number.parseInt(ctx.query.get("per_page") ?? "", 10);
     const perPage = Number.isNaN(perPageRaw)

@@ -309,6 +309,8 @@ export interface TeleportStandinOptions {
   defaultThresholds?: Thresholds;
   /** Delay before every unary call is answered. */
   delayMs?: number;
+  /** Version string Ping reports instead of `version`'s (e.g. "4.2.3", to test the minimum check). */
+  reportedVersion?: string;
   /** How often the expiry sweep runs (default 1000 ms; 0 = only when `expireDue()` is called). */
   expiryIntervalMs?: number;
   now?: () => Date;
@@ -500,6 +502,7 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
   private readonly advancedAccessWorkflows: boolean;
   private readonly proxyPublicAddr: string;
   private readonly expiryIntervalMs: number;
+  private readonly reportedVersion: string | undefined;
   private serverCert: CertAndKey | undefined;
   private listener: tls.Server | undefined;
   private grpcServer: Server | undefined;
@@ -512,6 +515,7 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
   private constructor(options: TeleportStandinOptions, pki: ClusterPki) {
     super();
     this.version = options.version ?? "6.2.1";
+    this.reportedVersion = options.reportedVersion;
     this.profile = VERSION_PROFILES[this.version];
     this.clusterName = pki.clusterName;
     this.pki = pki;
@@ -1069,7 +1073,7 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
   private ping(): PingResponse {
     const response = create(PingResponseSchema, {
       clusterName: this.clusterName,
-      serverVersion: this.version,
+      serverVersion: this.reportedVersion ?? this.version,
     });
     if (this.profile.pingFeatures) {
       response.serverFeatures = create(FeaturesSchema, {

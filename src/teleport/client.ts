@@ -289,6 +289,22 @@ export class TeleportClient {
     return undefined;
   }
 
+  /** This plugin's data for every request that has some (an empty resource lists them all). */
+  async listPluginData(plugin: string): Promise<Map<string, PluginDataMap>> {
+    const response = await this.unary(
+      "getPluginData",
+      create(PluginDataFilterSchema, { kind: ACCESS_REQUEST_KIND, resource: "", plugin }),
+      this.callTimeoutMs * 3,
+    );
+    const found = new Map<string, PluginDataMap>();
+    for (const item of response.pluginData) {
+      const entry = item.spec?.entries[plugin];
+      const id = item.metadata?.name;
+      if (entry && id) found.set(id, { ...entry.data });
+    }
+    return found;
+  }
+
   /**
    * Compare-and-swap write of plugin data: `expect` values must match what is stored ("" =
    * absent). A mismatch throws AppError CONFLICT; re-read and re-plan.

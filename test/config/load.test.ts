@@ -124,6 +124,8 @@ describe("loadConfig: a valid file", () => {
         tokenFile: undefined,
         secret: "0123456789abcdef0123456789abcdef",
         recipients: [],
+        dmSuggestedReviewers: true,
+        notifyRequester: true,
       },
       http: {
         publicUrl: "https://callback.example.com:8081",
@@ -138,6 +140,7 @@ describe("loadConfig: a valid file", () => {
       health: { listen: { host: "127.0.0.1", port: 8082 } },
       log: { output: { kind: "stderr" }, severity: "info" },
       roleToRecipients: {},
+      reminders: undefined,
     });
   });
 
@@ -1010,5 +1013,46 @@ describe("configureText", () => {
         assert.doesNotMatch(error.message, /unknown|must be|invalid TOML/, `${line}: ${error.message}`);
     }
     assert.ok(tried >= 12, `only ${tried} optional settings found`);
+  });
+});
+
+describe("loadConfig: notifications and reminders", () => {
+  it("reads the notification switches and the reminder durations", async () => {
+    const text = BASE.replace(
+      'secret = "0123456789abcdef0123456789abcdef"',
+      'secret = "0123456789abcdef0123456789abcdef"\ndm_suggested_reviewers = false\nnotify_requester = false',
+    ).concat('\n[reminders]\nafter = "30m"\nevery = "1h"\n');
+    const { config } = await load(text);
+    assert.equal(config.mattermost.dmSuggestedReviewers, false);
+    assert.equal(config.mattermost.notifyRequester, false);
+    assert.deepEqual(config.reminders, { afterMs: 1_800_000, everyMs: 3_600_000 });
+  });
+
+  it('repeats reminders every `after` when `every` is not set, and a single one with every = "0"', async () => {
+    assert.deepEqual((await load(`${BASE}\n[reminders]\nafter = "2h"\n`)).config.reminders, {
+      afterMs: 7_200_000,
+      everyMs: 7_200_000,
+    });
+    assert.deepEqual((await load(`${BASE}\n[reminders]\nafter = "2h"\nevery = "0"\n`)).config.reminders, {
+      afterMs: 7_200_000,
+      everyMs: 0,
+    });
+  });
+
+  it("refuses reminder values that are not durations or too short, naming key and line", async () => {
+    const bad = `${BASE}\n[reminders]\nafter = "soon"\n`;
+    const error = await loadError(bad);
+    assert.match(
+      error.message,
+      new RegExp(`line ${lineOf(bad, "soon")}: reminders.after "soon" is not a duration`),
+    );
+    const short = await loadError(`${BASE}\n[reminders]\nafter = "10s"\n`);
+    assert.match(short.message, /reminders.after "10s" is shorter than 1m/);
+  });
+
+  it("warns that every without after does nothing", async () => {
+    const { config, warnings } = await load(`${BASE}\n[reminders]\nevery = "1h"\n`);
+    assert.equal(config.reminders, undefined);
+    assert.ok(warnings.some((warning) => warning.includes("reminders.every has no effect")));
   });
 });

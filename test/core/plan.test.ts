@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { AccessRequest } from "../../src/core/access-request.js";
-import { planFor, postModelFor, statusFor } from "../../src/core/plan.js";
+import { type PlanContext, planFor, postModelFor, remindersDue, statusFor } from "../../src/core/plan.js";
 import { EMPTY_RECORD, formatClaim, type PluginRecord } from "../../src/core/plugin-data.js";
+import { renderFingerprint } from "../../src/core/render.js";
 
 function request(state: AccessRequest["state"], extra: Partial<AccessRequest> = {}): AccessRequest {
   return {
@@ -12,7 +13,7 @@ function request(state: AccessRequest["state"], extra: Partial<AccessRequest> = 
     state,
     requestReason: "deploy",
     resolveReason: "",
-    created: undefined,
+    created: new Date(0),
     accessExpires: undefined,
     requestExpires: undefined,
     suggestedReviewers: [],
@@ -24,17 +25,31 @@ function request(state: AccessRequest["state"], extra: Partial<AccessRequest> = 
   };
 }
 
-const posted: PluginRecord = {
-  ...EMPTY_RECORD,
-  posts: [{ channelId: "c", postId: "p" }],
-  rendered: "PENDING",
-  user: "alice",
-  roles: ["editor"],
-  reason: "deploy",
-};
+const context = (extra: Partial<PlanContext> = {}): PlanContext => ({
+  now: 0,
+  instanceId: "me",
+  clusterName: "cluster",
+  announceOutcome: true,
+  ...extra,
+});
+
+/** A record whose posts show `view` exactly (as the sync leaves it after an update). */
+function postedFor(req: AccessRequest, extra: Partial<PluginRecord> = {}): PluginRecord {
+  const base: PluginRecord = {
+    ...EMPTY_RECORD,
+    posts: [{ channelId: "c", postId: "p" }],
+    rendered: "PENDING",
+    user: "alice",
+    roles: ["editor"],
+    reason: "deploy",
+    ...extra,
+  };
+  const model = postModelFor({ kind: "live", request: req }, base, context());
+  return { ...base, rendered: model.status, renderHash: renderFingerprint(model), ...extra };
+}
 
 test("a pending request never posted is posted", () => {
-  assert.deepEqual(planFor({ kind: "live", request: request("PENDING") }, EMPTY_RECORD, 0, "me"), {
+  assert.deepEqual(planFor({ kind: "live", request: request("PENDING") }, EMPTY_RECORD, context()), {
     kind: "post",
   });
 });
@@ -42,34 +57,63 @@ test("a pending request never posted is posted", () => {
 test("a claim by another instance is respected until its lease ends, then taken over", () => {
   const claimed = { ...EMPTY_RECORD, claim: formatClaim("other", 1000) };
   const view = { kind: "live" as const, request: request("PENDING") };
-  assert.deepEqual(planFor(view, claimed, 999, "me"), { kind: "wait", until: 1000 });
-  assert.deepEqual(planFor(view, claimed, 1000, "me"), { kind: "post" });
-  assert.deepEqual(planFor(view, { ...EMPTY_RECORD, claim: formatClaim("me", 5000) }, 0, "me"), {
+  assert.deepEqual(planFor(view, claimed, context({ now: 999 })), { kind: "wait", until: 1000 });
+  assert.deepEqual(planFor(view, claimed, context({ now: 1000 })), { kind: "post" });
+  assert.deepEqual(planFor(view, { ...EMPTY_RECORD, claim: formatClaim("me", 5000) }, context()), {
     kind: "post",
   });
 });
 
-test("resolved requests update their posts once", () => {
-  const view = { kind: "live" as const, request: request("APPROVED") };
-  assert.deepEqual(planFor(view, posted, 0, "me"), { kind: "update", status: "APPROVED" });
-  assert.equal(planFor(view, { ...posted, rendered: "APPROVED" }, 0, "me").kind, "none");
+test("posting left half done (claim still set) is continued", () => {
+  const req = request("PENDING");
+  const half = postedFor(req, { claim: formatClaim("other", 10) });
+  assert.deepEqual(planFor({ kind: "live", request: req }, half, context({ now: 11 })), { kind: "post" });
+});
+
+test("posts up to date need nothing; a decision updates them, then is announced once", () => {
+  const pending = request("PENDING");
+  const record = postedFor(pending);
+  assert.equal(planFor({ kind: "live", request: pending }, record, context()).kind, "none");
+  const approved = request("APPROVED");
+  const plan = planFor({ kind: "live", request: approved }, record, context());
+  assert.equal(plan.kind, "update");
+  const updated = postedFor(approved);
+  assert.equal(planFor({ kind: "live", request: approved }, updated, context()).kind, "announce");
+  assert.equal(
+    planFor({ kind: "live", request: approved }, { ...updated, notified: "APPROVED" }, context()).kind,
+    "none",
+  );
 });
 
 test("requests resolved before they were posted are not posted", () => {
-  assert.equal(planFor({ kind: "live", request: request("DENIED") }, EMPTY_RECORD, 0, "me").kind, "none");
+  assert.equal(planFor({ kind: "live", request: request("DENIED") }, EMPTY_RECORD, context()).kind, "none");
+});
+
+test("new reviews are relayed before anything else", () => {
+  const review = {
+    author: "carol",
+    roles: [],
+    proposedState: "APPROVED" as const,
+    reason: "ok",
+    created: undefined,
+  };
+  const req = request("PENDING", { reviews: [review] });
+  const plan = planFor({ kind: "live", request: req }, postedFor(request("PENDING")), context());
+  assert.deepEqual(plan, { kind: "relay-reviews", reviews: [review], from: 0 });
 });
 
 test("a deleted pending request shows EXPIRED, a deleted decided one keeps its decision", () => {
-  assert.equal(statusFor({ kind: "gone", id: "r1" }, posted), "EXPIRED");
-  assert.equal(statusFor({ kind: "gone", id: "r1" }, { ...posted, rendered: "APPROVED" }), "APPROVED");
-  assert.deepEqual(planFor({ kind: "gone", id: "r1" }, posted, 0, "me"), {
-    kind: "update",
-    status: "EXPIRED",
-  });
+  const record = postedFor(request("PENDING"));
+  assert.equal(statusFor({ kind: "gone", id: "r1" }, record), "EXPIRED");
+  assert.equal(statusFor({ kind: "gone", id: "r1" }, { ...record, rendered: "APPROVED" }), "APPROVED");
+  const plan = planFor({ kind: "gone", id: "r1" }, record, context());
+  assert.equal(plan.kind === "update" && plan.status, "EXPIRED");
+  const decided = { ...record, rendered: "APPROVED" as const, notified: "APPROVED" as const };
+  assert.equal(planFor({ kind: "gone", id: "r1" }, decided, context()).kind, "none");
 });
 
 test("the post model of a gone request comes from the stored record", () => {
-  const model = postModelFor({ kind: "gone", id: "r1" }, posted, "cluster");
+  const model = postModelFor({ kind: "gone", id: "r1" }, postedFor(request("PENDING")), context());
   assert.deepEqual(
     [model.user, model.roles, model.reason, model.status],
     ["alice", ["editor"], "deploy", "EXPIRED"],
@@ -80,9 +124,30 @@ test("the decider is the Mattermost user recorded, else the last matching review
   const reviewed = request("APPROVED", {
     reviews: [{ author: "carol", roles: [], proposedState: "APPROVED", reason: "fine", created: undefined }],
   });
-  assert.equal(postModelFor({ kind: "live", request: reviewed }, posted, "c").decidedBy, "carol");
+  const record = postedFor(request("PENDING"));
+  assert.equal(postModelFor({ kind: "live", request: reviewed }, record, context()).decidedBy, "carol");
   assert.equal(
-    postModelFor({ kind: "live", request: reviewed }, { ...posted, decidedBy: "bob" }, "c").decidedBy,
+    postModelFor({ kind: "live", request: reviewed }, { ...record, decidedBy: "bob" }, context()).decidedBy,
     "bob",
   );
+});
+
+test("reminders fall due after `after` and then every `every`", () => {
+  const policy = { afterMs: 30, everyMs: 60 };
+  assert.deepEqual(remindersDue(0, 29, policy), { due: 0, next: 30 });
+  assert.deepEqual(remindersDue(0, 30, policy), { due: 1, next: 90 });
+  assert.deepEqual(remindersDue(0, 150, policy), { due: 3, next: 210 });
+  assert.deepEqual(remindersDue(0, 1000, { afterMs: 30, everyMs: 0 }), {
+    due: 1,
+    next: Number.POSITIVE_INFINITY,
+  });
+  const req = request("PENDING");
+  const record = postedFor(req);
+  const ctx = context({ now: 100, reminders: policy });
+  assert.deepEqual(planFor({ kind: "live", request: req }, record, ctx), { kind: "remind", due: 2 });
+  assert.deepEqual(planFor({ kind: "live", request: req }, { ...record, reminders: 2 }, ctx), {
+    kind: "none",
+    why: "posts up to date",
+    nextCheckAt: 150,
+  });
 });

@@ -11,6 +11,7 @@ import {
   type DaemonConfigOptions,
   DaemonProcess,
   runCli,
+  TEST_SECRET,
   writeDaemonConfig,
 } from "../support/daemon-process.js";
 import { makeTempDir, type TempDir } from "../support/temp-dir.js";
@@ -188,6 +189,24 @@ describe("teleport-mattermost check", () => {
     assertLine(run, "Mattermost server", "✓", /answers/);
     assertLine(run, "Mattermost token", "✗", /401.*Check \[mattermost\] token/);
     assertLine(run, "Mattermost team and channel", "–", /token was refused/);
+  });
+
+  test("recipients: ✓ when every user and channel exists, ✗ naming each that does not", async () => {
+    const withRecipients = (list: string) => ({
+      replace: { secret: `secret = "${TEST_SECRET}"\nrecipients = [${list}]` },
+    });
+    const found = await check(withRecipients('"bob", "alice@example.com", "acme/access-requests"'));
+    assert.equal(found.code, 0, found.stdout);
+    assertLine(found, "Mattermost recipients", "✓", /^found bob, alice@example\.com, acme\/access-requests$/);
+
+    const missing = await check(withRecipients('"bob", "nobody-here", "acme/no-such-channel"'));
+    assert.equal(missing.code, 1);
+    assertLine(
+      missing,
+      "Mattermost recipients",
+      "✗",
+      /"nobody-here" is not a Mattermost user; .*channel "no-such-channel" in team "acme" was not found.*Fix \[mattermost\] recipients/,
+    );
   });
 
   test("a Mattermost URL where nothing answers: ✗ Mattermost server", async () => {

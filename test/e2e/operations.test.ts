@@ -58,15 +58,31 @@ describe("signals", () => {
     await dir?.remove();
   });
 
-  test("SIGHUP (systemd reload) logs that reloading is not supported yet and keeps it running", async () => {
+  test("SIGHUP (systemd reload) reloads and keeps it running, its metrics and health listener included", async () => {
+    const before = await daemon.healthUrl();
+    const seen = async (base: string) =>
+      metric((await getRaw(`${base}/metrics`)).text, "teleport_mattermost_requests_seen_total");
+    const first = world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "before HUP" });
+    await world.teleport.waitFor(
+      () => world.teleport.pluginData(first.metadata!.name, "mattermost")?.["messages"],
+      10_000,
+      "posted before SIGHUP",
+    );
+    assert.equal(await seen(before), 1);
+
     daemon.kill("SIGHUP");
-    await daemon.waitForLog("Reloading is not supported yet; restart to apply changes");
+    await daemon.waitForLog("Reloaded");
+    await daemon.waitForLogCount("Watcher connected", 2);
     const request = world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "after HUP" });
     await world.teleport.waitFor(
       () => world.teleport.pluginData(request.metadata!.name, "mattermost")?.["messages"],
       10_000,
       "posted after SIGHUP",
     );
+    // The restarted daemon listens anew (this config asks for any free port), same registry.
+    const after = await daemon.healthUrl();
+    assert.equal((await readiness(after)).status, 200);
+    assert.ok(((await seen(after)) ?? 0) >= 2, "counters survive the reload");
   });
 });
 
@@ -218,7 +234,7 @@ describe("metrics after a scripted flow", () => {
       }),
     );
     world.teleport.dropWatchStreams();
-    await daemon.waitForLogCount("Catch-up listed requests", 2);
+    await daemon.waitForLogCount("Catch-up finished", 2);
 
     const reply = await getRaw(`${health}/metrics`);
     assert.equal(reply.status, 200);
@@ -230,8 +246,20 @@ describe("metrics after a scripted flow", () => {
     assert.equal(value("build_info", { version: "0.1.0" }), 1);
     assert.equal(value("requests_seen_total"), 3);
     assert.equal(value("pending_requests"), 1);
-    assert.equal(value("posts_created_total"), 3);
-    assert.equal(value("posts_updated_total"), 2, "the approved and the denied post, once each");
+    // What Mattermost saw from the bot: request posts, thread replies and DMs, and post patches.
+    const fromBot = (method: string, path: RegExp, status: number) =>
+      world.mattermost.requests.filter(
+        (entry) =>
+          String(entry.headers.authorization ?? "").endsWith(world.bot.token) &&
+          entry.method === method &&
+          path.test(entry.path) &&
+          entry.status === status,
+      ).length;
+    const created = fromBot("POST", /^\/api\/v4\/posts$/, 201);
+    const patched = fromBot("PUT", /^\/api\/v4\/posts\/\w+\/patch$/, 200);
+    assert.ok(created >= 3 && patched >= 2, `${created} posts created, ${patched} patched`);
+    assert.equal(value("posts_created_total"), created);
+    assert.equal(value("posts_updated_total"), patched);
     assert.equal(value("decisions_total", { outcome: "approved", mode: "button" }), 1);
     assert.equal(value("decisions_total", { outcome: "denied", mode: "button" }), undefined);
     assert.equal(value("refused_clicks_total", { reason: "wrong_post" }), 1);
@@ -242,8 +270,11 @@ describe("metrics after a scripted flow", () => {
       1,
       "the injected 503",
     );
-    assert.equal(value("mattermost_request_duration_seconds_count", { route: "POST /posts" }), 4);
-    assert.equal(value("mattermost_request_duration_seconds_count", { route: "PUT /posts/{id}/patch" }), 2);
+    assert.equal(value("mattermost_request_duration_seconds_count", { route: "POST /posts" }), created + 1);
+    assert.equal(
+      value("mattermost_request_duration_seconds_count", { route: "PUT /posts/{id}/patch" }),
+      patched,
+    );
     assert.ok((value("mattermost_request_duration_seconds_count", { route: "GET /users/me" }) ?? 0) >= 1);
     assert.ok((value("teleport_request_duration_seconds_count", { method: "Ping" }) ?? 0) >= 1);
     assert.ok((value("teleport_request_duration_seconds_count", { method: "GetPluginData" }) ?? 0) >= 3);

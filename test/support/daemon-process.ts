@@ -137,10 +137,13 @@ export class DaemonProcess {
     );
   }
 
-  /** Base URL of the health listener, from its startup log line (configs use port 0). */
+  /** Base URL of the health listener, from its latest startup log line (configs use port 0). */
   async healthUrl(): Promise<string> {
-    const line = await this.waitForLog(/^Health and metrics listening on /);
-    return `http://127.0.0.1:${String(line["port"])}`;
+    await this.waitForLog(/^Health and metrics listening on /);
+    const line = this.lines.findLast((candidate) =>
+      candidate.msg.startsWith("Health and metrics listening on "),
+    );
+    return `http://127.0.0.1:${String(line?.["port"])}`;
   }
 
   /** Messages logged, in order (for asserting the startup sequence). */

@@ -33,6 +33,8 @@ export async function resolveMattermost(
     tokenFile,
     secret: resolveSecret(table, ctx),
     recipients,
+    dmSuggestedReviewers: table.dm_suggested_reviewers ?? true,
+    notifyRequester: table.notify_requester ?? true,
   };
 }
 

@@ -1,0 +1,148 @@
+/**
+ * The CLI as an operator meets it: `version`, `configure`, and `start` with a broken config or
+ * identity — each case one clear message naming the key and the fix, exit code 1, nothing
+ * started — and with the `configure` boilerplate edited to real values.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import packageJson from "../../package.json" with { type: "json" };
+import { createWorld, type World } from "../../src/demo/world.js";
+import { VERSION } from "../../src/version.js";
+import { DaemonProcess, runCli, TEST_SECRET, writeDaemonConfig } from "../support/daemon-process.js";
+import { makeTempDir, type TempDir } from "../support/temp-dir.js";
+
+test("version prints the package version", async () => {
+  const result = await runCli(["version"]);
+  assert.equal(result.code, 0);
+  assert.match(result.stdout, new RegExp(`^teleport-mattermost v${VERSION.replaceAll(".", "\\.")} `));
+  assert.equal(VERSION, packageJson.version);
+});
+
+test("an unknown command or flag exits 1", async () => {
+  assert.equal((await runCli(["launch"])).code, 1);
+  assert.equal((await runCli(["start", "--pid-file=/run/x.pid"])).code, 1);
+});
+
+describe("start with a broken setup", () => {
+  let world: World;
+  let dir: TempDir;
+  before(async () => {
+    world = await createWorld();
+    dir = await makeTempDir();
+  });
+  after(async () => {
+    await world.stop();
+    await dir.remove();
+  });
+
+  async function startFails(configPath: string, ...patterns: RegExp[]): Promise<void> {
+    const result = await runCli(["start", "-c", configPath]);
+    assert.equal(result.code, 1, result.stderr);
+    const text = result.stderr + result.stdout;
+    for (const pattern of patterns) assert.match(text, pattern);
+    assert.doesNotMatch(text, /callback server listening/);
+  }
+
+  test("missing config file", async () => {
+    await startFails(
+      `${dir.path}/nope.toml`,
+      /config file .*nope\.toml not found/,
+      /teleport-mattermost configure >/,
+    );
+  });
+
+  test("invalid TOML names line and column", async () => {
+    const path = await dir.write("bad.toml", '[teleport]\naddr = "x\n');
+    await startFails(path, /line 2, column \d+: invalid TOML/);
+  });
+
+  test("unknown key names the key, its line and the closest known key", async () => {
+    const { configPath } = await writeDaemonConfig(dir, world, { replace: { severity: 'severty = "info"' } });
+    await startFails(configPath, /line \d+: unknown key log\.severty/, /Did you mean `log\.severity`/);
+  });
+
+  test("missing required value", async () => {
+    const { configPath } = await writeDaemonConfig(dir, world, { replace: { token: "" } });
+    await startFails(configPath, /missing required value mattermost\.token/);
+  });
+
+  test("a key file that does not match the certificate", async () => {
+    const { configPath } = await writeDaemonConfig(dir, world);
+    const other = await world.teleport.issueIdentity("someone-else", ["access"]);
+    await dir.write("auth.key", other.key);
+    await startFails(configPath, /teleport\.client_key: .* does not match the certificate/);
+  });
+
+  test("an expired client certificate says how to export a new one", async () => {
+    const { configPath } = await writeDaemonConfig(dir, world);
+    const expired = await world.teleport.issueIdentity("access-plugin-mattermost", ["access-plugin"], {
+      notBefore: new Date(Date.now() - 3 * 86_400_000),
+      notAfter: new Date(Date.now() - 86_400_000),
+    });
+    await dir.write("auth.crt", expired.crt);
+    await dir.write("auth.key", expired.key);
+    await startFails(configPath, /expired on/, /tctl auth sign --format=tls/);
+  });
+
+  test("a wrong bot token fails the Mattermost health check with the fix", async () => {
+    const { configPath } = await writeDaemonConfig(dir, world, {
+      replace: { token: 'token = "not-the-token-0123456789abcdef"' },
+    });
+    await startFails(configPath, /Mattermost API health check failed/, /token/);
+  });
+
+  test("a bot that is not in the channel is told to be added", async () => {
+    const { configPath } = await writeDaemonConfig(dir, world);
+    world.mattermost.removeChannelMember(world.channel.id, world.bot.user.id);
+    try {
+      await startFails(configPath, /not a member of channel "access-requests"/, /Add @teleport/);
+    } finally {
+      world.mattermost.addChannelMember(world.channel.id, world.bot.user.id);
+    }
+  });
+
+  test("a Teleport server older than 4.2.8 is refused", async () => {
+    const { TeleportStandin } = await import("../../src/standins/teleport-server.js");
+    const old = await TeleportStandin.start({
+      version: "4.2.8",
+      reportedVersion: "4.2.3",
+      pki: world.teleport.pki,
+    });
+    try {
+      const { configPath } = await writeDaemonConfig(dir, world, {
+        replace: { addr: `addr = "${old.addr}"` },
+      });
+      await startFails(configPath, /Teleport server version 4\.2\.3 is older than 4\.2\.8/, /Upgrade/);
+    } finally {
+      await old.stop();
+    }
+  });
+});
+
+test("the configure boilerplate, edited with real values, starts the daemon", async (t) => {
+  const world = await createWorld();
+  const dir = await makeTempDir();
+  t.after(async () => {
+    await world.stop();
+    await dir.remove();
+  });
+  const { port } = await writeDaemonConfig(dir, world);
+  const boilerplate = (await runCli(["configure"])).stdout;
+  const edited = boilerplate
+    .replace(/^addr = .*$/m, `addr = "${world.teleport.addr}"`)
+    .replace(/^client_key = .*$/m, 'client_key = "auth.key"')
+    .replace(/^client_crt = .*$/m, 'client_crt = "auth.crt"')
+    .replace(/^root_cas = .*$/m, 'root_cas = "auth.cas"')
+    .replace(/^url = .*$/m, `url = "${world.mattermost.url}"`)
+    .replace(/^team = .*$/m, `team = "${world.team.name}"`)
+    .replace(/^channel = .*$/m, `channel = "${world.channel.name}"`)
+    .replace(/^token = .*$/m, `token = "${world.bot.token}"`)
+    .replace(/^secret = .*$/m, `secret = "${TEST_SECRET}"`)
+    .replace(/^public_addr = .*$/m, `public_addr = "https://127.0.0.1:${port}"`)
+    .replace(/^# listen_addr = .*$/m, `listen_addr = "127.0.0.1:${port}"`);
+  const configPath = await dir.write("edited.toml", edited);
+  const daemon = new DaemonProcess(["start", "-c", configPath]);
+  t.after(() => daemon.stop());
+  await daemon.waitForLog("Watcher connected");
+  assert.equal(await daemon.stop(), 0);
+});

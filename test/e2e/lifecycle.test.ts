@@ -1,0 +1,111 @@
+/**
+ * Process lifecycle: waiting for an auth server that is not up yet, SIGHUP reloads (good and
+ * bad configs), SIGTERM draining, and a second SIGINT forcing the exit.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createWorld } from "../../src/demo/world.js";
+import { DaemonProcess, writeDaemonConfig } from "../support/daemon-process.js";
+import { makeTempDir } from "../support/temp-dir.js";
+
+async function setup(t: import("node:test").TestContext) {
+  const world = await createWorld();
+  const dir = await makeTempDir();
+  t.after(async () => {
+    await world.stop();
+    await dir.remove();
+  });
+  return { world, dir };
+}
+
+test("an auth server that is not reachable yet is retried with a clear log until it answers", async (t) => {
+  const { world, dir } = await setup(t);
+  await world.teleport.refuseConnections(true);
+  const { configPath } = await writeDaemonConfig(dir, world);
+  const daemon = new DaemonProcess(["start", "-c", configPath]);
+  t.after(() => daemon.stop());
+  const warning = await daemon.waitForLog(/Teleport auth server is not reachable yet/);
+  assert.equal(warning["addr"], world.teleport.addr);
+  await world.teleport.refuseConnections(false);
+  await daemon.waitForLog("Watcher connected", 30_000);
+});
+
+test("SIGHUP applies a valid new config and keeps running on an invalid one", async (t) => {
+  const { world, dir } = await setup(t);
+  const other = world.mattermost.createChannel(world.team.id, "other-requests");
+  world.mattermost.addChannelMember(other.id, world.bot.user.id);
+  const { configPath, port } = await writeDaemonConfig(dir, world);
+  const daemon = new DaemonProcess(["start", "-c", configPath]);
+  t.after(() => daemon.stop());
+  await daemon.waitForLog("Watcher connected");
+
+  await writeDaemonConfig(dir, world, {
+    listenPort: port,
+    replace: { channel: 'channel = "other-requests"' },
+  });
+  daemon.kill("SIGHUP");
+  await daemon.waitForLog("Reloaded", 20_000);
+  world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "after reload" });
+  await world.mattermost.waitFor(
+    (event) => event.type === "post_created" && event.post.channel_id === other.id,
+    10_000,
+  );
+
+  await dir.write("teleport-mattermost.toml", "[teleport\nbroken");
+  daemon.kill("SIGHUP");
+  await daemon.waitForLog(/Reload failed; the daemon keeps running unchanged/, 10_000);
+  world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "still running" });
+  await world.mattermost.waitFor(
+    (event) => event.type === "post_created" && JSON.stringify(event.post.props).includes("still running"),
+    10_000,
+  );
+  assert.equal(await daemon.stop(), 0);
+});
+
+test("a second SIGINT forces the exit while shutdown waits for a hung Mattermost", async (t) => {
+  const { world, dir } = await setup(t);
+  const { configPath } = await writeDaemonConfig(dir, world);
+  const daemon = new DaemonProcess(["start", "-c", configPath]);
+  t.after(() => daemon.stop());
+  await daemon.waitForLog("Watcher connected");
+  world.mattermost.faults = {
+    hang: true,
+    times: 1_000,
+    match: (request) => request.path === "/api/v4/posts",
+  };
+  world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "hangs" });
+  await new Promise((resolve) => setTimeout(resolve, 300)); // let the create reach the hung server
+  daemon.kill("SIGINT");
+  await daemon.waitForLog("Shutting down");
+  daemon.kill("SIGINT");
+  assert.equal(await daemon.exited, 1);
+  assert.ok(daemon.messages().includes("Second interrupt: exiting now"));
+  world.mattermost.faults = null;
+});
+
+test("an identity file (tctl auth sign --format=file) works, and a renewed one is picked up without a restart", async (t) => {
+  const { world, dir } = await setup(t);
+  const identityFile = (files: { key: string; crt: string; cas: string }) =>
+    `${files.key}ssh-ed25519-cert-v01@openssh.com AAAAC3NzaC1lZDI1NTE5 access-plugin-mattermost\n${files.crt}${files.cas}`;
+  await dir.write("identity", identityFile(world.identity));
+  const { configPath } = await writeDaemonConfig(dir, world, {
+    replace: {
+      client_key: 'identity = "identity"\nrefresh_identity = true\nrefresh_identity_interval = "1s"',
+      client_crt: "",
+      root_cas: "",
+    },
+  });
+  const daemon = new DaemonProcess(["start", "-c", configPath]);
+  t.after(() => daemon.stop());
+  await daemon.waitForLog("Watcher connected");
+  const renewed = await world.teleport.issueIdentity("access-plugin-mattermost", ["access-plugin"]);
+  await dir.write("identity", identityFile(renewed));
+  await daemon.waitForLog(/The identity file changed/, 10_000);
+  await daemon.waitForLog("Reloaded", 20_000);
+  world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "after renewal" });
+  await world.mattermost.waitFor(
+    (event) => event.type === "post_created" && JSON.stringify(event.post.props).includes("after renewal"),
+    10_000,
+  );
+  assert.equal(await daemon.stop(), 0);
+});
