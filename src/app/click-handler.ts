@@ -1,124 +1,160 @@
 /**
- * What a button click does. The callback is unauthenticated (MATTERMOST-API.md §4), so nothing
- * in it is trusted until the signed context checks out and the post id is the one recorded for
- * the request in Teleport. Every refusal leaves Teleport untouched and tells the clicker why in
- * an ephemeral message.
+ * What a button click does: it opens a dialog that asks for a reason; the decision itself comes
+ * with the dialog's submission (dialog-handler.ts). The click callback is unauthenticated
+ * (MATTERMOST-API.md §4), so nothing in it is trusted until the signed context checks out, the
+ * post is the one recorded for the request, and the trigger id names the same user as the body.
+ * Checks that can fail early (not pending, link-only, unmapped clicker, own request, not an
+ * approver) are answered at once with an ephemeral message; nothing here writes to Teleport.
  */
+import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
-import { planFor, postModelFor, type RequestView } from "../core/plan.js";
-import { encodeRecord, PLUGIN_NAME, type PluginRecord } from "../core/plugin-data.js";
-import { type Decision, renderPost } from "../core/render.js";
-import { verifyActionContext } from "../core/sign.js";
+import type { ReviewConfig } from "../config/config.js";
+import type { AccessRequest } from "../core/access-request.js";
+import { escapeCode, escapeText, MAX_NAME_RUNES } from "../core/escape.js";
+import type { Decision } from "../core/render.js";
+import { MAX_DECISION_REASON_RUNES } from "../core/review-policy.js";
+import { signDialogState, triggerIdUser, verifyActionContext } from "../core/sign.js";
 import { isAppError } from "../errors.js";
+import type { Clock } from "../lib/clock.js";
 import type { MattermostClient } from "../mattermost/client.js";
 import type { PostActionCallback, PostActionResponse } from "../mattermost/types.js";
-import type { TeleportClient } from "../teleport/client.js";
-import type { RequestSync } from "./request-sync.js";
+import type { Decisions } from "./decisions.js";
+import type { Reviewers } from "./reviewers.js";
+
+/** Mattermost's answer to a trigger id used too late (MATTERMOST-API.md §5, §10). */
+const TRIGGER_EXPIRED_ID = "interactive_message.decode_trigger_id.expired";
+/** Dialog title limit, in runes (MATTERMOST-API.md §5). */
+const DIALOG_TITLE_MAX_RUNES = 24;
+/** Not secret: Mattermost echoes it; the signed `state` carries what matters. */
+export const DIALOG_CALLBACK_ID = "teleport_access_request";
+/** Name of the dialog's reason element, and the key of per-field errors. */
+export const REASON_ELEMENT = "reason";
+/** Reason shown in the dialog's introduction. */
+const INTRO_REASON_RUNES = 200;
+
+const TITLES: Record<Decision, string> = { approve: "Approve access request", deny: "Deny access request" };
+const SUBMIT_LABELS: Record<Decision, string> = { approve: "Approve", deny: "Deny" };
 
 export interface ClickDeps {
-  teleport: TeleportClient;
+  decisions: Decisions;
+  reviewers: Reviewers;
   mattermost: MattermostClient;
-  sync: RequestSync;
+  review: ReviewConfig;
   secret: string;
-  clusterName: string;
-  instanceId: string;
+  /** Absolute URL of the dialog submission route. */
+  dialogUrl: string;
+  clock: Clock;
   logger: Logger;
+  newNonce?: () => string;
   /** Called for each refused click, for metrics. */
   onRefused?: (reason: string) => void;
-  /** Called for each decision applied in Teleport, for metrics. */
-  onDecided?: (decision: { outcome: "approved" | "denied"; mode: "button" }) => void;
 }
-
-const PAST_TENSE: Record<Decision, string> = { approve: "approved", deny: "denied" };
 
 export class ClickHandler {
   constructor(private readonly deps: ClickDeps) {}
 
   async handle(body: unknown, signal: AbortSignal): Promise<PostActionResponse> {
-    const { logger } = this.deps;
     const callback = parseCallback(body);
-    if (!callback) return this.refuse("malformed", "This click could not be read.", {});
+    if (!callback) return this.refuse("malformed", "This click could not be read.");
+    const log = this.deps.logger.child({ mm_user_id: callback.user_id, mm_post_id: callback.post_id });
     const verified = verifyActionContext(this.deps.secret, callback.context);
-    const log = logger.child({ mm_user_id: callback.user_id, mm_post_id: callback.post_id });
     if (!verified.ok) {
       return this.refuse(
         verified.reason,
         "This button's signature is not valid, so nothing was changed. If the plugin's secret was changed, the posts made before it can no longer be used.",
-        { log },
+        log,
       );
     }
     const { action, req_id: requestId, channel_id: channelId } = verified.context;
-    const requestLog = log.child({ request_id: requestId });
+    const requestLog = log.child({ request_id: requestId, action });
     if (callback.channel_id !== channelId) {
-      return this.refuse("wrong_channel", "This button does not belong to this channel.", {
-        log: requestLog,
-      });
+      return this.refuse("wrong_channel", "This button does not belong to this channel.", requestLog);
     }
-    const record = await this.deps.sync.readRecord(requestId);
-    const recorded = record.posts.some(
-      (post) => post.postId === callback.post_id && post.channelId === channelId,
+    if (triggerIdUser(callback.trigger_id) !== callback.user_id) {
+      return this.refuse(
+        "wrong_trigger",
+        "This click did not come from Mattermost for you; nothing was changed.",
+        requestLog,
+      );
+    }
+    const target = await this.deps.decisions.target(requestId, callback.post_id, channelId);
+    if (!target.ok) return this.refuse(target.reason, target.message, requestLog);
+    const identified = await this.deps.reviewers.identify(callback.user_id, signal);
+    if (!identified.ok) return this.refuse(identified.reason, identified.message, requestLog);
+    const refused = this.deps.decisions.precheck(target.request, identified.reviewer, action);
+    if (refused) return this.refuse(refused.reason, refused.message, requestLog);
+
+    const state = signDialogState(
+      this.deps.secret,
+      {
+        action,
+        requestId,
+        postId: callback.post_id,
+        channelId,
+        userId: callback.user_id,
+        nonce: (this.deps.newNonce ?? randomUUID)(),
+      },
+      this.deps.clock.now(),
     );
-    if (!recorded) {
-      return this.refuse("wrong_post", "This button does not belong to this post.", { log: requestLog });
-    }
-    const request = await this.deps.teleport.getRequest(requestId);
-    const view: RequestView = request ? { kind: "live", request } : { kind: "gone", id: requestId };
-    if (request?.state !== "PENDING") {
-      const status = postModelFor(view, record, this.deps.sync.planContext()).status;
-      requestLog.info({ status }, "Click on a request that is no longer pending");
-      this.deps.onRefused?.("not_pending");
-      return {
-        update: renderPost(postModelFor(view, record, this.deps.sync.planContext())),
-        ephemeral_text: `Request ${requestId} is already ${status.toLowerCase()}; nothing was changed.`,
-      };
-    }
-    const username = await this.username(callback, signal);
-    const decided: PluginRecord = { ...record, decidedBy: username, decisionReason: "" };
-    // Record who decides before the state change, so the watcher's update already names them.
-    await this.recordDecider(requestId, decided, record);
-    const state = action === "approve" ? "APPROVED" : "DENIED";
     try {
-      await this.deps.teleport.setRequestState(requestId, state, { delegator: `mattermost:${username}` });
+      await this.deps.mattermost.openDialog(
+        {
+          triggerId: callback.trigger_id,
+          url: this.deps.dialogUrl,
+          dialog: this.dialog(target.request, action, state),
+        },
+        signal,
+      );
     } catch (error) {
-      if (isAppError(error, "NOT_FOUND")) {
-        return { ephemeral_text: `Request ${requestId} no longer exists in Teleport; nothing was changed.` };
+      if (isAppError(error) && error.details["id"] === TRIGGER_EXPIRED_ID) {
+        return this.refuse(
+          "trigger_expired",
+          "Mattermost gave too little time to open the dialog. Click the button again to open the dialog again.",
+          requestLog,
+        );
       }
-      throw error;
+      requestLog.error(
+        { err: isAppError(error) ? error.describe() : String(error) },
+        "Could not open the dialog",
+      );
+      return this.refuse(
+        "dialog_failed",
+        "The dialog could not be opened; nothing was changed. Try again.",
+        requestLog,
+      );
     }
-    requestLog.info({ mm_user_name: username, state }, `Mattermost user ${PAST_TENSE[action]} the request`);
-    this.deps.onDecided?.({ outcome: action === "approve" ? "approved" : "denied", mode: "button" });
-    const resolved: RequestView = { kind: "live", request: { ...request, state } };
-    const plan = planFor(resolved, decided, this.deps.sync.planContext());
+    requestLog.info({ mm_user_name: identified.reviewer.mattermost.username }, "Opened the decision dialog");
+    return {};
+  }
+
+  private dialog(request: AccessRequest, action: Decision, state: string): Record<string, unknown> {
+    const rule =
+      action === "approve" ? this.deps.review.rules.approveReason : this.deps.review.rules.denyReason;
+    const roles = request.roles.map((role) => escapeCode(role, MAX_NAME_RUNES)).join(", ");
+    const reason = request.requestReason.trim()
+      ? `Their reason: ${escapeText(request.requestReason, INTRO_REASON_RUNES)}`
+      : "They gave no reason.";
     return {
-      ...(plan.kind === "update"
-        ? { update: renderPost(postModelFor(resolved, decided, this.deps.sync.planContext())) }
-        : {}),
-      ephemeral_text: `You ${PAST_TENSE[action]} request ${requestId}.`,
+      callback_id: DIALOG_CALLBACK_ID,
+      title: TITLES[action].slice(0, DIALOG_TITLE_MAX_RUNES),
+      introduction_text: `${escapeCode(request.user)} asks for ${roles} (request ${escapeCode(request.id)}). ${reason}`,
+      elements: [
+        {
+          display_name: "Reason",
+          name: REASON_ELEMENT,
+          type: "textarea",
+          optional: rule !== "required",
+          max_length: MAX_DECISION_REASON_RUNES,
+          placeholder: rule === "required" ? "Required: why?" : "Optional: why?",
+        },
+      ],
+      submit_label: SUBMIT_LABELS[action],
+      notify_on_cancel: true,
+      state,
     };
   }
 
-  private async recordDecider(requestId: string, decided: PluginRecord, record: PluginRecord): Promise<void> {
-    try {
-      await this.deps.teleport.updatePluginData(
-        requestId,
-        PLUGIN_NAME,
-        encodeRecord(decided),
-        encodeRecord(record),
-      );
-    } catch (error) {
-      // Losing this race only loses the "decided by" line; the decision itself still stands.
-      if (!isAppError(error, "CONFLICT")) throw error;
-      this.deps.logger.debug({ request_id: requestId }, "Plugin data changed while recording the decider");
-    }
-  }
-
-  private async username(callback: PostActionCallback, signal: AbortSignal): Promise<string> {
-    if (callback.user_name) return callback.user_name;
-    const user = await this.deps.mattermost.getUser(callback.user_id, signal);
-    return user.username;
-  }
-
-  private refuse(reason: string, message: string, { log }: { log?: Logger }): PostActionResponse {
+  private refuse(reason: string, message: string, log?: Logger): PostActionResponse {
     (log ?? this.deps.logger).warn({ reason }, "Refused a button click");
     this.deps.onRefused?.(reason);
     return { ephemeral_text: message };
@@ -126,22 +162,21 @@ export class ClickHandler {
 }
 
 /** Mattermost ids are 26 lowercase base32 characters (MATTERMOST-API.md §1). */
-const MATTERMOST_ID = /^[a-z0-9]{26}$/;
+export const MATTERMOST_ID = /^[a-z0-9]{26}$/;
 
-function parseCallback(body: unknown): PostActionCallback | undefined {
+function parseCallback(body: unknown): (PostActionCallback & { trigger_id: string }) | undefined {
   if (typeof body !== "object" || body === null) return undefined;
   const candidate = body as Record<string, unknown>;
-  const { user_id, channel_id, post_id, context } = candidate;
+  const { user_id, channel_id, post_id, context, trigger_id } = candidate;
   if (typeof user_id !== "string" || !MATTERMOST_ID.test(user_id)) return undefined;
   if (typeof channel_id !== "string" || !MATTERMOST_ID.test(channel_id)) return undefined;
   if (typeof post_id !== "string" || !MATTERMOST_ID.test(post_id)) return undefined;
   if (typeof context !== "object" || context === null) return undefined;
-  const userName = candidate["user_name"];
   return {
     user_id,
     channel_id,
     post_id,
     context: context as Record<string, unknown>,
-    ...(typeof userName === "string" && userName ? { user_name: userName } : {}),
+    trigger_id: typeof trigger_id === "string" ? trigger_id : "",
   };
 }

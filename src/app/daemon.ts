@@ -5,10 +5,12 @@
  */
 import { randomUUID, X509Certificate } from "node:crypto";
 import type { Logger } from "pino";
-import { ACTION_PATH, CallbackServer } from "../callback/server.js";
+import { ACTION_PATH, CallbackServer, DIALOG_PATH } from "../callback/server.js";
+import type { ReviewConfig } from "../config/config.js";
 import type { RequestView } from "../core/plan.js";
 import { planFor, type ReminderPolicy } from "../core/plan.js";
 import { decodeRecord, PLUGIN_NAME } from "../core/plugin-data.js";
+import { isLinkOnly } from "../core/review-policy.js";
 import { AppError } from "../errors.js";
 import { backoffDelay } from "../lib/backoff.js";
 import { fanOut } from "../lib/call-observer.js";
@@ -20,10 +22,13 @@ import { Readiness } from "../observe/readiness.js";
 import { type PingResult, TeleportClient, type TeleportIdentityPem } from "../teleport/client.js";
 import { isAtLeast, MIN_SERVER_VERSION } from "../teleport/version.js";
 import { ClickHandler } from "./click-handler.js";
+import { Decisions } from "./decisions.js";
+import { DialogHandler } from "./dialog-handler.js";
 import { KeyedWork } from "./keyed-work.js";
 import { botChannelId, tokenAccount } from "./mattermost-setup.js";
 import { type Recipient, RecipientResolver } from "./recipients.js";
 import { RequestSync } from "./request-sync.js";
+import { Reviewers } from "./reviewers.js";
 import { SyncScheduler } from "./sync-scheduler.js";
 import { RequestWatcher, WATCH_BACKOFF } from "./watcher.js";
 
@@ -64,6 +69,7 @@ export interface DaemonOptions {
     tls?: { cert: string; key: string; verifyClientCert?: boolean; clientCa?: string };
     basicAuth?: { user: string; password: string };
   };
+  review: ReviewConfig;
   /** The plain-HTTP /healthz, /readyz, /metrics listener; none when absent (demo, some tests). */
   health?: { listenAddr: string };
 }
@@ -182,6 +188,7 @@ export class Daemon {
       );
 
       const publicBase = options.http.publicAddr.replace(/\/+$/, "");
+      const callbackBase = withBasicAuth(publicBase, options.http.basicAuth);
       const sync = new RequestSync({
         teleport,
         mattermost,
@@ -189,8 +196,9 @@ export class Daemon {
         botUserId,
         clusterName: ping.clusterName,
         ...(ping.proxyPublicAddr ? { proxyAddr: ping.proxyPublicAddr } : {}),
+        isLinkOnly: (roles) => isLinkOnly(options.review.rules, roles),
         instanceId,
-        actionUrl: `${publicBase}${ACTION_PATH}`,
+        actionUrl: `${callbackBase}${ACTION_PATH}`,
         secret: options.mattermost.secret,
         ...(options.mattermost.reminders ? { reminders: options.mattermost.reminders } : {}),
         notifyRequester: options.mattermost.notifyRequester ?? true,
@@ -198,16 +206,41 @@ export class Daemon {
         logger,
         onConflict: () => metrics.retry("teleport", "cas_conflict"),
       });
-      const clicks = new ClickHandler({
+      const decisions = new Decisions({
         teleport,
-        mattermost,
         sync,
+        review: options.review,
+        serverVersion: ping.serverVersion,
+        clock,
+        logger,
+      });
+      logDecisionMode(decisions, options.review, logger);
+      const reviewers = new Reviewers({ teleport, mattermost, review: options.review, logger });
+      const clicks = new ClickHandler({
+        decisions,
+        reviewers,
+        mattermost,
+        review: options.review,
         secret: options.mattermost.secret,
-        clusterName: ping.clusterName,
-        instanceId,
+        dialogUrl: `${callbackBase}${DIALOG_PATH}`,
+        clock,
         logger,
         onRefused: (reason) => metrics.refusedClick(reason),
-        onDecided: ({ outcome, mode }) => metrics.decision(outcome, mode),
+      });
+      // The queue exists only once the server listens; decisions made before cannot happen.
+      let work: KeyedWork<RequestView> | undefined;
+      const dialogs = new DialogHandler({
+        decisions,
+        reviewers,
+        review: options.review,
+        secret: options.mattermost.secret,
+        clock,
+        logger,
+        onDecided: (request) => {
+          metrics.decision(request.state, decisions.mode);
+          work?.push(request.id, { kind: "live", request });
+        },
+        onRefused: (reason) => metrics.refusedClick(reason),
       });
       const callbackServer = new CallbackServer({
         listenAddr: options.http.listenAddr,
@@ -215,6 +248,7 @@ export class Daemon {
         ...(options.http.basicAuth ? { basicAuth: options.http.basicAuth } : {}),
         handlers: {
           action: (body, signal) => clicks.handle(body, signal) as Promise<Record<string, unknown>>,
+          dialog: (body, signal) => dialogs.handle(body, signal) as Promise<Record<string, unknown>>,
         },
         logger,
       });
@@ -224,18 +258,20 @@ export class Daemon {
           listen_addr: options.http.listenAddr,
           port: address.port,
           action_url: `${publicBase}${ACTION_PATH}`,
+          dialog_url: `${publicBase}${DIALOG_PATH}`,
         },
         `${callbackServer.protocol === "https" ? "HTTPS" : "HTTP"} callback server listening on ${options.http.listenAddr}`,
       );
       // The scheduler runs each sync and catches its failures, so the queue's own error hook never fires.
-      const work: KeyedWork<RequestView> = new KeyedWork<RequestView>(
+      const queue: KeyedWork<RequestView> = new KeyedWork<RequestView>(
         SYNC_CONCURRENCY,
         (id, view) => scheduler.run(id, view),
         () => {},
       );
+      work = queue;
       const scheduler: SyncScheduler = new SyncScheduler({
         sync,
-        work,
+        work: queue,
         clock,
         logger,
         ...(deps.random ? { random: deps.random } : {}),
@@ -245,7 +281,7 @@ export class Daemon {
         teleport,
         mattermost,
         callbackServer,
-        work,
+        queue,
         scheduler,
         sync,
         observers,
@@ -383,6 +419,47 @@ export class Daemon {
     this.teleport.close();
     this.mattermost.close();
     await this.observers.health?.close();
+  }
+}
+
+/**
+ * The callback base URL Mattermost calls. Basic-auth credentials go into it, because that is how
+ * Mattermost's Go client sends them; they never reach the webapp through buttons (integrations are
+ * stripped from posts, MATTERMOST-API.md §2) but they do through the dialog's URL (README,
+ * residual risks).
+ */
+function withBasicAuth(base: string, auth: { user: string; password: string } | undefined): string {
+  if (!auth) return base;
+  const url = new URL(base);
+  url.username = encodeURIComponent(auth.user);
+  url.password = encodeURIComponent(auth.password);
+  return url.toString().replace(/\/+$/, "");
+}
+
+function logDecisionMode(decisions: Decisions, review: ReviewConfig, logger: Logger): void {
+  const mode = decisions.mode;
+  logger.info(
+    { mode, configured: review.mode },
+    mode === "review"
+      ? "Decisions are submitted as Teleport reviews on behalf of the Mattermost user"
+      : mode === "state"
+        ? "Decisions set the request state under the approver policy of [review.approvers]"
+        : "Decisions will be submitted as reviews on behalf of the Mattermost user if Teleport accepts them, else set the request state under [review.approvers]",
+  );
+  if (decisions.mayUsePolicy && Object.keys(review.rules.approvers).length === 0) {
+    logger.warn(
+      "[review.approvers] is empty: where Teleport does not accept reviews on behalf of users, nobody can approve or deny from Mattermost. List approvers per role under [review.approvers] to allow it",
+    );
+  }
+  const mapping = review.mapping;
+  if (
+    Object.keys(mapping.users).length === 0 &&
+    !mapping.mattermostUserTrait &&
+    !mapping.allowEmailUsernameMatch
+  ) {
+    logger.warn(
+      "No way to map Mattermost users to Teleport users is configured ([review.users], mattermost_user_trait or allow_email_username_match), so every decision from Mattermost will be refused",
+    );
   }
 }
 

@@ -55,6 +55,8 @@ export interface SyncDeps {
   botUserId: string;
   clusterName: string;
   proxyAddr?: string;
+  /** True when requests for these roles are decided in Teleport only (`[review] link_only_roles`). */
+  isLinkOnly?: (roles: readonly string[]) => boolean;
   instanceId: string;
   /** Absolute URL of the callback route the buttons call. */
   actionUrl: string;
@@ -75,12 +77,13 @@ export class RequestSync {
   constructor(private readonly deps: SyncDeps) {}
 
   planContext(): PlanContext {
-    const { clock, instanceId, clusterName, proxyAddr, reminders } = this.deps;
+    const { clock, instanceId, clusterName, proxyAddr, isLinkOnly, reminders } = this.deps;
     return {
       now: clock.now(),
       instanceId,
       clusterName,
       ...(proxyAddr ? { proxyAddr } : {}),
+      ...(isLinkOnly ? { isLinkOnly } : {}),
       ...(reminders ? { reminders } : {}),
       announceOutcome: true,
     };

@@ -5,7 +5,7 @@
  * generic error for anything but a 200 with a JSON body (MATTERMOST-API.md §4, §10), so every
  * request that parses as a callback is answered 200 JSON, refusals included.
  */
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
@@ -14,20 +14,39 @@ import { listenOn } from "../lib/listen.js";
 
 /** Route of button clicks, as in the seed plugin (ORIGINAL-PLUGIN.md §3). */
 export const ACTION_PATH = "/mattermost_action";
-/** Click bodies are under 2 KB (MATTERMOST-API.md §4); anything far larger is not Mattermost. */
+/** Route of dialog submissions (MATTERMOST-API.md §5). */
+export const DIALOG_PATH = "/mattermost_dialog";
+/**
+ * Click bodies are under 2 KB and dialog submissions carry at most a 500-rune reason
+ * (MATTERMOST-API.md §4, §5); anything far larger is not Mattermost.
+ */
 export const MAX_BODY_BYTES = 64 * 1024;
 /** Mattermost gives up on a callback after 30 s (MATTERMOST-API.md §4); answer well before. */
 export const HANDLER_TIMEOUT_MS = 10_000;
-/** Slow clients are cut off: headers within 10 s, the whole request within 15 s. */
-export const HEADERS_TIMEOUT_MS = 10_000;
-export const REQUEST_TIMEOUT_MS = 15_000;
+/**
+ * Mattermost sends a callback in one go right after connecting (its dial timeout is 3 s,
+ * MATTERMOST-API.md §4), so a client still sending headers after 5 s, or a body after 5 s, is
+ * not Mattermost: it is cut off (408, or the connection closed).
+ */
+export const HEADERS_TIMEOUT_MS = 5_000;
+export const REQUEST_TIMEOUT_MS = 5_000;
+/** How often Node looks for requests past those timeouts (its default, 30 s, would let them linger). */
+const TIMEOUT_CHECK_INTERVAL_MS = 500;
 
 export type JsonReply = Record<string, unknown>;
 
 export interface CallbackHandlers {
   /** A button click body (already JSON-parsed). Must resolve to the reply for Mattermost. */
   action(body: unknown, signal: AbortSignal): Promise<JsonReply>;
+  /** A dialog submission body (already JSON-parsed). */
+  dialog(body: unknown, signal: AbortSignal): Promise<JsonReply>;
 }
+
+/** What Mattermost shows when a handler fails: an ephemeral text for clicks, a dialog error for dialogs. */
+const FAILURE_REPLIES: Record<string, JsonReply> = {
+  [ACTION_PATH]: { ephemeral_text: "Something went wrong handling this click; please try again." },
+  [DIALOG_PATH]: { error: "Something went wrong handling this dialog; please try again." },
+};
 
 export interface CallbackServerOptions {
   /** host:port or :port. */
@@ -49,6 +68,7 @@ export class CallbackServer {
       requestTimeout: REQUEST_TIMEOUT_MS,
       keepAliveTimeout: 5_000,
       maxHeaderSize: 16 * 1024,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
     };
     this.server = options.tls
       ? https.createServer(
@@ -94,8 +114,14 @@ export class CallbackServer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const log = this.options.logger;
-    const path = (req.url ?? "").split("?")[0];
-    if (path !== ACTION_PATH) return sendJson(res, 404, { error: "not found" });
+    const path = (req.url ?? "").split("?")[0] ?? "";
+    const handler =
+      path === ACTION_PATH
+        ? this.options.handlers.action
+        : path === DIALOG_PATH
+          ? this.options.handlers.dialog
+          : undefined;
+    if (!handler) return sendJson(res, 404, { error: "not found" });
     if (req.method !== "POST") {
       res.setHeader("Allow", "POST");
       return sendJson(res, 405, { error: "method not allowed" });
@@ -121,11 +147,11 @@ export class CallbackServer {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new Error("handler timed out")), HANDLER_TIMEOUT_MS);
     try {
-      const reply = await this.options.handlers.action(body, controller.signal);
+      const reply = await handler.call(this.options.handlers, body, controller.signal);
       sendJson(res, 200, reply);
     } catch (error) {
       log.error({ err: error }, "Callback handler failed");
-      sendJson(res, 200, { ephemeral_text: "Something went wrong handling this click; please try again." });
+      sendJson(res, 200, FAILURE_REPLIES[path] ?? {});
     } finally {
       clearTimeout(timer);
     }
@@ -165,8 +191,8 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
 
 function basicAuthMatches(header: string | undefined, expected: { user: string; password: string }): boolean {
   const match = /^Basic\s+(.+)$/i.exec(header ?? "");
-  const given = Buffer.from(match ? Buffer.from(match[1] ?? "", "base64").toString("utf8") : "");
-  const wanted = Buffer.from(`${expected.user}:${expected.password}`);
-  // Compare in constant time; the length check leaks only the length.
-  return given.length === wanted.length && timingSafeEqual(given, wanted);
+  const given = match ? Buffer.from(match[1] ?? "", "base64").toString("utf8") : "";
+  // Digests have one length, so the comparison takes the same time whatever was sent.
+  const digest = (text: string) => createHash("sha256").update(text).digest();
+  return timingSafeEqual(digest(given), digest(`${expected.user}:${expected.password}`)) && match !== null;
 }

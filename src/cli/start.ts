@@ -75,6 +75,7 @@ export async function daemonOptions(
       ...(tls ? { tls } : {}),
       ...(http.basicAuth ? { basicAuth: http.basicAuth } : {}),
     },
+    review: config.review,
     health: { listenAddr: hostPort(config.health.listen) },
   };
 }

@@ -110,6 +110,53 @@ output = "stderr"
 # The least severe level logged: "debug", "info", "warn" or "error". Default: "info".
 severity = "info"
 
+[review]
+# Who may approve or deny from Mattermost. A click on Approve or Deny opens a dialog that asks for
+# a reason; the decision is made in the name of the Teleport user the clicker maps to, and a
+# requester can never decide their own request.
+
+# How the decision reaches Teleport:
+#   "review": an access review authored by the mapped user (Teleport judges it with that user's
+#             review permissions and thresholds); the plugin's role needs
+#             review_requests.submit_for_users (preset role access-plugin-with-review).
+#   "state":  the request's state is set by the plugin, with delegator "mattermost:<user>",
+#             for the approvers listed under [review.approvers] below.
+#   "auto":   "review" where Teleport accepts reviews on behalf of a user, "state" elsewhere.
+# Default: "auto".
+# mode = "auto"
+
+# Map a Mattermost user to a Teleport user. At least one way is needed, or every click is
+# refused with a note on how to get mapped. In order of precedence:
+#  1. [review.users] below: Mattermost username = Teleport user, as you write it.
+#  2. This Teleport user trait: the Teleport user named like the Mattermost username counts when
+#     this trait of it holds the Mattermost user id or username. Default: not used.
+# mattermost_user_trait = "mattermost_user_id"
+#  3. The Teleport user named exactly like the Mattermost email, else like the Mattermost
+#     username, with no other proof. Only safe where both systems share one identity provider.
+#     Default: false.
+# allow_email_username_match = true
+
+# Whether the dialog's reason is "optional" or "required", for approving and for denying.
+# Default: "optional" for both.
+# approve_reason = "optional"
+# deny_reason = "required"
+
+# Requests for these roles get no buttons: the post links to Teleport's web UI and shows the
+# tsh command, and they are decided in Teleport only. "*" means every role. Default: none.
+# link_only_roles = ["prod-admin"]
+
+# Mattermost username = Teleport user, for people whose names differ.
+# [review.users]
+# "bob" = "bob.smith"
+
+# Who may decide requests for a role in "state" mode ("*" = roles without their own entry):
+# Mattermost usernames, members of Mattermost teams (URL names), or Teleport users. A request
+# for several roles needs an approver of every one. Default: nobody.
+# [review.approvers.dba]
+# mattermost_users = ["bob"]
+# mattermost_teams = ["security"]
+# teleport_users = ["bob.smith"]
+
 # Who else to notify, by requested role. "*" applies to roles without their own entry.
 # A value is one recipient or a list: a user (name or email) or "team/channel". Default: none.
 # [role_to_recipients]

@@ -3,6 +3,7 @@
  * file path absolute (relative paths in the file are relative to the file's folder), secrets
  * read from their files. Code outside config/ only ever sees this shape, never the TOML.
  */
+import type { MappingRules, ReviewRules } from "../core/review-policy.js";
 
 export interface Config {
   /** Absolute path of the file this was loaded from (SIGHUP reloads it). */
@@ -12,6 +13,7 @@ export interface Config {
   http: HttpConfig;
   health: HealthConfig;
   log: LogConfig;
+  review: ReviewConfig;
   /**
    * Requested role → recipients to notify (user names/emails or `team/channel`); `*` is the
    * fallback for roles without an entry. Empty when the file has no [role_to_recipients].
@@ -79,6 +81,22 @@ export interface HttpConfig {
   verifyClientCert: boolean;
   /** CA bundle that verifies those client certificates; undefined → the system's CAs. */
   clientCaFile: string | undefined;
+}
+
+/**
+ * How decisions from Mattermost reach Teleport: as a review authored by the mapped user, which
+ * Teleport judges ("review"), as a state change under this daemon's approver policy ("state"), or
+ * the first where the server accepts reviews on behalf of a user and the second otherwise ("auto").
+ */
+export type ReviewMode = "auto" | "review" | "state";
+
+export interface ReviewConfig {
+  /** Default "auto". */
+  mode: ReviewMode;
+  /** Mattermost user → Teleport user. Default: nothing maps (every click is refused). */
+  mapping: MappingRules;
+  /** Reasons (default optional), link-only roles (default none), approvers (default nobody). */
+  rules: ReviewRules;
 }
 
 export interface HealthConfig {

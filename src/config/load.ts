@@ -26,6 +26,7 @@ import { resolveHttp } from "./sections/http.js";
 import { resolveLog } from "./sections/log.js";
 import { resolveMattermost } from "./sections/mattermost.js";
 import { resolveReminders } from "./sections/reminders.js";
+import { resolveReview } from "./sections/review.js";
 import { resolveRoleToRecipients } from "./sections/role-to-recipients.js";
 import { resolveTeleport } from "./sections/teleport.js";
 
@@ -97,6 +98,7 @@ export async function loadConfig(
       http,
       health: resolveHealth(raw.health ?? {}, ctx, http.listen),
       log: resolveLog(raw.log ?? {}, ctx),
+      review: resolveReview(raw.review ?? {}, ctx),
       roleToRecipients,
       reminders: resolveReminders(raw.reminders ?? {}, ctx),
     };

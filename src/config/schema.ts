@@ -57,6 +57,28 @@ export const logTableSchema = z.strictObject({
   severity: text,
 });
 
+const list = z.array(z.string()).optional();
+
+/** Who may decide requests for one role (state-change mode). */
+export const approverTableSchema = z.strictObject({
+  mattermost_users: list,
+  mattermost_teams: list,
+  teleport_users: list,
+});
+
+export const reviewTableSchema = z.strictObject({
+  mode: text,
+  mattermost_user_trait: text,
+  allow_email_username_match: flag,
+  approve_reason: text,
+  deny_reason: text,
+  link_only_roles: z.union([z.string(), z.array(z.string())]).optional(),
+  /** Mattermost username → Teleport user. Usernames are free, so this is a record. */
+  users: z.record(z.string(), z.string()).optional(),
+  /** Role name (or "*") → approvers. */
+  approvers: z.record(z.string(), approverTableSchema).optional(),
+});
+
 /** Role name → one recipient or a list of them. Role names are free, so this is a record. */
 export const roleToRecipientsSchema = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
 
@@ -66,6 +88,7 @@ export const rawConfigSchema = z.strictObject({
   http: httpTableSchema.optional(),
   health: healthTableSchema.optional(),
   log: logTableSchema.optional(),
+  review: reviewTableSchema.optional(),
   role_to_recipients: roleToRecipientsSchema.optional(),
   reminders: remindersTableSchema.optional(),
 });
@@ -81,12 +104,18 @@ export function knownKeys(path: readonly string[]): string[] | undefined {
   let schema: z.ZodType = rawConfigSchema;
   for (const segment of path) {
     const table = unwrapOptional(schema);
+    if (table instanceof z.ZodRecord) {
+      // Keys of a record are free (role names, usernames); every one leads to its value type.
+      schema = table.valueType as z.ZodType;
+      continue;
+    }
     if (!(table instanceof z.ZodObject)) return undefined;
     const next = (table.shape as Record<string, z.ZodType>)[segment];
     if (!next) return undefined;
     schema = next;
   }
   const table = unwrapOptional(schema);
+  if (table instanceof z.ZodRecord) return [];
   return table instanceof z.ZodObject ? Object.keys(table.shape) : undefined;
 }
 

@@ -33,3 +33,11 @@ export interface AccessRequest {
   dryRun: boolean;
   longTerm: boolean;
 }
+
+/** A Teleport user as far as mapping a Mattermost user needs it. */
+export interface TeleportUser {
+  name: string;
+  roles: string[];
+  /** Trait name → values (UserSpecV2.Traits). */
+  traits: Record<string, string[]>;
+}

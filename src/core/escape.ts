@@ -5,15 +5,22 @@
  * `@name`, `@all`, `@channel`, `@here` (MATTERMOST-API.md §6).
  */
 
-/** Longest reason shown in a post, in runes; Teleport's own plugins cut at 500 too. */
+/** Longest reason shown in a post, in runes; Teleport truncates reasons at 500 too (MATTERMOST-API.md §6). */
 export const MAX_REASON_RUNES = 500;
 /** Longest user or role name shown. */
 export const MAX_NAME_RUNES = 128;
 export const TRUNCATION_MARK = "… (truncated)";
 
-const ZERO_WIDTH_SPACE = "\u200b";
+export const ZERO_WIDTH_SPACE = "\u200b";
 /** Characters with a meaning in Mattermost markdown, escaped with a backslash. */
-const MARKDOWN_SPECIALS = /[\\`*_{}[\]()#+\-.!|~<>:]/g;
+export const MARKDOWN_SPECIALS = "\\`*_{}[]()#+-.!|~<>:";
+const MARKDOWN_SPECIALS_PATTERN = /[\\`*_{}[\]()#+\-.!|~<>:]/g;
+/**
+ * Control characters, line and paragraph separators and bidirectional overrides/isolates (which
+ * can make a reason display as something else than it says): replaced by a space.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point.
+const INVISIBLE_OR_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]+/g;
 
 /** Cuts to at most `maxRunes` code points, marking the cut. */
 export function truncateRunes(text: string, maxRunes: number): string {
@@ -24,25 +31,49 @@ export function truncateRunes(text: string, maxRunes: number): string {
   );
 }
 
-/**
- * One line of inert text: control characters and line breaks become spaces (no headings,
- * lists, quotes or tables), markdown specials are backslash-escaped, `@` and URL schemes are
- * broken with a zero-width space so nothing mentions anybody or links anywhere.
- */
-export function escapeText(text: string, maxRunes: number = MAX_REASON_RUNES): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point.
-  const oneLine = text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, " ").trim();
-  const cut = truncateRunes(oneLine, maxRunes);
-  return cut
-    .replace(MARKDOWN_SPECIALS, (char) => `\\${char}`)
-    .replace(/@/g, `@${ZERO_WIDTH_SPACE}`)
-    .replace(/www\\\./gi, (match) => `${match.slice(0, 3)}${ZERO_WIDTH_SPACE}${match.slice(3)}`)
-    .replace(/\\:\/\//g, `\\:${ZERO_WIDTH_SPACE}//`);
+/** Breaks every `@` so no mention (user, @all, @channel, @here) can form. */
+function breakMentions(text: string): string {
+  return text.replace(/@/g, `@${ZERO_WIDTH_SPACE}`);
 }
 
-/** A name shown in code style: backticks removed, so it can neither break out nor format. */
+/**
+ * One line of inert text: control characters and line breaks become spaces (no headings,
+ * lists, quotes or tables), markdown specials are backslash-escaped, `@` and every `:` (URL
+ * schemes, `mailto:`, emoji) are broken with a zero-width space, as is `www.`, so nothing
+ * mentions anybody or links anywhere. At most `maxRunes` runes of the input are kept.
+ */
+export function escapeText(text: string, maxRunes: number = MAX_REASON_RUNES): string {
+  const oneLine = text.replace(INVISIBLE_OR_CONTROL, " ").trim();
+  const cut = truncateRunes(oneLine, maxRunes);
+  return breakMentions(cut.replace(MARKDOWN_SPECIALS_PATTERN, (char) => `\\${char}`))
+    .replace(/\\:/g, `\\:${ZERO_WIDTH_SPACE}`)
+    .replace(/www\\\./gi, (match) => `${match.slice(0, 3)}${ZERO_WIDTH_SPACE}${match.slice(3)}`);
+}
+
+/**
+ * A name shown in code style: backticks and control characters removed, so it can neither break
+ * out nor format; `@` broken as well, for clients that look for mentions inside code.
+ */
 export function escapeCode(text: string, maxRunes: number = MAX_NAME_RUNES): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point.
-  const clean = text.replace(/[`\u0000-\u001f\u007f\u2028\u2029]+/g, " ").trim();
-  return "`" + truncateRunes(clean, maxRunes) + "`";
+  const clean = text.replace(INVISIBLE_OR_CONTROL, " ").replace(/`+/g, " ").trim();
+  return "`" + breakMentions(truncateRunes(clean, maxRunes)) + "`";
+}
+
+/** Rune count of a string (what Mattermost's limits count, MATTERMOST-API.md §6). */
+export function runeLength(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
+/**
+ * Runes of `value` as Mattermost's Go server serialises it: Go's json.Marshal also escapes
+ * `<`, `>`, `&`, U+2028 and U+2029 as `\u00XX`, which counts against the props limit.
+ */
+export function goJsonRuneLength(value: unknown): number {
+  const json = JSON.stringify(value);
+  let extra = 0;
+  for (const char of json)
+    if (char === "<" || char === ">" || char === "&" || char === "\u2028" || char === "\u2029") extra += 5;
+  return runeLength(json) + extra;
 }

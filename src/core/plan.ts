@@ -6,7 +6,13 @@
  */
 import type { AccessRequest, AccessReview } from "./access-request.js";
 import { type PluginRecord, parseClaim } from "./plugin-data.js";
-import { type PostModel, type PostStatus, renderFingerprint } from "./render.js";
+import {
+  linkOnlyFor,
+  type PostModel,
+  type PostStatus,
+  type ReviewSummary,
+  renderFingerprint,
+} from "./render.js";
 
 export type RequestView = { kind: "live"; request: AccessRequest } | { kind: "gone"; id: string };
 
@@ -23,6 +29,8 @@ export interface PlanContext {
   clusterName: string;
   /** Public address of the Teleport proxy (from Ping), for links to the web UI. */
   proxyAddr?: string;
+  /** True when requests for these roles are decided in Teleport only (`[review] link_only_roles`). */
+  isLinkOnly?: (roles: readonly string[]) => boolean;
   reminders?: ReminderPolicy;
   /** Post the final outcome in the threads and DM the requester. */
   announceOutcome?: boolean;
@@ -114,11 +122,29 @@ export function planFor(view: RequestView, record: PluginRecord, context: PlanCo
   return { kind: "none", why: "posts up to date" };
 }
 
+/** The reviews a pending post shows, for requests that need several approvals or have reviews. */
+function reviewSummary(request: AccessRequest): ReviewSummary | undefined {
+  const decisive = request.reviews.filter(
+    (review): review is typeof review & { proposedState: "APPROVED" | "DENIED" } =>
+      review.proposedState === "APPROVED" || review.proposedState === "DENIED",
+  );
+  if (request.thresholdApprovals <= 1 && decisive.length === 0) return undefined;
+  return {
+    approvals: decisive.filter((review) => review.proposedState === "APPROVED").length,
+    approvalsNeeded: Math.max(1, request.thresholdApprovals),
+    reviews: decisive.map((review) => ({
+      author: review.author,
+      state: review.proposedState,
+      reason: review.reason,
+    })),
+  };
+}
+
 /** The post content for a request, falling back on stored facts once it is gone. */
 export function postModelFor(
   view: RequestView,
   record: PluginRecord,
-  context: Pick<PlanContext, "clusterName" | "proxyAddr">,
+  context: Pick<PlanContext, "clusterName" | "proxyAddr" | "isLinkOnly">,
 ): PostModel {
   const status = statusFor(view, record);
   const decidedBy = record.decidedBy || undefined;
@@ -142,6 +168,11 @@ export function postModelFor(
   const reviewer = [...request.reviews].reverse().find((review) => review.proposedState === request.state);
   const decider = decidedBy ?? reviewer?.author;
   const resolveReason = request.resolveReason || record.decisionReason;
+  const reviews = status === "PENDING" ? reviewSummary(request) : undefined;
+  const linkOnly =
+    status === "PENDING" && context.isLinkOnly?.(request.roles)
+      ? linkOnlyFor(request.id, context.proxyAddr ?? "")
+      : undefined;
   return {
     ...common,
     requestId: request.id,
@@ -154,5 +185,7 @@ export function postModelFor(
     ...(request.accessExpires ? { accessExpires: request.accessExpires } : {}),
     ...(request.requestExpires ? { requestExpires: request.requestExpires } : {}),
     ...(request.longTerm ? { longTerm: true } : {}),
+    ...(reviews ? { reviews } : {}),
+    ...(linkOnly ? { linkOnly } : {}),
   };
 }

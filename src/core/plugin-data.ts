@@ -34,6 +34,12 @@ export interface PluginRecord {
   /** Who decided in Mattermost, and why (set by the click, before the state change). */
   decidedBy: string;
   decisionReason: string;
+  /**
+   * `<dialog nonce>@<lease end, ms>` while a state-change decision is being applied, so that two
+   * people deciding at once cannot both change the request (Teleport lets a denial follow an
+   * approval). A lapsed lease is free again.
+   */
+  decisionLock: string;
 }
 
 export const EMPTY_RECORD: PluginRecord = {
@@ -49,6 +55,7 @@ export const EMPTY_RECORD: PluginRecord = {
   reason: "",
   decidedBy: "",
   decisionReason: "",
+  decisionLock: "",
 };
 
 const KEYS = {
@@ -64,6 +71,7 @@ const KEYS = {
   reason: "request_reason",
   decidedBy: "decided_by",
   decisionReason: "decision_reason",
+  decisionLock: "decision_lock",
 } as const satisfies Record<keyof PluginRecord, string>;
 
 const STATUSES = new Set<string>(["PENDING", "APPROVED", "DENIED", "EXPIRED", "PROMOTED"]);
@@ -83,6 +91,7 @@ export function encodeRecord(record: PluginRecord): Record<string, string> {
     [KEYS.reason]: record.reason,
     [KEYS.decidedBy]: record.decidedBy,
     [KEYS.decisionReason]: record.decisionReason,
+    [KEYS.decisionLock]: record.decisionLock,
   };
 }
 
@@ -114,6 +123,7 @@ export function decodeRecord(data: Record<string, string> | undefined): PluginRe
     reason: data[KEYS.reason] ?? "",
     decidedBy: data[KEYS.decidedBy] ?? "",
     decisionReason: data[KEYS.decisionReason] ?? "",
+    decisionLock: data[KEYS.decisionLock] ?? "",
   };
 }
 

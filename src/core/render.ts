@@ -6,7 +6,15 @@
  */
 import { createHash } from "node:crypto";
 import type { MessageAttachment, PostAction, PostProps } from "../mattermost/types.js";
-import { escapeCode, escapeText, MAX_NAME_RUNES } from "./escape.js";
+import {
+  escapeCode,
+  escapeText,
+  goJsonRuneLength,
+  MAX_NAME_RUNES,
+  MAX_REASON_RUNES,
+  runeLength,
+  truncateRunes,
+} from "./escape.js";
 
 export type PostStatus = "PENDING" | "APPROVED" | "DENIED" | "EXPIRED" | "PROMOTED";
 
@@ -26,20 +34,49 @@ const STATUS_COLORS: Record<PostStatus, string> = {
   PROMOTED: "#3d7bd9",
 };
 
-/**
- * Post prop naming the request, so an instance taking over a lapsed claim can find a post made
- * just before a crash (ARCHITECTURE.md §3). Mattermost keeps custom props and never shows them.
- */
-export const REQUEST_ID_PROP = "teleport_request_id";
-
 /** Action ids must match [A-Za-z0-9]+ or every click 404s (MATTERMOST-API.md §4). */
 export const APPROVE_ACTION_ID = "approve";
 export const DENY_ACTION_ID = "deny";
 
 export type Decision = "approve" | "deny";
 
+/**
+ * Post prop naming the request, so an instance taking over a lapsed claim can find a post made
+ * just before a crash (ARCHITECTURE.md §3). Mattermost keeps custom props and never shows them.
+ */
+export const REQUEST_ID_PROP = "teleport_request_id";
+
 /** Suggested reviewers listed in a post; the requester chooses them, so the list is bounded. */
 export const MAX_LISTED_REVIEWERS = 10;
+
+/** `MaxPostSize` in runes on current schemas (MATTERMOST-API.md §6). */
+export const MAX_MESSAGE_RUNES = 16_383;
+/**
+ * Limit of the JSON of `props` on Mattermost ≤ 5.x, in runes (MATTERMOST-API.md §6; 800,000 since
+ * 6.0). Posts are kept under the 5.x limit so they work on every supported server.
+ */
+export const MAX_PROPS_RUNES = 8_000;
+/** Roles listed in a post; the rest are counted ("and 12 more"). */
+export const MAX_ROLES_SHOWN = 10;
+/** Reviews listed on a pending post. */
+export const MAX_REVIEWS_SHOWN = 10;
+/** Shortest a reason is cut to while fitting a post into MAX_PROPS_RUNES. */
+const MIN_FITTED_REASON_RUNES = 40;
+
+export interface ReviewSummary {
+  /** Approvals given so far and approvals the request needs (its threshold). */
+  approvals: number;
+  approvalsNeeded: number;
+  reviews: Array<{ author: string; state: "APPROVED" | "DENIED"; reason: string }>;
+}
+
+/** A request decided only in Teleport: no buttons, a link and a command instead. */
+export interface LinkOnly {
+  /** Teleport web UI page of the request, when the proxy address is known. */
+  webUrl?: string;
+  /** The `tsh` command that approves it. */
+  command: string;
+}
 
 /** Everything a post shows. Built from a live request or from stored plugin data. */
 export interface PostModel {
@@ -52,20 +89,22 @@ export interface PostModel {
   decidedBy?: string;
   resolveReason?: string;
   clusterName?: string;
-  /** Teleport proxy's public address, for a link to the request in the web UI. */
-  proxyAddr?: string;
-  suggestedReviewers?: string[];
   accessExpires?: Date;
   requestExpires?: Date;
+  /** Reviews so far, for requests that need more than one approval or have reviews. */
+  reviews?: ReviewSummary;
+  /** Decided in Teleport only (`[review] link_only_roles`). */
+  linkOnly?: LinkOnly;
+  /** Ping's ProxyPublicAddr, for a link to the request in the web UI. */
+  proxyAddr?: string;
+  suggestedReviewers?: string[];
   /** Long-term requests are reviewed in Teleport only (no buttons). */
   longTerm?: boolean;
 }
 
 /** The web UI page of a request, when the proxy address is known (ORIGINAL-PLUGIN.md §3). */
 export function requestUrl(model: Pick<PostModel, "proxyAddr" | "requestId">): string | undefined {
-  if (!model.proxyAddr) return undefined;
-  const base = /^https?:\/\//.test(model.proxyAddr) ? model.proxyAddr : `https://${model.proxyAddr}`;
-  return `${base.replace(/\/+$/, "")}/web/requests/${encodeURIComponent(model.requestId)}`;
+  return linkOnlyFor(model.requestId, model.proxyAddr ?? "").webUrl;
 }
 
 /** A short fingerprint of what a post shows: equal models draw equal posts. */
@@ -94,23 +133,54 @@ function formatTime(date: Date | undefined): string | undefined {
     : undefined;
 }
 
-/** Renders the post. Buttons are shown only when pending and a button context is given. */
+/**
+ * Renders the post. Buttons are shown only when pending, not link-only and a button context is
+ * given. Free text (reasons) is shortened until the props fit MAX_PROPS_RUNES, each cut marked.
+ */
 export function renderPost(model: PostModel, buttons?: ButtonContext): RenderedPost {
+  let reasonRunes = MAX_REASON_RUNES;
+  let rendered = renderWithReasonLimit(model, buttons, reasonRunes);
+  while (goJsonRuneLength(rendered.props) > MAX_PROPS_RUNES && reasonRunes > MIN_FITTED_REASON_RUNES) {
+    reasonRunes = Math.max(MIN_FITTED_REASON_RUNES, Math.floor(reasonRunes / 2));
+    rendered = renderWithReasonLimit(model, buttons, reasonRunes);
+  }
+  if (runeLength(rendered.message) > MAX_MESSAGE_RUNES) {
+    rendered = { ...rendered, message: truncateRunes(rendered.message, MAX_MESSAGE_RUNES) };
+  }
+  return rendered;
+}
+
+function rolesText(roles: string[]): string {
+  if (roles.length === 0) return "—";
+  const shown = roles.slice(0, MAX_ROLES_SHOWN).map((role) => escapeCode(role, MAX_NAME_RUNES));
+  const rest = roles.length - shown.length;
+  return shown.join(", ") + (rest > 0 ? ` and ${rest} more` : "");
+}
+
+const REVIEW_MARKS = { APPROVED: "✅", DENIED: "❌" } as const;
+
+function reviewsText(summary: ReviewSummary, reasonRunes: number): string {
+  const lines = [`${summary.approvals} of ${summary.approvalsNeeded} approvals`];
+  for (const review of summary.reviews.slice(-MAX_REVIEWS_SHOWN)) {
+    const reason = review.reason.trim() ? `: ${escapeText(review.reason, reasonRunes)}` : "";
+    lines.push(`${REVIEW_MARKS[review.state]} ${escapeCode(review.author)}${reason}`);
+  }
+  return lines.join("\n");
+}
+
+function renderWithReasonLimit(model: PostModel, buttons: ButtonContext | undefined, reasonRunes: number) {
   const fields = [
     { title: "User", value: escapeCode(model.user), short: true },
-    {
-      title: "Roles",
-      value: model.roles.map((role) => escapeCode(role, MAX_NAME_RUNES)).join(", ") || "—",
-      short: true,
-    },
+    { title: "Roles", value: rolesText(model.roles), short: true },
     { title: "Request ID", value: escapeCode(model.requestId), short: true },
     { title: "Status", value: STATUS_LABELS[model.status], short: true },
     {
       title: "Reason",
-      value: model.reason.trim() ? escapeText(model.reason) : "_(none given)_",
+      value: model.reason.trim() ? escapeText(model.reason, reasonRunes) : "_(none given)_",
       short: false,
     },
   ];
+  const pending = model.status === "PENDING";
   if (model.suggestedReviewers?.length) {
     fields.push({
       title: "Suggested reviewers",
@@ -121,31 +191,37 @@ export function renderPost(model: PostModel, buttons?: ButtonContext): RenderedP
       short: true,
     });
   }
-  if (model.status === "PENDING") {
-    const expires = formatTime(model.requestExpires);
-    if (expires) fields.push({ title: "Request expires", value: expires, short: true });
-  }
-  if (model.status === "PENDING" || model.status === "APPROVED") {
+  if (pending || model.status === "APPROVED") {
     const until = formatTime(model.accessExpires);
     if (until) fields.push({ title: "Access until", value: until, short: true });
   }
-  if (model.decidedBy && model.status !== "PENDING" && model.status !== "EXPIRED") {
+  if (pending) {
+    const expires = formatTime(model.requestExpires);
+    if (expires) fields.push({ title: "Request expires", value: expires, short: true });
+    if (model.reviews) {
+      fields.push({ title: "Reviews", value: reviewsText(model.reviews, reasonRunes), short: false });
+    }
+    // Link-only posts are decided there; the others can be, too.
+    const teleport = model.linkOnly ?? linkOnlyFor(model.requestId, model.proxyAddr ?? "");
+    const link = teleport.webUrl ? `[Open the request in Teleport](${teleport.webUrl})\n` : "";
+    fields.push({
+      title: model.linkOnly ? "Decide in Teleport" : "Review in Teleport",
+      value: `${link}${escapeCode(teleport.command, MAX_NAME_RUNES * 2)}`,
+      short: false,
+    });
+  }
+  if (model.decidedBy && !pending && model.status !== "EXPIRED") {
     fields.push({ title: "Decided by", value: escapeCode(model.decidedBy), short: true });
   }
   if (model.resolveReason?.trim()) {
-    fields.push({ title: "Resolution reason", value: escapeText(model.resolveReason), short: false });
-  }
-  if (model.status === "PENDING") {
-    const id = model.requestId.replace(/[^A-Za-z0-9-]/g, "");
-    const url = requestUrl(model);
     fields.push({
-      title: "Review in Teleport",
-      value: `${url ? `[Open in the web UI](${url}) or ` : ""}\`tsh request review --approve ${id}\``,
+      title: "Resolution reason",
+      value: escapeText(model.resolveReason, reasonRunes),
       short: false,
     });
   }
   const actions: PostAction[] =
-    model.status === "PENDING" && buttons && !model.longTerm
+    pending && buttons && !model.linkOnly && !model.longTerm
       ? [
           {
             id: APPROVE_ACTION_ID,
@@ -164,12 +240,33 @@ export function renderPost(model: PostModel, buttons?: ButtonContext): RenderedP
         ]
       : [];
   const attachment: MessageAttachment = {
-    fallback: `Access request ${model.requestId}: ${model.status}`,
+    fallback: `Access request ${truncateRunes(model.requestId, MAX_NAME_RUNES)}: ${model.status}`,
     color: STATUS_COLORS[model.status],
     title: "Teleport access request",
     fields,
-    ...(model.clusterName ? { footer: `Teleport cluster ${model.clusterName}` } : {}),
+    ...(model.clusterName
+      ? { footer: `Teleport cluster ${truncateRunes(model.clusterName, MAX_NAME_RUNES)}` }
+      : {}),
     ...(actions.length ? { actions } : {}),
   };
   return { message: "", props: { attachments: [attachment], [REQUEST_ID_PROP]: model.requestId } };
+}
+
+/** Request ids Teleport makes are UUIDs; anything else is not put into a URL. */
+const LINKABLE_REQUEST_ID = /^[A-Za-z0-9-]{1,128}$/;
+
+/**
+ * How to decide a link-only request: the web UI page on the proxy Teleport's Ping names
+ * (TELEPORT-WIRE.md §2, `ProxyPublicAddr`, 6.2+) and the `tsh` command.
+ */
+export function linkOnlyFor(requestId: string, proxyPublicAddr: string): LinkOnly {
+  const command = `tsh request review --approve ${requestId}`;
+  if (!proxyPublicAddr || !LINKABLE_REQUEST_ID.test(requestId)) return { command };
+  try {
+    const base = new URL(`https://${proxyPublicAddr}`);
+    if (base.pathname !== "/" || base.search || base.hash || base.username) return { command };
+    return { webUrl: `${base.origin}/web/requests/${requestId}`, command };
+  } catch {
+    return { command };
+  }
 }

@@ -68,3 +68,113 @@ export function verifyActionContext(secret: string, raw: unknown): ContextCheck 
   }
   return { ok: true, context: { ...fields, sig } };
 }
+
+/**
+ * Signed dialog state. A click opens a dialog through the click's `trigger_id`, which only
+ * Mattermost mints and which opens the dialog for the user it was minted for
+ * (MATTERMOST-API.md §5, §10). The submission comes back unauthenticated too, with no post id,
+ * so the dialog's `state` carries what the submission needs, signed: request, action, post,
+ * channel, the user the dialog was opened for, when it expires and a nonce that makes one
+ * dialog decide at most once. A submission counts only when its `user_id` is that user.
+ */
+export const DIALOG_STATE_VERSION = 1;
+/** How long an opened dialog may wait for its submission. */
+export const DIALOG_STATE_TTL_MS = 15 * 60_000;
+/** Separates dialog-state signatures from button-context signatures under the same key. */
+const DIALOG_STATE_PURPOSE = "teleport-mattermost dialog state";
+/** Far above any state we write; refuses pathological input before parsing it. */
+const MAX_DIALOG_STATE_LENGTH = 2048;
+
+export interface DialogState {
+  v: number;
+  action: Decision;
+  req_id: string;
+  post_id: string;
+  channel_id: string;
+  /** Mattermost user id the dialog was opened for. */
+  user_id: string;
+  /** Expiry, ms since the epoch. */
+  exp: number;
+  nonce: string;
+}
+
+function stateSignature(secret: string, payload: string): string {
+  return createHmac("sha256", secret).update(`${DIALOG_STATE_PURPOSE}\n${payload}`).digest("base64url");
+}
+
+/** `<base64url(JSON)>.<base64url(HMAC)>`; `now` and `nonce` are passed in, so this stays pure. */
+export function signDialogState(
+  secret: string,
+  fields: {
+    action: Decision;
+    requestId: string;
+    postId: string;
+    channelId: string;
+    userId: string;
+    nonce: string;
+  },
+  now: number,
+): string {
+  const state: DialogState = {
+    v: DIALOG_STATE_VERSION,
+    action: fields.action,
+    req_id: fields.requestId,
+    post_id: fields.postId,
+    channel_id: fields.channelId,
+    user_id: fields.userId,
+    exp: now + DIALOG_STATE_TTL_MS,
+    nonce: fields.nonce,
+  };
+  const payload = Buffer.from(JSON.stringify(state)).toString("base64url");
+  return `${payload}.${stateSignature(secret, payload)}`;
+}
+
+export type DialogStateCheck =
+  | { ok: true; state: DialogState }
+  | { ok: false; reason: "malformed" | "bad_signature" | "unknown_version" | "expired" };
+
+/** Verifies a submission's `state` at time `now`; never throws. */
+export function verifyDialogState(secret: string, raw: unknown, now: number): DialogStateCheck {
+  if (typeof raw !== "string" || raw.length > MAX_DIALOG_STATE_LENGTH)
+    return { ok: false, reason: "malformed" };
+  const [payload, sig, extra] = raw.split(".");
+  if (!payload || !sig || extra !== undefined) return { ok: false, reason: "malformed" };
+  const expected = Buffer.from(stateSignature(secret, payload));
+  const given = Buffer.from(sig);
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
+    return { ok: false, reason: "bad_signature" };
+  }
+  let state: unknown;
+  try {
+    state = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
+  } catch {
+    return { ok: false, reason: "malformed" };
+  }
+  if (!isDialogState(state)) return { ok: false, reason: "malformed" };
+  if (state.v !== DIALOG_STATE_VERSION) return { ok: false, reason: "unknown_version" };
+  if (now > state.exp) return { ok: false, reason: "expired" };
+  return { ok: true, state };
+}
+
+function isDialogState(value: unknown): value is DialogState {
+  if (typeof value !== "object" || value === null) return false;
+  const state = value as Record<string, unknown>;
+  return (
+    typeof state["v"] === "number" &&
+    (state["action"] === "approve" || state["action"] === "deny") &&
+    ["req_id", "post_id", "channel_id", "user_id", "nonce"].every((key) => typeof state[key] === "string") &&
+    typeof state["exp"] === "number"
+  );
+}
+
+/**
+ * The user a trigger id was minted for. Mattermost's trigger id is base64 of
+ * `<client trigger id>:<user id>:<millis>:<signature>` (MATTERMOST-API.md §4); we cannot check
+ * the signature (Mattermost does, when the dialog is opened), but a click whose `user_id` is
+ * not the trigger's user was not made by the user it claims.
+ */
+export function triggerIdUser(triggerId: string): string | undefined {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(triggerId)) return undefined;
+  const parts = Buffer.from(triggerId, "base64").toString("utf8").split(":");
+  return parts.length === 4 && parts[1] ? parts[1] : undefined;
+}

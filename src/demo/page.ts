@@ -47,6 +47,8 @@ export function demoPage(): string {
   .fields { display: grid; grid-template-columns: 1fr 1fr; gap: 6px 18px; }
   .field.long { grid-column: 1 / -1; }
   .field .label { font-weight: 700; font-size: 13px; }
+  a { color: var(--accent); text-decoration: none; }
+  a:hover { text-decoration: underline; }
   code { background: #f2f3f5; border: 1px solid #e0e1e4; border-radius: 3px; padding: 0 4px; font-size: 12.5px; color: #c03a5b; }
   .actions { margin-top: 10px; display: flex; gap: 8px; }
   .actions button { border-radius: 4px; padding: 6px 14px; font-weight: 600; cursor: pointer; border: 1px solid; background: #fff; }
@@ -73,6 +75,15 @@ export function demoPage(): string {
   .state.PENDING { background: #fff3d6; color: #8a5a00; }
   .state.APPROVED { background: #daf3e5; color: #1a7f4b; }
   .state.DENIED { background: #fbe0e0; color: #b02a2d; }
+  #dialog { position: fixed; inset: 0; background: rgba(0,0,0,.35); display: none; place-items: center; }
+  #dialog .box { background: #fff; border-radius: 8px; padding: 18px 20px; width: 460px; box-shadow: 0 8px 30px rgba(0,0,0,.25); }
+  #dialog h3 { margin: 0 0 8px; }
+  #dialog label { font-weight: 600; font-size: 13px; }
+  #dialog textarea { width: 100%; min-height: 80px; margin: 8px 0 4px; font: inherit; border: 1px solid #c8c9cc; border-radius: 4px; padding: 6px 8px; }
+  #dialog .error { color: #c43c3f; font-size: 13px; min-height: 18px; }
+  #dialog .buttons { display: flex; justify-content: flex-end; gap: 8px; margin-top: 8px; }
+  #dialog .buttons button { padding: 6px 14px; border-radius: 4px; border: 1px solid #c8c9cc; background: #fff; cursor: pointer; font-weight: 600; }
+  #dialog .buttons #dialog-submit { background: var(--accent); border-color: var(--accent); color: #fff; }
   #toast { position: fixed; bottom: 16px; left: 50%; transform: translateX(-50%); background: #3d3c40; color: #fff; padding: 8px 14px; border-radius: 4px; display: none; }
 </style>
 </head>
@@ -110,6 +121,10 @@ export function demoPage(): string {
   <h3>tctl requests ls</h3>
   <div id="requests" data-requests></div>
 </aside>
+<div id="dialog" role="dialog" data-dialog><div class="box"><h3 id="dialog-title"></h3><div id="dialog-intro"></div>
+  <label for="dialog-reason" id="dialog-label">Reason</label><textarea id="dialog-reason" data-dialog-reason></textarea>
+  <div class="error" id="dialog-error"></div>
+  <div class="buttons"><button id="dialog-cancel" data-dialog-cancel>Cancel</button><button id="dialog-submit" data-dialog-submit></button></div></div></div>
 <div id="toast" role="status"></div>
 <script>
 const STATES = ["NONE", "PENDING", "APPROVED", "DENIED", "PROMOTED"];
@@ -117,14 +132,15 @@ let current = null;
 function esc(text) {
   return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
-// Just enough Mattermost markdown for the daemon's posts: code spans, bold, italics, escapes.
+// Just enough Mattermost markdown for the daemon's posts: code spans, bold, italics, links, escapes.
 function md(text) {
   const parts = String(text).split(/(\`[^\`]*\`)/g);
   return parts.map((part) => {
     if (part.startsWith("\`") && part.endsWith("\`") && part.length > 1) return "<code>" + esc(part.slice(1, -1)) + "</code>";
     const slots = [];
     let out = part.replace(/\\\\(.)/g, (_, c) => { slots.push(c); return "\\u0000" + (slots.length - 1) + "\\u0000"; });
-    out = esc(out).replace(/\\*\\*(.+?)\\*\\*/g, "<b>$1</b>").replace(/(^|\\s)_(.+?)_(?=\\s|$)/g, "$1<i>$2</i>");
+    out = esc(out).replace(/\\*\\*(.+?)\\*\\*/g, "<b>$1</b>").replace(/(^|\\s)_(.+?)_(?=\\s|$)/g, "$1<i>$2</i>")
+      .replace(/\\[([^\\]]+)\\]\\((https?:\\/\\/[^)\\s]+)\\)/g, '<a href="$2" target="_blank" rel="noopener">$1</a>');
     return out.replace(/\\u0000(\\d+)\\u0000/g, (_, i) => esc(slots[Number(i)]));
   }).join("");
 }
@@ -164,6 +180,21 @@ async function refresh() {
   const items = current.posts.map((p) => ({ at: p.create_at, html: renderPost(p, current.users) }))
     .concat((current.ephemeral[as] || []).map((p) => ({ at: p.create_at, html: '<div class="post" data-ephemeral><div class="avatar">' + esc(current.bot[0].toUpperCase()) + '</div><div class="body"><span class="name">' + esc(current.bot) + '</span><span class="tag">BOT</span><span class="time">' + new Date(p.create_at).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" }) + '</span><div class="ephemeral">' + md(p.message) + '<span class="only">(Only visible to you)</span></div></div></div>' })));
   items.sort((a, b) => a.at - b.at);
+  const dialog = (current.dialogs[as] || [])[0];
+  const box = document.getElementById("dialog");
+  if (dialog && box.dataset.state !== dialog.dialog.state) {
+    box.dataset.state = dialog.dialog.state;
+    const element = (dialog.dialog.elements || [])[0] || {};
+    document.getElementById("dialog-title").textContent = dialog.dialog.title || "";
+    document.getElementById("dialog-intro").innerHTML = md(dialog.dialog.introduction_text || "");
+    document.getElementById("dialog-label").textContent = (element.display_name || "Reason") + (element.optional ? " (optional)" : "");
+    document.getElementById("dialog-reason").value = "";
+    document.getElementById("dialog-reason").placeholder = element.placeholder || "";
+    document.getElementById("dialog-submit").textContent = dialog.dialog.submit_label || "Submit";
+    document.getElementById("dialog-error").textContent = "";
+  }
+  box.style.display = dialog ? "grid" : "none";
+  if (!dialog) box.dataset.state = "";
   const list = document.getElementById("posts");
   // Like Mattermost: stay at the newest post unless the reader scrolled up.
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
@@ -180,6 +211,11 @@ document.addEventListener("click", async (event) => {
     button.disabled = true;
     const reply = await api("/api/click", { postId: button.dataset.post, actionId: button.dataset.action, as: document.getElementById("as").value });
     if (reply.status !== "OK") toast("Mattermost: " + (reply.message || reply.error || "click failed"));
+    refresh();
+  } else if (button.id === "dialog-submit" || button.id === "dialog-cancel") {
+    const reply = await api("/api/dialog", { as: document.getElementById("as").value, reason: document.getElementById("dialog-reason").value, cancelled: button.id === "dialog-cancel" });
+    const problem = reply.error || (reply.errors && Object.values(reply.errors).join(" "));
+    document.getElementById("dialog-error").textContent = problem || "";
     refresh();
   } else if (button.dataset.tctl) {
     await api("/api/tctl", { id: button.dataset.id, action: button.dataset.tctl });

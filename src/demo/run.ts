@@ -9,12 +9,29 @@ import type { Logger } from "pino";
 import { Daemon } from "../app/daemon.js";
 import { selfSignedCert } from "../callback/self-signed.js";
 import { createLogger } from "../cli/logger.js";
+import type { ReviewConfig } from "../config/config.js";
 import { freePort } from "../lib/free-port.js";
 import { VERSION } from "../version.js";
 import { demoPage } from "./page.js";
 import { createWorld, type World } from "./world.js";
 
 export const DEMO_SECRET = "demo-secret-not-for-production-0123456789";
+
+/** bob may decide every role; alice may not (and never her own requests). Denying needs a reason. */
+export const DEMO_REVIEW: ReviewConfig = {
+  mode: "auto",
+  mapping: {
+    users: { alice: "alice", bob: "bob" },
+    mattermostUserTrait: undefined,
+    allowEmailUsernameMatch: false,
+  },
+  rules: {
+    approveReason: "optional",
+    denyReason: "required",
+    linkOnlyRoles: [],
+    approvers: { "*": { mattermostUsers: ["bob"], mattermostTeams: [], teleportUsers: [] } },
+  },
+};
 
 const SAMPLE_REQUESTS = [
   { user: "alice", roles: ["dba"], reason: "Investigate slow queries on the orders database (INC-4211)" },
@@ -63,6 +80,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
           publicAddr: `https://127.0.0.1:${callbackPort}`,
           tls,
         },
+        review: DEMO_REVIEW,
       },
       { logger },
     );
@@ -107,6 +125,9 @@ function demoServer(world: World): http.Server {
     bot: world.bot.user.username,
     users: Object.fromEntries(Object.entries(people).map(([name, person]) => [name, person.user.id])),
     posts: world.mattermost.channelPosts(world.channel.id),
+    dialogs: Object.fromEntries(
+      Object.entries(people).map(([name, person]) => [name, world.mattermost.openDialogs(person.user.id)]),
+    ),
     ephemeral: Object.fromEntries(
       Object.entries(people).map(([name, person]) => [name, world.mattermost.ephemeralPosts(person.user.id)]),
     ),
@@ -149,6 +170,20 @@ function demoServer(world: World): http.Server {
             body["postId"] ?? "",
             body["actionId"] ?? "",
           );
+          return send(reply.status, reply.body ?? { error: reply.text });
+        }
+        case "/api/dialog": {
+          const open = world.mattermost.openDialogs(person.user.id)[0];
+          if (!open) return send(404, { error: "no open dialog" });
+          const reply = await world.mattermost.submitDialog(person.session, {
+            url: open.url,
+            callback_id: open.dialog["callback_id"],
+            state: open.dialog["state"],
+            channel_id: world.channel.id,
+            team_id: world.team.id,
+            submission: body["cancelled"] ? {} : { reason: body["reason"] ?? "" },
+            cancelled: Boolean(body["cancelled"]),
+          });
           return send(reply.status, reply.body ?? { error: reply.text });
         }
         case "/api/requests":

@@ -29,6 +29,8 @@ export interface WorldOptions {
   /** Teleport stand-in options on top of the world's (e.g. a shifted clock). */
   teleport?: TeleportStandinOptions;
   clusterName?: string;
+  /** Roles of the plugin's Teleport identity (default [access-plugin]). */
+  pluginRoles?: string[];
 }
 
 export interface MattermostPerson {
@@ -49,6 +51,17 @@ export interface World {
   stop(): Promise<void>;
 }
 
+/** Another Mattermost user in the world's team and channel, logged in. */
+export function addPerson(
+  world: Pick<World, "mattermost" | "team" | "channel">,
+  username: string,
+): MattermostPerson {
+  const user = world.mattermost.createUser({ username, email: `${username}@example.com` });
+  world.mattermost.addTeamMember(world.team.id, user.id);
+  world.mattermost.addChannelMember(world.channel.id, user.id);
+  return { user, session: world.mattermost.createSession(user.id) };
+}
+
 export async function createWorld(options: WorldOptions = {}): Promise<World> {
   const teleport = await TeleportStandin.start({
     version: options.teleportVersion ?? "6.2.1",
@@ -62,20 +75,15 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
       insecureOutgoingConnections: true,
       ...options.mattermost,
     });
-    const identity = await teleport.issueIdentity(PLUGIN_USER, [PLUGIN_ROLE]);
+    const identity = await teleport.issueIdentity(PLUGIN_USER, options.pluginRoles ?? [PLUGIN_ROLE]);
     const team = mattermost.createTeam(TEAM_NAME, { displayName: "Acme" });
     const channel = mattermost.createChannel(team.id, CHANNEL_NAME, { displayName: "Access requests" });
     const bot = mattermost.createBot("teleport", { description: "Teleport access requests" });
-    const person = (username: string, first: string): MattermostPerson => {
-      const user = mattermost!.createUser({ username, email: `${username}@example.com`, firstName: first });
-      mattermost!.addTeamMember(team.id, user.id);
-      mattermost!.addChannelMember(channel.id, user.id);
-      return { user, session: mattermost!.createSession(user.id) };
-    };
     mattermost.addTeamMember(team.id, bot.user.id);
     mattermost.addChannelMember(channel.id, bot.user.id);
-    const requester = person("alice", "Alice");
-    const approver = person("bob", "Bob");
+    const place = { mattermost, team, channel };
+    const requester = addPerson(place, "alice");
+    const approver = addPerson(place, "bob");
     teleport.addUser("alice", ["access"]);
     teleport.addUser("bob", ["reviewer"]);
     const server = mattermost;

@@ -141,6 +141,15 @@ export class MattermostClient {
     return this.call("GET", `channels/${enc(channelId)}/members/${enc(userId)}`, undefined, signal);
   }
 
+  /** A user's membership of a team; NOT_FOUND when they are not a member. */
+  getTeamMember(
+    teamId: string,
+    userId: string,
+    signal?: AbortSignal,
+  ): Promise<{ team_id: string; user_id: string }> {
+    return this.call("GET", `teams/${enc(teamId)}/members/${enc(userId)}`, undefined, signal);
+  }
+
   createDirectChannel(botUserId: string, userId: string, signal?: AbortSignal): Promise<MattermostChannel> {
     return this.call("POST", "channels/direct", [botUserId, userId], signal);
   }

@@ -102,3 +102,22 @@ export interface PostActionCallback {
   data_source?: string;
   context: Record<string, unknown>;
 }
+
+/** What Mattermost POSTs to a dialog's `url` on submit or cancel (MATTERMOST-API.md §5, §10). */
+export interface DialogSubmission {
+  type: string;
+  callback_id: string;
+  state: string;
+  /** The logged-in user who submitted; always the user the dialog was opened for. */
+  user_id: string;
+  channel_id: string;
+  team_id: string;
+  submission: Record<string, unknown> | null;
+  cancelled: boolean;
+}
+
+/** A dialog reply: `{}` closes it; `error` or per-field `errors` keep it open (MATTERMOST-API.md §5). */
+export interface DialogReply {
+  error?: string;
+  errors?: Record<string, string>;
+}

@@ -5,6 +5,7 @@
  * decisions) it reports through the methods here.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { RequestState } from "../core/access-request.js";
 import type { CallObserver } from "../lib/call-observer.js";
 import { RequestCensus } from "./request-census.js";
 
@@ -15,9 +16,10 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 const CREATE_POST = "POST /posts";
 const PATCH_POST = "PUT /posts/{id}/patch";
 
-export type DecisionOutcome = "approved" | "denied";
-/** How the decision was made in Mattermost: a plain button click (a dialog may follow). */
-export type DecisionMode = "button";
+/** The request's state right after the decision: a review may leave it pending. */
+export type DecisionOutcome = RequestState;
+/** How the decision reached Teleport: a review on behalf of the user, or a state change. */
+export type DecisionMode = "review" | "state" | "unknown";
 
 export class Metrics {
   readonly registry = new Registry();
@@ -69,7 +71,7 @@ export class Metrics {
     });
     this.decisions = new Counter({
       name: `${PREFIX}decisions_total`,
-      help: "Decisions applied in Teleport from Mattermost, by outcome and how they were made",
+      help: "Decisions applied in Teleport from Mattermost, by the state they left (approved, denied, pending) and how (review, state)",
       labelNames: ["outcome", "mode"],
       registers,
     });
@@ -112,7 +114,7 @@ export class Metrics {
   }
 
   decision(outcome: DecisionOutcome, mode: DecisionMode): void {
-    this.decisions.inc({ outcome, mode });
+    this.decisions.inc({ outcome: outcome.toLowerCase(), mode });
   }
 
   refusedClick(reason: string): void {

@@ -1519,6 +1519,7 @@ export class MattermostStandin {
       route("GET", `/channels/{channel_id:${ID}}/members/{user_id:${ID}}`, (ctx) =>
         this.getChannelMember(ctx),
       ),
+      route("GET", `/teams/{team_id:${ID}}/members/{user_id:${ID}}`, (ctx) => this.getTeamMember(ctx)),
       route("POST", "/posts", (ctx) => this.createPost(ctx)),
       route("GET", `/posts/{post_id:${ID}}`, (ctx) => this.getPost(ctx)),
       route("PUT", `/posts/{post_id:${ID}}`, (ctx) => this.updatePost(ctx)),
@@ -1879,6 +1880,28 @@ export class MattermostStandin {
       throw permissionError(channel.type === "O" ? "read_public_channel" : "read_channel");
     }
     return { status: 200, body: this.channelJson(channel) };
+  }
+
+  /** `GET /teams/{team_id}/members/{user_id}`: the caller must see the team; 404 for non-members. */
+  private getTeamMember(ctx: RequestContext): Reply {
+    const me = this.sessionUser(ctx);
+    const teamId = this.requireIdParam(ctx, "team_id");
+    const userId = this.requireIdParam(ctx, "user_id");
+    if (!this.teams.has(teamId) || !this.isTeamMember(me.id, teamId)) throw permissionError("view_team");
+    if (!this.isTeamMember(userId, teamId)) {
+      throw new ApiError(404, "app.team.get_member.missing.app_error", `teamId=${teamId}, userId=${userId}`);
+    }
+    return {
+      status: 200,
+      body: {
+        team_id: teamId,
+        user_id: userId,
+        roles: "team_user",
+        delete_at: 0,
+        scheme_user: true,
+        scheme_admin: false,
+      },
+    };
   }
 
   /** `GET /channels/{channel_id}/members/{user_id}`: 404 when the user is not a member. */
@@ -2539,6 +2562,11 @@ export class MattermostStandin {
       Accept: "application/json",
     };
     if (trusted) headers["Authorization"] = `Bearer ${sessionToken}`;
+    // Go's client turns user:password@ in the URL into basic auth.
+    else if (url.username || url.password) {
+      const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+      headers["Authorization"] = `Basic ${Buffer.from(credentials).toString("base64")}`;
+    }
     headers["Content-Type"] = "application/json";
     headers["Accept-Encoding"] = "gzip";
     entry.headers = { ...headers };

@@ -45,6 +45,7 @@ import {
   type Event,
   EventSchema,
   FeaturesSchema,
+  type GetUserRequest,
   type ListAccessRequestsRequest,
   type ListAccessRequestsResponse,
   ListAccessRequestsResponseSchema,
@@ -74,8 +75,11 @@ import {
   PluginDataV3Schema,
   RequestState,
   ResourceHeaderSchema,
+  StringValuesSchema,
   type ThresholdIndexSets,
   ThresholdIndexSetsSchema,
+  type UserV2,
+  UserV2Schema,
 } from "../teleport/gen/teleport/types_pb.js";
 import { grpcDefinition } from "../teleport/grpc-service.js";
 import {
@@ -109,7 +113,8 @@ export type AuthMethod =
   | "SetAccessRequestState"
   | "SubmitAccessReview"
   | "GetPluginData"
-  | "UpdatePluginData";
+  | "UpdatePluginData"
+  | "GetUser";
 
 interface VersionProfile {
   /** Methods the server has; the others answer UNIMPLEMENTED (WIRE §1). */
@@ -122,6 +127,12 @@ interface VersionProfile {
   reasons: boolean;
   /** Thresholds, reviews, suggested reviewers exist (WIRE §3, 6.2.1+). */
   reviews: boolean;
+  /**
+   * `AccessReview.submitted_on_behalf_of_author` (12) is honoured for callers whose role has
+   * `review_requests.submit_for_users` (WIRE §9). Teleport ships it from a 2026 release
+   * (tentatively 18.11.0); the "18.0.0" profile stands for that newest server line.
+   */
+  reviewsOnBehalf: boolean;
   /** 18.0 resource fields: Metadata.Revision instead of Metadata.ID, MaxDuration, SessionTTL … (WIRE §3). */
   modern: boolean;
   /** `<non-hex>.teleport.cluster.local` SNI aborts the handshake (WIRE §7, 4.3–6.2; assumed for 4.2.8). */
@@ -135,6 +146,7 @@ const COMMON_METHODS: AuthMethod[] = [
   "SetAccessRequestState",
   "GetPluginData",
   "UpdatePluginData",
+  "GetUser",
 ];
 
 /** WIRE §1 method table, one column per supported profile. */
@@ -145,6 +157,7 @@ export const VERSION_PROFILES: Record<TeleportVersion, VersionProfile> = {
     delegator: false,
     reasons: false,
     reviews: false,
+    reviewsOnBehalf: false,
     modern: false,
     strictSni: true,
   },
@@ -154,6 +167,7 @@ export const VERSION_PROFILES: Record<TeleportVersion, VersionProfile> = {
     delegator: true,
     reasons: true,
     reviews: true,
+    reviewsOnBehalf: false,
     modern: false,
     strictSni: true,
   },
@@ -169,6 +183,7 @@ export const VERSION_PROFILES: Record<TeleportVersion, VersionProfile> = {
     delegator: true,
     reasons: true,
     reviews: true,
+    reviewsOnBehalf: true,
     modern: true,
     strictSni: false,
   },
@@ -179,6 +194,7 @@ export const VERSION_PROFILES: Record<TeleportVersion, VersionProfile> = {
 
 export type AccessRequestVerb = "list" | "read" | "update" | "create" | "delete";
 export type PluginDataVerb = "list" | "read" | "update";
+export type UserVerb = "list" | "read";
 
 /** What one role allows; a stand-in for Teleport role `rules` and `review_requests`. */
 export interface RolePermissions {
@@ -188,13 +204,21 @@ export interface RolePermissions {
   pluginData?: PluginDataVerb[];
   /** `allow.review_requests` is non-empty: the role may submit reviews (for any request but its own). */
   review?: boolean;
+  /** Verbs on resource `user` (GetUser of another user needs `read`; one's own user needs none). */
+  user?: UserVerb[];
+  /** `allow.review_requests.submit_for_users`: users the role may submit reviews for; `*` = anyone (WIRE §9). */
+  submitForUsers?: string[];
 }
 
 /** Builtin role whose holders may submit reviews for others (WIRE §9 "older servers"). */
 export const BUILTIN_ADMIN_ROLE = "Admin";
 
 const ALL_ACCESS_REQUEST_VERBS: AccessRequestVerb[] = ["list", "read", "update", "create", "delete"];
-const PLUGIN_ROLE: RolePermissions = { accessRequest: ["list", "read", "update"], pluginData: ["update"] };
+const PLUGIN_ROLE: RolePermissions = {
+  accessRequest: ["list", "read", "update"],
+  pluginData: ["update"],
+  user: ["read"],
+};
 
 /**
  * Default roles: the plugin roles Teleport's docs tell operators to create (list/read/update on
@@ -204,12 +228,15 @@ const PLUGIN_ROLE: RolePermissions = { accessRequest: ["list", "read", "update"]
 export const DEFAULT_ROLES: Record<string, RolePermissions> = {
   "access-plugin": PLUGIN_ROLE,
   "access-plugin-mattermost": PLUGIN_ROLE,
+  /** Preset role of plugins that submit reviews for users (WIRE §9 "preset role"). */
+  "access-plugin-with-review": { ...PLUGIN_ROLE, submitForUsers: ["*"] },
   reviewer: { accessRequest: ["list", "read"], review: true },
   requester: { accessRequest: [] },
   [BUILTIN_ADMIN_ROLE]: {
     accessRequest: ALL_ACCESS_REQUEST_VERBS,
     pluginData: ["list", "read", "update"],
     review: true,
+    user: ["list", "read"],
   },
 };
 
@@ -358,6 +385,7 @@ export interface RestartOptions {
 const KIND_ACCESS_REQUEST = "access_request";
 const KIND_PLUGIN_DATA = "plugin_data";
 const KIND_ACCESS_PLUGIN_DATA = "access_plugin_data";
+const KIND_USER = "user";
 const V3 = "v3";
 const DEFAULT_NAMESPACE = "default";
 const HOUR_MS = 3_600_000;
@@ -490,6 +518,8 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
   private readonly profile: VersionProfile;
   private readonly roles: Record<string, RolePermissions>;
   private readonly users = new Map<string, string[]>();
+  /** Traits per user (UserSpecV2.Traits), e.g. the Mattermost user id a plugin maps from. */
+  private readonly traits = new Map<string, Record<string, string[]>>();
   private readonly requests = new Map<string, AccessRequestV3>();
   private readonly pluginDataStore = new Map<string, StoredPluginData>();
   private readonly watches = new Set<ActiveWatch>();
@@ -579,8 +609,9 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
   }
 
   /** Registers (or replaces) a Teleport user, e.g. a review author that has no identity. */
-  addUser(user: string, roles: string[]): void {
+  addUser(user: string, roles: string[], traits: Record<string, string[]> = {}): void {
     this.users.set(user, roles);
+    this.traits.set(user, traits);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -916,6 +947,7 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
         this.updatePluginData(params, caller);
         return create(EmptySchema);
       }),
+      getUser: this.unary("GetUser", (req: GetUserRequest, caller) => this.getUser(req, caller)),
     };
   }
 
@@ -1023,7 +1055,9 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
         ? (role.accessRequest as string[]).includes(verb)
         : resource === KIND_ACCESS_PLUGIN_DATA
           ? ((role.pluginData ?? []) as string[]).includes(verb)
-          : false,
+          : resource === KIND_USER
+            ? ((role.user ?? []) as string[]).includes(verb)
+            : false,
     );
   }
 
@@ -1244,11 +1278,16 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
     }
     const callerName = caller?.user ?? "";
     if (review.author === "") review.author = callerName;
+    // Older servers skip field 12 as unknown (WIRE §9 "older servers").
+    const onBehalf = this.profile.reviewsOnBehalf && review.submittedOnBehalfOfAuthor;
     if (!this.isAdmin(caller)) {
       if (review.author !== callerName) {
-        throw accessDenied(`user "${callerName}" cannot submit reviews on behalf of "${review.author}"`);
-      }
-      if (!caller || !this.canReview(caller.roles)) {
+        if (!onBehalf || !this.maySubmitFor(caller, review.author)) {
+          throw accessDenied(`user "${callerName}" cannot submit reviews on behalf of "${review.author}"`);
+        }
+        // With submit_for_users the caller's own review_requests do not matter (WIRE §9).
+        review.submittedBy = callerName;
+      } else if (!caller || !this.canReview(caller.roles)) {
         throw accessDenied(`user "${callerName}" cannot submit reviews`);
       }
     }
@@ -1257,6 +1296,37 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
     if (authorRoles === undefined) throw notFound(`user "${review.author}" is not found`);
     if (!this.canReview(authorRoles)) throw accessDenied(`user "${review.author}" cannot submit reviews`);
     return this.project(this.applyReview(req.requestId, review, caller?.user));
+  }
+
+  /** `review_requests.submit_for_users` of any of the caller's roles matches `author` (WIRE §9). */
+  private maySubmitFor(caller: CallerIdentity | undefined, author: string): boolean {
+    return this.roleGrants(caller, (role) =>
+      (role.submitForUsers ?? []).some((pattern) => pattern === "*" || pattern === author),
+    );
+  }
+
+  /**
+   * GetUser (all versions): a user may read themselves; anyone else needs `read` on `user`
+   * (auth_with_roles.go). Unknown users are NotFound `user "<name>" is not found`.
+   */
+  private getUser(req: GetUserRequest, caller: CallerIdentity | undefined): UserV2 {
+    if (req.name !== caller?.user) this.requireVerbs(caller, KIND_USER, "read");
+    const roles = this.users.get(req.name);
+    if (roles === undefined) throw notFound(`user "${req.name}" is not found`);
+    const traits = this.traits.get(req.name) ?? {};
+    return create(UserV2Schema, {
+      kind: KIND_USER,
+      version: "v2",
+      metadata: { name: req.name, namespace: DEFAULT_NAMESPACE },
+      spec: {
+        roles: [...roles],
+        traits: {
+          values: Object.fromEntries(
+            Object.entries(traits).map(([key, values]) => [key, create(StringValuesSchema, { values })]),
+          ),
+        },
+      },
+    });
   }
 
   private getPluginData(filter: PluginDataFilter, caller: CallerIdentity | undefined): PluginDataSeq {
@@ -1610,11 +1680,13 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
       spec.resourceExpiry = undefined;
       for (const review of spec.reviews) review.assumeStartTime = undefined;
     }
-    // The 2026 fields (WIRE §9) are newer than every profile here.
+    // The 2026 fields (WIRE §9): only the newest profile knows the review ones.
     spec.requestKind = 0;
-    for (const review of spec.reviews) {
-      review.submittedBy = "";
-      review.submittedOnBehalfOfAuthor = false;
+    if (!this.profile.reviewsOnBehalf) {
+      for (const review of spec.reviews) {
+        review.submittedBy = "";
+        review.submittedOnBehalfOfAuthor = false;
+      }
     }
     return request;
   }

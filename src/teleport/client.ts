@@ -7,7 +7,7 @@
 import { create, type MessageShape } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
-import type { AccessRequest, RequestState } from "../core/access-request.js";
+import type { AccessRequest, RequestState, TeleportUser } from "../core/access-request.js";
 import { isAppError } from "../errors.js";
 import type { CallObserver } from "../lib/call-observer.js";
 import { accessRequestFromProto, stateToProto } from "./convert.js";
@@ -16,6 +16,7 @@ import {
   AccessReviewSubmissionSchema,
   AuthService,
   type Event,
+  GetUserRequestSchema,
   Operation,
   PingRequestSchema,
   RequestIDSchema,
@@ -319,6 +320,23 @@ export class TeleportClient {
       "updatePluginData",
       create(PluginDataUpdateParamsSchema, { kind: ACCESS_REQUEST_KIND, resource: id, plugin, set, expect }),
     );
+  }
+
+  /**
+   * The Teleport user `name`, or undefined when there is none. Needs `read` on `user` for any
+   * user but the plugin's own.
+   */
+  async getUser(name: string): Promise<TeleportUser | undefined> {
+    try {
+      const user = await this.unary("getUser", create(GetUserRequestSchema, { name }));
+      const traits: Record<string, string[]> = {};
+      for (const [key, values] of Object.entries(user.spec?.traits?.values ?? {}))
+        traits[key] = [...values.values];
+      return { name: user.metadata?.name ?? name, roles: [...(user.spec?.roles ?? [])], traits };
+    } catch (error) {
+      if (isAppError(error, "NOT_FOUND")) return undefined;
+      throw error;
+    }
   }
 
   /** Used by tests and the demo's tctl-like helpers; the daemon never deletes requests. */

@@ -151,3 +151,53 @@ test("reminders fall due after `after` and then every `every`", () => {
     nextCheckAt: 150,
   });
 });
+
+const linkContext = context({
+  proxyAddr: "teleport.example.com:3080",
+  isLinkOnly: (roles) => roles.includes("prod-admin"),
+});
+
+test("a new review redraws a pending post; the post shows the review count and reasons", () => {
+  const review = {
+    author: "carol",
+    roles: [],
+    proposedState: "APPROVED" as const,
+    reason: "ok",
+    created: undefined,
+  };
+  const before = request("PENDING", { thresholdApprovals: 2 });
+  const after = request("PENDING", { thresholdApprovals: 2, reviews: [review] });
+  const view = { kind: "live" as const, request: after };
+  const record = { ...postedFor(before), reviewsRelayed: 1 };
+  const plan = planFor(view, record, context());
+  assert.equal(plan.kind, "update");
+  assert.deepEqual(postModelFor(view, record, context()).reviews, {
+    approvals: 1,
+    approvalsNeeded: 2,
+    reviews: [{ author: "carol", state: "APPROVED", reason: "ok" }],
+  });
+  assert.equal(
+    postModelFor({ kind: "live", request: request("PENDING") }, record, context()).reviews,
+    undefined,
+  );
+});
+
+test("requests for link-only roles get a web UI link and the tsh command instead of buttons", () => {
+  const record = postedFor(request("PENDING"));
+  const linkOnly = request("PENDING", { id: "3f2c5f0e-1b2a-4c3d-9e8f-0a1b2c3d4e5f", roles: ["prod-admin"] });
+  assert.deepEqual(postModelFor({ kind: "live", request: linkOnly }, record, linkContext).linkOnly, {
+    webUrl: "https://teleport.example.com:3080/web/requests/3f2c5f0e-1b2a-4c3d-9e8f-0a1b2c3d4e5f",
+    command: "tsh request review --approve 3f2c5f0e-1b2a-4c3d-9e8f-0a1b2c3d4e5f",
+  });
+  const noProxy = { ...linkContext, proxyAddr: "" };
+  assert.equal(
+    postModelFor({ kind: "live", request: linkOnly }, record, noProxy).linkOnly?.webUrl,
+    undefined,
+  );
+  assert.equal(
+    postModelFor({ kind: "live", request: request("PENDING") }, record, linkContext).linkOnly,
+    undefined,
+  );
+  const decided = { ...linkOnly, state: "APPROVED" as const };
+  assert.equal(postModelFor({ kind: "live", request: decided }, record, linkContext).linkOnly, undefined);
+});

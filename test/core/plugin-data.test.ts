@@ -26,6 +26,7 @@ test("a record survives encode → decode", () => {
     reason: "deploy, now",
     decidedBy: "bob",
     decisionReason: "ok",
+    decisionLock: formatClaim("nonce-1", 5678),
   };
   assert.deepEqual(decodeRecord(encodeRecord(record)), record);
 });

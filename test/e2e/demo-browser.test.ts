@@ -1,8 +1,8 @@
 /**
  * The demo page in a real browser (Debian's Chromium driven by playwright-core): a request made
- * in the Teleport panel appears as a post, Approve is clicked like a person would, and the post
- * then shows APPROVED. Selectors are data-* attributes, so restyling the page does not break it.
- * A screenshot is left in the temp folder for a person to look at.
+ * in the Teleport panel appears as a post, Approve is clicked like a person would, the reason
+ * dialog is filled in and submitted, and the post then shows APPROVED. Selectors are data-* attributes, so restyling the page does not break it.
+ * Screenshots (the dialog, the result) are left in the temp folder for a person to look at.
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -25,6 +25,7 @@ const CHROMIUM_FLAGS = [
   "--disable-sync",
 ];
 export const SCREENSHOT_PATH = join(tmpdir(), "teleport-mattermost-demo.png");
+export const DIALOG_SCREENSHOT_PATH = join(tmpdir(), "teleport-mattermost-demo-dialog.png");
 
 const noChromium = existsSync(CHROMIUM)
   ? false
@@ -77,12 +78,18 @@ describe("the demo page in Chromium", { skip: noChromium }, () => {
     const requestId = await post.getAttribute("data-request-id");
     assert.match(requestId ?? "", /^[0-9a-f-]{36}$/);
 
+    // The click opens Mattermost's dialog that asks for a reason; submitting it decides.
     await post.locator("[data-action=approve]").click();
+    const dialog = page.locator("[data-dialog]");
+    await dialog.waitFor({ state: "visible" });
+    await dialog.locator("[data-dialog-reason]").fill("Checked with the on-call lead");
+    await page.screenshot({ path: DIALOG_SCREENSHOT_PATH });
+    await dialog.locator("[data-dialog-submit]").click();
+    await dialog.waitFor({ state: "hidden" });
     await post.locator('[data-field="Status"]', { hasText: "APPROVED" }).waitFor();
     assert.equal(await post.locator("[data-action]").count(), 0, "the buttons are gone");
     assert.match((await post.locator('[data-field="Decided by"]').textContent()) ?? "", /bob/);
     await page.locator(`[data-request="${requestId}"] [data-state=APPROVED]`).waitFor();
-    await page.locator("[data-ephemeral]", { hasText: `You approved request ${requestId}` }).waitFor();
 
     await page.screenshot({ path: SCREENSHOT_PATH });
     await page.close();

@@ -9,6 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { createWorld, type World } from "../../src/demo/world.js";
 import type { StandinPost } from "../../src/standins/mattermost-server.js";
 import { DaemonProcess, writeDaemonConfig } from "../support/daemon-process.js";
+import { decide } from "../support/decide.js";
 import { getRaw, postRaw } from "../support/http.js";
 import { makeTempDir, type TempDir } from "../support/temp-dir.js";
 
@@ -23,6 +24,15 @@ function metric(text: string, name: string, labels: Record<string, string> = {})
     if (Object.entries(labels).every(([key, value]) => found[key] === value)) return Number(match[3]);
   }
   return undefined;
+}
+
+/** Polls `probe` until it returns true, failing after `timeoutMs`. */
+async function eventually(probe: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 async function readiness(base: string): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -213,39 +223,31 @@ describe("metrics after a scripted flow", () => {
     const denied = await posted("deny me with tctl");
     const pending = await posted("stays pending");
 
-    const click = await world.mattermost.clickAction(world.approver.session, approved.post.id, "approve");
-    assert.equal(click.status, 200, click.text);
+    const decided = await decide(world, world.approver, approved.post.id, "approve", "looks right");
+    assert.equal(decided.status, 200, decided.text);
     await rendered(approved.id, "APPROVED");
     world.teleport.deny(denied.id, { reason: "no" });
     await rendered(denied.id, "DENIED");
-    // Approve's signed context of one request, sent for another request's post: refused.
+    // A click whose signed context was tampered with: refused.
     const actions = (
-      approved.post.props as { attachments: Array<{ actions: Array<{ integration: unknown }> }> }
+      pending.post.props as { attachments: Array<{ actions: Array<{ integration: unknown }> }> }
     ).attachments[0]!.actions;
     const { url, context } = actions[0]!.integration as { url: string; context: Record<string, unknown> };
-    await postRaw(
+    const forged = await postRaw(
       url,
       JSON.stringify({
         user_id: world.approver.user.id,
         user_name: "bob",
         channel_id: world.channel.id,
         post_id: pending.post.id,
-        context,
+        trigger_id: "",
+        context: { ...context, sig: "AAAA" },
       }),
     );
+    assert.equal(forged.status, 200, forged.text);
     world.teleport.dropWatchStreams();
     await daemon.waitForLogCount("Catch-up finished", 2);
 
-    const reply = await getRaw(`${health}/metrics`);
-    assert.equal(reply.status, 200);
-    assert.match(String(reply.headers["content-type"]), /^text\/plain; version=0\.0\.4/);
-    const text = reply.text;
-    const value = (name: string, labels?: Record<string, string>) =>
-      metric(text, `teleport_mattermost_${name}`, labels);
-
-    assert.equal(value("build_info", { version: "0.1.0" }), 1);
-    assert.equal(value("requests_seen_total"), 3);
-    assert.equal(value("pending_requests"), 1);
     // What Mattermost saw from the bot: request posts, thread replies and DMs, and post patches.
     const fromBot = (method: string, path: RegExp, status: number) =>
       world.mattermost.requests.filter(
@@ -255,14 +257,35 @@ describe("metrics after a scripted flow", () => {
           path.test(entry.path) &&
           entry.status === status,
       ).length;
-    const created = fromBot("POST", /^\/api\/v4\/posts$/, 201);
-    const patched = fromBot("PUT", /^\/api\/v4\/posts\/\w+\/patch$/, 200);
+    // Outcome replies and DMs may still be on their way: scrape until the daemon's counts and
+    // Mattermost's agree (each scrape is compared with what Mattermost logged just before it).
+    let text = "";
+    let created = 0;
+    let patched = 0;
+    const value = (name: string, labels?: Record<string, string>) =>
+      metric(text, `teleport_mattermost_${name}`, labels);
+    await eventually(
+      async () => {
+        created = fromBot("POST", /^\/api\/v4\/posts$/, 201);
+        patched = fromBot("PUT", /^\/api\/v4\/posts\/\w+\/patch$/, 200);
+        const reply = await getRaw(`${health}/metrics`);
+        assert.equal(reply.status, 200);
+        assert.match(String(reply.headers["content-type"]), /^text\/plain; version=0\.0\.4/);
+        text = reply.text;
+        return value("posts_created_total") === created && value("posts_updated_total") === patched;
+      },
+      10_000,
+      "metrics agree with what Mattermost saw",
+    );
+
+    assert.equal(value("build_info", { version: "0.1.0" }), 1);
+    assert.equal(value("requests_seen_total"), 3);
+    assert.equal(value("pending_requests"), 1);
     assert.ok(created >= 3 && patched >= 2, `${created} posts created, ${patched} patched`);
-    assert.equal(value("posts_created_total"), created);
-    assert.equal(value("posts_updated_total"), patched);
-    assert.equal(value("decisions_total", { outcome: "approved", mode: "button" }), 1);
-    assert.equal(value("decisions_total", { outcome: "denied", mode: "button" }), undefined);
-    assert.equal(value("refused_clicks_total", { reason: "wrong_post" }), 1);
+    // Teleport 6.2.1 takes no reviews on behalf of users: the decision is a state change.
+    assert.equal(value("decisions_total", { outcome: "approved", mode: "state" }), 1);
+    assert.equal(value("decisions_total", { outcome: "denied" }), undefined, "the denial came from tctl");
+    assert.equal(value("refused_clicks_total", { reason: "bad_signature" }), 1);
     assert.equal(value("retries_total", { target: "mattermost", reason: "server_error" }), 1);
     assert.equal(value("watch_reconnects_total"), 1);
     assert.equal(

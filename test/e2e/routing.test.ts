@@ -9,6 +9,7 @@ import { REQUEST_ID_PROP } from "../../src/core/render.js";
 import { createWorld, type World } from "../../src/demo/world.js";
 import type { StandinPost } from "../../src/standins/mattermost-server.js";
 import { DaemonProcess, writeDaemonConfig } from "../support/daemon-process.js";
+import { decide } from "../support/decide.js";
 import { makeTempDir } from "../support/temp-dir.js";
 
 function status(post: StandinPost | undefined): string | undefined {
@@ -98,7 +99,7 @@ test("recipients, role routing and suggested reviewers each get a post, all kept
   // Approving through the DM's button updates every post and drops the buttons everywhere.
   const inDm = rootPosts(world, id, [carolDm])[0]!;
   mm.addChannelMember(carolDm, world.approver.user.id);
-  const reply = await mm.clickAction(world.approver.session, inDm.id, "approve");
+  const reply = await decide(world, world.approver, inDm.id, "approve", "from the DM");
   assert.equal(reply.status, 200, reply.text);
   await until(
     () => rootPosts(world, id, channels).every((post) => status(post) === "✅ APPROVED" && !hasButtons(post)),

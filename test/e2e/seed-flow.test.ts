@@ -10,6 +10,7 @@ import type { StandinPost } from "../../src/standins/mattermost-server.js";
 import type { AccessRequestV3 } from "../../src/teleport/gen/teleport/types_pb.js";
 import { RequestState } from "../../src/teleport/gen/teleport/types_pb.js";
 import { DaemonProcess, TEST_SECRET, writeDaemonConfig } from "../support/daemon-process.js";
+import { decide } from "../support/decide.js";
 import { postRaw } from "../support/http.js";
 import { assertRequestsValid } from "../support/openapi.js";
 import { makeTempDir, type TempDir } from "../support/temp-dir.js";
@@ -121,22 +122,23 @@ for (const version of ["4.2.8", "6.2.1", "18.0.0"] as const)
       assert.equal(stored?.["rendered"], "PENDING");
     });
 
-    test("Approve applies the decision in Teleport with the clicker as delegator, updates the post and drops the buttons", async () => {
+    test("Approve (click → dialog → submit) applies the decision in Teleport with the clicker as delegator, updates the post and drops the buttons", async () => {
       const request = world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "approve me" });
       const id = request.metadata!.name;
       const post = await postFor(request);
-      const reply = await world.mattermost.clickAction(world.approver.session, post.id, "approve");
+      const reply = await decide(world, world.approver, post.id, "approve", "on call today");
       assert.equal(reply.status, 200, reply.text);
+      assert.deepEqual(reply.body, {});
       assert.equal(world.teleport.getRequest(id)?.spec?.state, RequestState.APPROVED);
       const audit = world.teleport.audit.find((entry) => entry.id === id && entry.state === "APPROVED");
       assert.ok(audit, "the state change reached Teleport");
       assert.equal(audit.delegator, delegator);
-      const updated = world.mattermost.post(post.id)!;
+      assert.equal(audit.reason, hasReasons ? "on call today" : undefined);
+      const updated = await statusBecomes(post.id, "APPROVED");
       assert.equal(field(updated, "Status"), "✅ APPROVED");
       assert.equal(field(updated, "Decided by"), "`bob`");
+      assert.equal(field(updated, "Resolution reason"), "on call today");
       assert.equal(attachment(updated)?.actions, undefined);
-      const ephemeral = world.mattermost.ephemeralPosts(world.approver.user.id).at(-1);
-      assert.match(ephemeral?.message ?? "", new RegExp(`You approved request ${id}`));
       await world.teleport.waitFor(
         () => world.teleport.pluginData(id, "mattermost")?.["rendered"] === "APPROVED",
         10_000,
@@ -145,17 +147,18 @@ for (const version of ["4.2.8", "6.2.1", "18.0.0"] as const)
       assert.equal(postOf(id).length, 1);
     });
 
-    test("Deny applies DENIED and updates the post", async () => {
+    test("Deny (click → dialog → submit with the required reason) applies DENIED and updates the post", async () => {
       const request = world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "deny me" });
       const id = request.metadata!.name;
       const post = await postFor(request);
-      const reply = await world.mattermost.clickAction(world.approver.session, post.id, "deny");
+      const reply = await decide(world, world.approver, post.id, "deny", "not during the freeze");
       assert.equal(reply.status, 200, reply.text);
       assert.equal(world.teleport.getRequest(id)?.spec?.state, RequestState.DENIED);
       const denial = world.teleport.audit.find((e) => e.id === id && e.state === "DENIED");
       assert.ok(denial, "the state change reached Teleport");
       assert.equal(denial.delegator, delegator);
-      const updated = world.mattermost.post(post.id)!;
+      const updated = await statusBecomes(post.id, "DENIED");
+      assert.equal(field(updated, "Resolution reason"), "not during the freeze");
       assert.equal(field(updated, "Status"), "❌ DENIED");
       assert.equal(attachment(updated)?.actions, undefined);
     });

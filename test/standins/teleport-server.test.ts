@@ -590,6 +590,82 @@ test("SubmitAccessReview (6.2.1): author rules, thresholds, unset Created sent a
   );
 });
 
+test("GetUser: roles and traits, NOT_FOUND for unknown users, `read` on `user` for anyone else", {
+  timeout: TEST_TIMEOUT_MS,
+}, async (t) => {
+  const { standin, client } = await setup(t);
+  standin.addUser("bob", ["reviewer"], { mattermost_user_id: ["bobid"], logins: ["bob", "root"] });
+  const bob = await unary(client, "getUser", { name: "bob" });
+  assert.equal(bob.metadata?.name, "bob");
+  assert.deepEqual(bob.spec?.roles, ["reviewer"]);
+  assert.deepEqual(bob.spec?.traits?.values["mattermost_user_id"]?.values, ["bobid"]);
+  await assertStatus(
+    unary(client, "getUser", { name: "nobody" }),
+    status.NOT_FOUND,
+    'user "nobody" is not found',
+  );
+  const carol = connect(t, standin.addr, await standin.issueIdentity("carol", ["reviewer"]));
+  assert.equal((await unary(carol, "getUser", { name: "carol" })).metadata?.name, "carol");
+  await assertStatus(
+    unary(carol, "getUser", { name: "bob" }),
+    status.PERMISSION_DENIED,
+    'access denied to perform action "read" on "user"',
+  );
+});
+
+test("reviews on behalf of a user: 6.2.1 refuses, 18.0.0 accepts with submit_for_users and judges the author", {
+  timeout: TEST_TIMEOUT_MS,
+}, async (t) => {
+  const onBehalf = (author: string) => ({
+    requestId: "r1",
+    review: { author, proposedState: RequestState.APPROVED, reason: "ok", submittedOnBehalfOfAuthor: true },
+  });
+  await t.test("6.2.1 skips field 12 and refuses another author", async (t) => {
+    const standin = await startStandin(t);
+    const client = connect(
+      t,
+      standin.addr,
+      await standin.issueIdentity(PLUGIN_USER, ["access-plugin-with-review"]),
+    );
+    standin.addUser("bob", ["reviewer"]);
+    standin.createRequest({ id: "r1", user: "alice", roles: ["dba"] });
+    await assertStatus(
+      unary(client, "submitAccessReview", onBehalf("bob")),
+      status.PERMISSION_DENIED,
+      `user "${PLUGIN_USER}" cannot submit reviews on behalf of "bob"`,
+    );
+  });
+  await t.test("18.0.0 needs submit_for_users on the caller and review rights on the author", async (t) => {
+    const standin = await startStandin(t, { version: "18.0.0" });
+    const plain = connect(t, standin.addr, await standin.issueIdentity("plain-plugin", ["access-plugin"]));
+    const client = connect(
+      t,
+      standin.addr,
+      await standin.issueIdentity(PLUGIN_USER, ["access-plugin-with-review"]),
+    );
+    standin.addUser("bob", ["reviewer"]);
+    standin.addUser("eve", ["requester"]);
+    standin.addUser("alice", ["requester", "reviewer"]);
+    standin.createRequest({ id: "r1", user: "alice", roles: ["dba"] });
+    await assertStatus(
+      unary(plain, "submitAccessReview", onBehalf("bob")),
+      status.PERMISSION_DENIED,
+      'user "plain-plugin" cannot submit reviews on behalf of "bob"',
+    );
+    await assertStatus(
+      unary(client, "submitAccessReview", onBehalf("eve")),
+      status.PERMISSION_DENIED,
+      'user "eve" cannot submit reviews',
+    );
+    await assertStatus(unary(client, "submitAccessReview", onBehalf("alice")), status.PERMISSION_DENIED);
+    const reviewed = await unary(client, "submitAccessReview", onBehalf("bob"));
+    assert.equal(reviewed.spec?.state, RequestState.APPROVED);
+    assert.equal(reviewed.spec?.reviews[0]?.author, "bob");
+    assert.equal(reviewed.spec?.reviews[0]?.submittedBy, PLUGIN_USER);
+    assert.equal(reviewed.spec?.reviews[0]?.submittedOnBehalfOfAuthor, true);
+  });
+});
+
 test("UNIMPLEMENTED per version profile, and version-shaped messages", {
   timeout: TEST_TIMEOUT_MS,
 }, async (t) => {

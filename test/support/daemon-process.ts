@@ -94,6 +94,12 @@ export class DaemonProcess {
     });
   }
 
+  /** The exit code once the process ended (-1 when a signal ended it); null while it runs. */
+  get exitCode(): number | null {
+    if (this.child.signalCode !== null) return -1;
+    return this.child.exitCode;
+  }
+
   get pid(): number | undefined {
     return this.child.pid;
   }
@@ -166,7 +172,26 @@ export class DaemonProcess {
   }
 }
 
+/** A [review] section: people mapped by name, the approvers of every role, a reason required to deny. */
+export function reviewToml(mapped: readonly string[], approvers: readonly string[]): string {
+  return [
+    "[review]",
+    'deny_reason = "required"',
+    "",
+    "[review.users]",
+    ...mapped.map((name) => `"${name}" = "${name}"`),
+    "",
+    '[review.approvers."*"]',
+    `mattermost_users = [${approvers.map((name) => `"${name}"`).join(", ")}]`,
+  ].join("\n");
+}
+
+/** The section process tests start from: alice and bob mapped, bob the approver of every role. */
+export const DEFAULT_REVIEW_TOML = reviewToml(["alice", "bob"], ["bob"]);
+
 export interface DaemonConfigOptions {
+  /** The [review] section (default DEFAULT_REVIEW_TOML). */
+  review?: string;
   /** Extra TOML appended (e.g. another [http.basic_auth] table). */
   extra?: string;
   /** Replace lines: key → full TOML line, matched by `key =` at line start. */
@@ -214,6 +239,7 @@ export async function writeDaemonConfig(
   for (const [key, line] of Object.entries(options.replace ?? {})) {
     toml = toml.replace(new RegExp(`^${key} = .*$`, "m"), line);
   }
+  toml += `\n${options.review ?? DEFAULT_REVIEW_TOML}\n`;
   if (options.extra) toml += `\n${options.extra}\n`;
   const configPath = await dir.write("teleport-mattermost.toml", toml);
   return { configPath, callbackUrl: `https://127.0.0.1:${port}`, port };

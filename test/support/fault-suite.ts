@@ -9,6 +9,7 @@ import { createWorld, type World, type WorldOptions } from "../../src/demo/world
 import type { StandinPost } from "../../src/standins/mattermost-server.js";
 import { RequestState } from "../../src/teleport/gen/teleport/types_pb.js";
 import { DaemonProcess, writeDaemonConfig } from "./daemon-process.js";
+import { decide } from "./decide.js";
 import { makeTempDir, type TempDir } from "./temp-dir.js";
 
 /** Delay on every Teleport call while a burst must still be running when a daemon is killed. */
@@ -333,7 +334,7 @@ export async function clickDuringOutageScenario(
       forMs: 3_000,
       match: (req) => req.path.endsWith("/patch"),
     };
-    const reply = await stage.world.mattermost.clickAction(stage.world.approver.session, post.id, "approve");
+    const reply = await decide(stage.world, stage.world.approver, post.id, "approve", "during the outage");
     stage.ledger.expected.set(id!, "APPROVED");
     const rendered = await waitUntil(
       () => stage.world.teleport.pluginData(id!, "mattermost")?.["rendered"] === "APPROVED",
@@ -346,7 +347,7 @@ export async function clickDuringOutageScenario(
     return {
       ...result,
       decisions,
-      notes: `click answered ${reply.status}; ${decisions} decision(s) in Teleport; record ${rendered ? "updated" : "NOT updated"}`,
+      notes: `decision answered ${reply.status}; ${decisions} decision(s) in Teleport; record ${rendered ? "updated" : "NOT updated"}`,
     };
   } finally {
     await stage.close();
