@@ -77,7 +77,7 @@ export class Metrics {
     });
     this.refusedClicks = new Counter({
       name: `${PREFIX}refused_clicks_total`,
-      help: "Button clicks refused, by reason (bad signature, wrong post, not pending …)",
+      help: "Button clicks and dialog submissions refused, by reason (bad signature, wrong post, not pending …)",
       labelNames: ["reason"],
       registers,
     });
