@@ -3,7 +3,7 @@
  * guide promises, serves the callback route, watches access requests, keeps posts in step, and
  * stops gracefully. All I/O clients are built here and handed to the parts that use them.
  */
-import { randomUUID } from "node:crypto";
+import { randomUUID, X509Certificate } from "node:crypto";
 import type { Logger } from "pino";
 import { ACTION_PATH, CallbackServer, DIALOG_PATH } from "../callback/server.js";
 import type { ReviewConfig } from "../config/config.js";
@@ -11,16 +11,21 @@ import type { RequestView } from "../core/plan.js";
 import { planFor, type ReminderPolicy } from "../core/plan.js";
 import { decodeRecord, PLUGIN_NAME } from "../core/plugin-data.js";
 import { isLinkOnly } from "../core/review-policy.js";
-import { AppError, isAppError } from "../errors.js";
+import { AppError } from "../errors.js";
 import { backoffDelay } from "../lib/backoff.js";
+import { fanOut } from "../lib/call-observer.js";
 import { type Clock, systemClock } from "../lib/clock.js";
 import { MattermostClient } from "../mattermost/client.js";
+import { HealthServer } from "../observe/health-server.js";
+import { Metrics } from "../observe/metrics.js";
+import { Readiness } from "../observe/readiness.js";
 import { type PingResult, TeleportClient, type TeleportIdentityPem } from "../teleport/client.js";
 import { isAtLeast, MIN_SERVER_VERSION } from "../teleport/version.js";
 import { ClickHandler } from "./click-handler.js";
 import { Decisions } from "./decisions.js";
 import { DialogHandler } from "./dialog-handler.js";
 import { KeyedWork } from "./keyed-work.js";
+import { botChannelId, tokenAccount } from "./mattermost-setup.js";
 import { type Recipient, RecipientResolver } from "./recipients.js";
 import { RequestSync } from "./request-sync.js";
 import { Reviewers } from "./reviewers.js";
@@ -35,6 +40,8 @@ export const SHUTDOWN_GRACE_MS = 10_000;
 export const RECONCILE_INTERVAL_MS = 5 * 60_000;
 /** Wait before listing again after a failed catch-up. */
 const CATCH_UP_RETRY_MS = 5_000;
+/** While Mattermost's last answer was a failure, it is asked again this often (for /readyz). */
+export const MATTERMOST_RECHECK_MS = 15_000;
 
 export interface DaemonOptions {
   version: string;
@@ -63,6 +70,8 @@ export interface DaemonOptions {
     basicAuth?: { user: string; password: string };
   };
   review: ReviewConfig;
+  /** The plain-HTTP /healthz, /readyz, /metrics listener; none when absent (demo, some tests). */
+  health?: { listenAddr: string };
 }
 
 export interface DaemonDeps {
@@ -70,12 +79,25 @@ export interface DaemonDeps {
   clock?: Clock;
   random?: () => number;
   instanceId?: string;
+  /** Where calls, requests and clicks are counted; default a registry of the daemon's own. */
+  metrics?: Metrics;
+  /** What /readyz reports; the daemon keeps it up to date. */
+  readiness?: Readiness;
+}
+
+/** The observability a running daemon reports to. */
+interface Observers {
+  metrics: Metrics;
+  readiness: Readiness;
+  health: HealthServer | undefined;
 }
 
 export class Daemon {
   private readonly abort = new AbortController();
   private watcherDone: Promise<void> = Promise.resolve();
   private connected = false;
+  private recheckTimer: NodeJS.Timeout | undefined;
+  private rechecking = false;
 
   private constructor(
     private readonly logger: Logger,
@@ -85,36 +107,58 @@ export class Daemon {
     private readonly work: KeyedWork<RequestView>,
     private readonly scheduler: SyncScheduler,
     private readonly sync: RequestSync,
+    private readonly observers: Observers,
     readonly ping: PingResult,
     readonly callbackPort: number,
   ) {}
 
-  /** True once the watch is live (INIT received) and Mattermost answered. */
+  /** True once the watch is live (INIT received) and Mattermost answers. */
   get ready(): boolean {
-    return this.connected;
+    return this.observers.readiness.status().ready;
+  }
+
+  get metrics(): Metrics {
+    return this.observers.metrics;
   }
 
   static async start(options: DaemonOptions, deps: DaemonDeps): Promise<Daemon> {
     const { logger } = deps;
     const clock = deps.clock ?? systemClock;
     const instanceId = deps.instanceId ?? randomUUID();
+    const metrics = deps.metrics ?? new Metrics(options.version);
+    const readiness = deps.readiness ?? new Readiness();
     logger.info(
       { version: options.version, instance_id: instanceId },
       `Starting teleport-mattermost ${options.version}`,
     );
+    readiness.watchDisconnected("starting");
+    metrics.setIdentityExpiry(new Date(new X509Certificate(options.teleport.identity.cert).validTo));
+    // Up before Teleport is: probes get 503 with the reason while the daemon waits for it.
+    const health = options.health
+      ? await startHealthServer(options.health.listenAddr, metrics, readiness, logger)
+      : undefined;
+    const observers: Observers = { metrics, readiness, health };
 
-    const teleport = new TeleportClient({ addr: options.teleport.addr, identity: options.teleport.identity });
+    const teleport = new TeleportClient({
+      addr: options.teleport.addr,
+      identity: options.teleport.identity,
+      observer: metrics.teleportCalls,
+    });
     const mattermost = new MattermostClient({
       url: options.mattermost.url,
       token: options.mattermost.token,
       ...(options.mattermost.ca ? { ca: options.mattermost.ca } : {}),
       clock,
       ...(deps.random ? { random: deps.random } : {}),
-      onRetry: (info) => logger.warn(info, "Mattermost call failed, retrying"),
+      observer: fanOut(metrics.mattermostCalls, readiness.mattermostCalls),
+      onRetry: (info) => {
+        metrics.retry("mattermost", retryReason(info.reason));
+        logger.warn(info, "Mattermost call failed, retrying");
+      },
     });
     try {
       logger.debug({ addr: options.teleport.addr }, "Checking Teleport server version");
-      const ping = await pingUntilAnswered(teleport, logger, clock, deps.random);
+      const ping = await pingUntilAnswered(teleport, logger, clock, observers, deps.random);
       if (!isAtLeast(ping.serverVersion, MIN_SERVER_VERSION)) {
         throw new AppError(
           "TELEPORT_VERSION",
@@ -160,6 +204,7 @@ export class Daemon {
         notifyRequester: options.mattermost.notifyRequester ?? true,
         clock,
         logger,
+        onConflict: () => metrics.retry("teleport", "cas_conflict"),
       });
       const decisions = new Decisions({
         teleport,
@@ -180,6 +225,7 @@ export class Daemon {
         dialogUrl: `${callbackBase}${DIALOG_PATH}`,
         clock,
         logger,
+        onRefused: (reason) => metrics.refusedClick(reason),
       });
       // The queue exists only once the server listens; decisions made before cannot happen.
       let work: KeyedWork<RequestView> | undefined;
@@ -190,7 +236,11 @@ export class Daemon {
         secret: options.mattermost.secret,
         clock,
         logger,
-        onDecided: (request) => work?.push(request.id, { kind: "live", request }),
+        onDecided: (request) => {
+          metrics.decision(request.state, decisions.mode);
+          work?.push(request.id, { kind: "live", request });
+        },
+        onRefused: (reason) => metrics.refusedClick(reason),
       });
       const callbackServer = new CallbackServer({
         listenAddr: options.http.listenAddr,
@@ -234,14 +284,17 @@ export class Daemon {
         queue,
         scheduler,
         sync,
+        observers,
         ping,
         address.port,
       );
       daemon.startWatching(clock, deps.random);
+      daemon.recheckMattermostWhileFailing();
       return daemon;
     } catch (error) {
       teleport.close();
       mattermost.close();
+      await health?.close();
       throw error;
     }
   }
@@ -259,15 +312,23 @@ export class Daemon {
           { request_id: view.kind === "live" ? view.request.id : view.id, op: event.type },
           "Event",
         );
+        this.observers.metrics.requests.event(
+          event.type === "put" ? { request: event.request } : { deleted: event.id },
+        );
         this.work.push(view.kind === "live" ? view.request.id : view.id, view);
       },
       onConnected: () => {
         this.connected = true;
+        this.observers.readiness.watchConnected();
         this.logger.info("Watcher connected");
         void this.catchUp();
       },
-      onDisconnected: () => {
+      onDisconnected: (error) => {
         this.connected = false;
+        this.observers.readiness.watchDisconnected(
+          error?.describe() ?? "the watch stream closed; reconnecting",
+        );
+        this.observers.metrics.watchReconnect();
       },
     });
     this.watcherDone = watcher.run(this.abort.signal);
@@ -284,11 +345,16 @@ export class Daemon {
    * requests created, decided or deleted while the watch was down.
    */
   private async catchUp(): Promise<void> {
+    const census = this.observers.metrics.requests.beginListing();
     try {
       const [requests, records] = await Promise.all([
         this.teleport.listRequests(),
         this.teleport.listPluginData(PLUGIN_NAME),
-      ]);
+      ]).catch((error: unknown) => {
+        census.abandon();
+        throw error;
+      });
+      census.finish(requests);
       const context = this.sync.planContext();
       let queued = 0;
       const live = new Set<string>();
@@ -318,6 +384,24 @@ export class Daemon {
     }
   }
 
+  /**
+   * Mattermost is only called when something happens, so after a failure nothing would find out
+   * that it answers again and /readyz would stay 503; ask it now and then while that is so.
+   */
+  private recheckMattermostWhileFailing(): void {
+    this.recheckTimer = setInterval(() => {
+      if (this.rechecking || !this.observers.readiness.mattermostFailing) return;
+      this.rechecking = true;
+      void this.mattermost
+        .getMe(this.abort.signal)
+        .catch(() => undefined)
+        .finally(() => {
+          this.rechecking = false;
+        });
+    }, MATTERMOST_RECHECK_MS);
+    this.recheckTimer.unref();
+  }
+
   /** Resolves when no request work is queued or running (used by tests and shutdown). */
   idle(): Promise<void> {
     return this.work.idle();
@@ -326,6 +410,7 @@ export class Daemon {
   async stop(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
     this.abort.abort();
     this.scheduler.stop();
+    clearInterval(this.recheckTimer);
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([
       Promise.all([this.watcherDone, this.work.idle(), this.callbackServer.close(graceMs)]),
@@ -333,6 +418,7 @@ export class Daemon {
     ]);
     this.teleport.close();
     this.mattermost.close();
+    await this.observers.health?.close();
   }
 }
 
@@ -377,10 +463,42 @@ function logDecisionMode(decisions: Decisions, review: ReviewConfig, logger: Log
   }
 }
 
+async function startHealthServer(
+  listenAddr: string,
+  metrics: Metrics,
+  readiness: Readiness,
+  logger: Logger,
+): Promise<HealthServer> {
+  const server = new HealthServer({ listenAddr, metrics, readiness });
+  let port: number;
+  try {
+    port = (await server.listen()).port;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new AppError("CONFIG", `The health listener cannot listen on ${listenAddr}: ${code ?? error}`, {
+      cause: error,
+      fix:
+        code === "EADDRINUSE"
+          ? "Another process uses that port; set [health] listen_addr to a free one"
+          : "Check [health] listen_addr",
+    });
+  }
+  logger.info({ listen_addr: listenAddr, port }, `Health and metrics listening on ${listenAddr}`);
+  return server;
+}
+
+/** A low-cardinality label for the reason the Mattermost client gives for a retry. */
+function retryReason(reason: string): string {
+  if (reason.includes("429")) return "rate_limited";
+  if (reason.startsWith("server error")) return "server_error";
+  return "network";
+}
+
 async function pingUntilAnswered(
   teleport: TeleportClient,
   logger: Logger,
   clock: Clock,
+  observers: Observers,
   random?: () => number,
 ): Promise<PingResult> {
   for (let attempt = 0; ; attempt++) {
@@ -390,6 +508,8 @@ async function pingUntilAnswered(
       const failure = AppError.from(error, "TELEPORT");
       if (!failure.retryable) throw failure;
       const delay = backoffDelay(WATCH_BACKOFF, attempt, random);
+      observers.metrics.retry("teleport", "unavailable");
+      observers.readiness.watchDisconnected(`auth server not reachable: ${failure.describe()}`);
       logger.warn(
         { addr: teleport.addr, err: failure.describe(), retry_in_ms: delay },
         "Teleport auth server is not reachable yet; check [teleport] addr and that the auth server runs. Retrying",
@@ -404,60 +524,19 @@ async function checkMattermost(
   options: DaemonOptions["mattermost"],
   logger: Logger,
 ): Promise<{ defaultChannel?: Recipient; botUserId: string }> {
-  let bot: { id: string; username: string };
-  try {
-    bot = await mattermost.getMe();
-  } catch (error) {
-    throw new AppError("MATTERMOST", "Mattermost API health check failed", {
-      cause: error,
-      fix: `${AppError.from(error).describe()}. Check [mattermost] url and token`,
-    });
-  }
+  const bot = await tokenAccount(mattermost);
   logger.debug({ bot: bot.username }, "Mattermost API health check finished ok");
   if (!options.team || !options.channel) {
     logger.info({ bot: bot.username }, "Mattermost API health checked");
     return { botUserId: bot.id };
   }
-  let channel: { id: string };
-  try {
-    channel = await mattermost.getChannelByName(options.team, options.channel);
-  } catch (error) {
-    if (
-      isAppError(error, "NOT_FOUND") ||
-      (isAppError(error, "MATTERMOST") && error.details["status"] === 403)
-    ) {
-      throw new AppError(
-        "MATTERMOST",
-        `Mattermost channel "${options.channel}" in team "${options.team}" was not found or the bot @${bot.username} cannot see it`,
-        {
-          cause: error,
-          fix: `Check [mattermost] team and channel (their URL names, not display names) and add @${bot.username} to that team and channel`,
-        },
-      );
-    }
-    throw error;
-  }
-  try {
-    await mattermost.getChannelMember(channel.id, bot.id);
-  } catch (error) {
-    if (isAppError(error, "NOT_FOUND")) {
-      throw new AppError(
-        "MATTERMOST",
-        `The bot @${bot.username} is not a member of channel "${options.channel}"`,
-        {
-          cause: error,
-          fix: `Add @${bot.username} to ~${options.channel} in team "${options.team}" (e.g. /invite @${bot.username} there)`,
-        },
-      );
-    }
-    throw error;
-  }
+  const channelId = await botChannelId(mattermost, bot, { team: options.team, channel: options.channel });
   logger.info(
     { bot: bot.username, team: options.team, channel: options.channel },
     "Mattermost API health checked",
   );
   return {
-    defaultChannel: { channelId: channel.id, label: `${options.team}/${options.channel}` },
+    defaultChannel: { channelId, label: `${options.team}/${options.channel}` },
     botUserId: bot.id,
   };
 }

@@ -67,6 +67,8 @@ export interface SyncDeps {
   notifyRequester: boolean;
   clock: Clock;
   logger: Logger;
+  /** Called when a lost compare-and-swap makes it read and plan again, for metrics. */
+  onConflict?: () => void;
 }
 
 export class RequestSync {
@@ -110,6 +112,7 @@ export class RequestSync {
         this.remember(id, record);
       } catch (error) {
         if (!isAppError(error, "CONFLICT")) throw error;
+        this.deps.onConflict?.();
         this.deps.logger.debug({ request_id: id, step }, "Plugin data changed meanwhile, planning again");
         record = await this.readRecord(id);
       }

@@ -10,6 +10,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
+import { listenOn } from "../lib/listen.js";
 
 /** Route of button clicks, as in the seed plugin (ORIGINAL-PLUGIN.md §3). */
 export const ACTION_PATH = "/mattermost_action";
@@ -96,16 +97,8 @@ export class CallbackServer {
     return this.options.tls ? "https" : "http";
   }
 
-  async listen(): Promise<AddressInfo> {
-    const { host, port } = splitListenAddr(this.options.listenAddr);
-    await new Promise<void>((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen({ host, port }, () => {
-        this.server.off("error", reject);
-        resolve();
-      });
-    });
-    return this.server.address() as AddressInfo;
+  listen(): Promise<AddressInfo> {
+    return listenOn(this.server, this.options.listenAddr);
   }
 
   /** Stops accepting, lets in-flight requests finish within `graceMs`, then cuts the rest. */
@@ -163,12 +156,6 @@ export class CallbackServer {
       clearTimeout(timer);
     }
   }
-}
-
-export function splitListenAddr(addr: string): { host: string | undefined; port: number } {
-  const index = addr.lastIndexOf(":");
-  const host = index > 0 ? addr.slice(0, index).replace(/^\[|\]$/g, "") : undefined;
-  return { host: host || undefined, port: Number(addr.slice(index + 1)) };
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {

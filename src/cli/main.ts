@@ -1,5 +1,5 @@
 /**
- * The command line: `configure`, `start`, `version`, `demo`. Every failure ends as one clear
+ * The command line: `configure`, `start`, `check`, `version`, `demo`. Every failure ends as one clear
  * message on stderr and exit code 1; a clean shutdown exits 0.
  */
 import { Command, CommanderError } from "commander";
@@ -9,6 +9,9 @@ import { AppError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { createLogger } from "./logger.js";
 import { runDaemon } from "./start.js";
+
+/** ✓ passed, ✗ failed (with the fix), – not checked because an earlier check failed. */
+const CHECK_MARKS = { ok: "✓", fail: "✗", skip: "–" } as const;
 
 function versionLine(): string {
   return `teleport-mattermost v${VERSION} node ${process.version}`;
@@ -61,6 +64,24 @@ export async function main(argv: string[]): Promise<number> {
         logger.error({ code: failure.code }, `Terminating due to error: ${failure.describe()}`);
         throw failure;
       }
+    });
+
+  program
+    .command("check")
+    .description("Check every setting against the live Teleport and Mattermost servers, one line each")
+    .option("-c, --config <path>", "configuration file", DEFAULT_CONFIG_PATH)
+    .option(
+      "--insecure-no-tls",
+      "the callback server serves plain HTTP (as with start --insecure-no-tls)",
+      false,
+    )
+    .action(async (options: { config: string; insecureNoTls: boolean }) => {
+      const { runChecks } = await import("../check/checks.js");
+      const passed = await runChecks(
+        { configPath: options.config, insecureNoTls: options.insecureNoTls },
+        (line) => process.stdout.write(`${CHECK_MARKS[line.status]} ${line.subject}: ${line.text}\n`),
+      );
+      exitCode = passed ? 0 : 1;
     });
 
   program

@@ -8,6 +8,8 @@ import { Daemon, type DaemonOptions } from "../app/daemon.js";
 import { selfSignedCert } from "../callback/self-signed.js";
 import type { Config } from "../config/config.js";
 import { AppError } from "../errors.js";
+import { Metrics } from "../observe/metrics.js";
+import { Readiness } from "../observe/readiness.js";
 import { loadIdentityFile, loadTlsIdentity, type TlsIdentity } from "../teleport/identity.js";
 import { VERSION } from "../version.js";
 
@@ -68,13 +70,19 @@ export async function daemonOptions(
       ...(config.reminders ? { reminders: config.reminders } : {}),
     },
     http: {
-      listenAddr: `${http.listen.host.includes(":") ? `[${http.listen.host}]` : http.listen.host}:${http.listen.port}`,
+      listenAddr: hostPort(http.listen),
       publicAddr: http.publicUrl,
       ...(tls ? { tls } : {}),
       ...(http.basicAuth ? { basicAuth: http.basicAuth } : {}),
     },
     review: config.review,
+    health: { listenAddr: hostPort(config.health.listen) },
   };
+}
+
+/** `host:port` as listen() takes it, with IPv6 hosts in brackets and "" for every interface. */
+export function hostPort(listen: { host: string; port: number }): string {
+  return `${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${listen.port}`;
 }
 
 async function prepare(config: Config, logger: Logger): Promise<DaemonOptions & { fingerprint: string }> {
@@ -98,8 +106,15 @@ export async function runDaemon(
   logger: Logger,
   reload: () => Promise<Config>,
 ): Promise<number> {
+  // SIGHUP's default action ends the process; until the reload handler below is in place (the
+  // start can wait long for Teleport), a SIGHUP is logged and otherwise ignored.
+  const tooEarly = () => logger.warn("SIGHUP during startup ignored; send it again once the daemon runs");
+  process.on("SIGHUP", tooEarly);
   let options = await prepare(config, logger);
-  let daemon = await Daemon.start(options, { logger });
+  // One registry and one readiness for the life of the process: a reload restarts the daemon
+  // (and its health listener) but does not reset the counters.
+  const deps = { logger, metrics: new Metrics(VERSION), readiness: new Readiness() };
+  let daemon = await Daemon.start(options, deps);
   let current = config;
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -139,7 +154,7 @@ export async function runDaemon(
         }
         await daemon.stop();
         try {
-          daemon = await Daemon.start(next, { logger });
+          daemon = await Daemon.start(next, deps);
           options = next;
           current = nextConfig;
           logger.info("Reloaded");
@@ -148,7 +163,7 @@ export async function runDaemon(
             { err: AppError.from(error).describe() },
             "The reloaded configuration does not start; going back to the previous one",
           );
-          daemon = await Daemon.start(options, { logger });
+          daemon = await Daemon.start(options, deps);
         }
       })().finally(() => {
         reloading = undefined;
@@ -157,6 +172,7 @@ export async function runDaemon(
     const hangup = () => restart("SIGHUP: reloading the configuration and the Teleport identity", reload);
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
+    process.off("SIGHUP", tooEarly);
     process.on("SIGHUP", hangup);
     // tbot renews identity files in place: re-read it and restart on the new one when it changed.
     const refresh = config.teleport.refreshIdentity ? config.teleport.refreshIdentityIntervalMs : 0;

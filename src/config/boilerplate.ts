@@ -97,6 +97,12 @@ public_addr = "teleport-mattermost.example.com:8081"
 # CA certificates (PEM) that client certificates must chain to. Default: the system's CAs.
 # client_ca_file = "/var/lib/teleport/plugins/mattermost/client-ca.pem"
 
+[health]
+# Where the plain-HTTP health and metrics listener serves /healthz (the process runs),
+# /readyz (connected to Teleport and Mattermost: 200, else 503 with the reason) and /metrics
+# (Prometheus), as host:port. Default: "127.0.0.1:8082" (this host only).
+# listen_addr = "127.0.0.1:8082"
+
 [log]
 # Where log lines go: "stderr", "stdout" or the path of a file. Default: "stderr".
 output = "stderr"

@@ -11,6 +11,7 @@ export interface Config {
   teleport: TeleportConfig;
   mattermost: MattermostConfig;
   http: HttpConfig;
+  health: HealthConfig;
   log: LogConfig;
   review: ReviewConfig;
   /**
@@ -96,6 +97,11 @@ export interface ReviewConfig {
   mapping: MappingRules;
   /** Reasons (default optional), link-only roles (default none), approvers (default nobody). */
   rules: ReviewRules;
+}
+
+export interface HealthConfig {
+  /** Where /healthz, /readyz and /metrics are served (plain HTTP); default `127.0.0.1:8082`. */
+  listen: { host: string; port: number };
 }
 
 export type LogSeverity = "debug" | "info" | "warn" | "error";

@@ -21,6 +21,7 @@ import { rejectPlaceholders } from "./placeholder.js";
 import { rawConfigSchema } from "./schema.js";
 import { firstSchemaIssue } from "./schema-issues.js";
 import type { ConfigDeps, SectionContext } from "./section-context.js";
+import { resolveHealth } from "./sections/health.js";
 import { resolveHttp } from "./sections/http.js";
 import { resolveLog } from "./sections/log.js";
 import { resolveMattermost } from "./sections/mattermost.js";
@@ -83,15 +84,19 @@ export async function loadConfig(
       warn: (keyPath, text) => warnings.push(located(configPath, locator.lineOf(keyPath), text)),
     };
     const roleToRecipients = resolveRoleToRecipients(raw.role_to_recipients ?? {}, ctx);
+    const teleport = resolveTeleport(raw.teleport ?? {}, ctx);
+    const mattermost = await resolveMattermost(
+      raw.mattermost ?? {},
+      ctx,
+      Object.keys(roleToRecipients).length > 0,
+    );
+    const http = await resolveHttp(raw.http ?? {}, ctx);
     const config = {
       configPath,
-      teleport: resolveTeleport(raw.teleport ?? {}, ctx),
-      mattermost: await resolveMattermost(
-        raw.mattermost ?? {},
-        ctx,
-        Object.keys(roleToRecipients).length > 0,
-      ),
-      http: await resolveHttp(raw.http ?? {}, ctx),
+      teleport,
+      mattermost,
+      http,
+      health: resolveHealth(raw.health ?? {}, ctx, http.listen),
       log: resolveLog(raw.log ?? {}, ctx),
       review: resolveReview(raw.review ?? {}, ctx),
       roleToRecipients,

@@ -48,6 +48,10 @@ export const httpTableSchema = z.strictObject({
   tls: z.strictObject({ verify_client_cert: flag, client_ca_file: text }).optional(),
 });
 
+export const healthTableSchema = z.strictObject({
+  listen_addr: text,
+});
+
 export const logTableSchema = z.strictObject({
   output: text,
   severity: text,
@@ -82,6 +86,7 @@ export const rawConfigSchema = z.strictObject({
   teleport: teleportTableSchema.optional(),
   mattermost: mattermostTableSchema.optional(),
   http: httpTableSchema.optional(),
+  health: healthTableSchema.optional(),
   log: logTableSchema.optional(),
   review: reviewTableSchema.optional(),
   role_to_recipients: roleToRecipientsSchema.optional(),

@@ -11,87 +11,120 @@ export function demoPage(): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>teleport-mattermost demo</title>
 <style>
-  :root { --sidebar: #1e325c; --sidebar-text: #dde3ee; --accent: #1c58d9; --border: #e3e4e8; --muted: #6b6f76; }
+  :root { --sidebar: #1e325c; --sidebar-text: #dde3ee; --accent: #1c58d9; --border: #e3e4e8; --muted: #6b6f76; --teleport: #512fc9; }
   * { box-sizing: border-box; }
-  body { margin: 0; font: 14px/1.45 "Open Sans", "Segoe UI", Helvetica, Arial, sans-serif; color: #3d3c40; display: flex; height: 100vh; }
-  nav { width: 220px; background: var(--sidebar); color: var(--sidebar-text); padding: 14px 0; flex-shrink: 0; }
-  nav h1 { font-size: 16px; margin: 0 16px 18px; color: #fff; }
-  nav .section { text-transform: uppercase; font-size: 11px; opacity: .65; margin: 12px 16px 4px; letter-spacing: .04em; }
-  nav .chan { padding: 4px 16px; opacity: .8; }
+  body { margin: 0; font: 14px/1.45 "Open Sans", "Segoe UI", Helvetica, Arial, sans-serif; color: #3d3c40; display: flex; height: 100vh; background: #fff; }
+  .teams { width: 64px; background: #14213e; display: flex; flex-direction: column; align-items: center; padding-top: 14px; flex-shrink: 0; }
+  .teams .team { width: 40px; height: 40px; border-radius: 8px; background: #fff; color: var(--sidebar); display: grid; place-items: center; font-weight: 700; box-shadow: 0 0 0 3px rgba(255,255,255,.35); }
+  nav { width: 240px; background: var(--sidebar); color: var(--sidebar-text); padding: 0 0 14px; flex-shrink: 0; display: flex; flex-direction: column; }
+  nav h1 { font-size: 16px; margin: 0; padding: 14px 16px; color: #fff; border-bottom: 1px solid rgba(255,255,255,.12); }
+  nav .section { text-transform: uppercase; font-size: 11px; font-weight: 600; opacity: .64; margin: 16px 16px 4px; letter-spacing: .04em; }
+  nav .chan { padding: 5px 16px; opacity: .72; }
+  nav .chan::before { content: "#"; display: inline-block; width: 18px; opacity: .7; }
   nav .chan.active { background: rgba(255,255,255,.16); opacity: 1; font-weight: 600; border-left: 3px solid #5d89ea; padding-left: 13px; }
+  nav .about { margin: auto 16px 0; font-size: 12px; opacity: .7; line-height: 1.5; }
   main { flex: 1; display: flex; flex-direction: column; min-width: 0; }
-  header { border-bottom: 1px solid var(--border); padding: 10px 20px; display: flex; align-items: center; gap: 12px; }
+  header { border-bottom: 1px solid var(--border); padding: 10px 20px; display: flex; align-items: center; gap: 12px; min-height: 62px; }
   header h2 { margin: 0; font-size: 16px; }
+  header .purpose { color: var(--muted); font-size: 13px; }
   header .who { margin-left: auto; color: var(--muted); font-size: 13px; }
   select, input, button { font: inherit; }
-  #posts { flex: 1; overflow-y: auto; padding: 12px 20px 40px; }
+  select { padding: 3px 6px; border: 1px solid var(--border); border-radius: 4px; background: #fff; }
+  #posts { flex: 1; overflow-y: auto; padding: 8px 20px 24px; }
+  .separator { display: flex; align-items: center; gap: 10px; color: var(--muted); font-size: 12px; font-weight: 600; margin: 10px 0; }
+  .separator::before, .separator::after { content: ""; flex: 1; border-top: 1px solid var(--border); }
   .post { display: flex; gap: 10px; padding: 8px 0; }
-  .avatar { width: 36px; height: 36px; border-radius: 50%; background: #7b61ff; color: #fff; display: grid; place-items: center; font-weight: 700; flex-shrink: 0; }
+  .post:hover { background: #f8f8f9; }
+  .avatar { width: 36px; height: 36px; border-radius: 50%; background: var(--teleport); color: #fff; display: grid; place-items: center; font-weight: 700; flex-shrink: 0; }
+  .post .body { min-width: 0; }
   .post .name { font-weight: 700; }
-  .tag { background: #e8e9ed; color: #55575c; font-size: 10px; font-weight: 700; padding: 1px 4px; border-radius: 3px; margin-left: 4px; }
+  .tag { background: #e8e9ed; color: #55575c; font-size: 10px; font-weight: 700; padding: 1px 4px; border-radius: 3px; margin-left: 4px; vertical-align: 1px; }
   .time { color: var(--muted); font-size: 12px; margin-left: 6px; }
-  .ephemeral { color: var(--muted); font-style: italic; }
-  .attachment { border: 1px solid var(--border); border-left: 4px solid #ccc; border-radius: 4px; padding: 10px 12px; margin-top: 6px; max-width: 640px; }
+  .ephemeral { color: var(--muted); }
+  .ephemeral .only { font-size: 12px; font-style: italic; margin-left: 4px; }
+  .attachment { border: 1px solid var(--border); border-left: 4px solid #ccc; border-radius: 4px; padding: 10px 12px; margin-top: 6px; max-width: 640px; background: #fff; }
   .attachment .title { font-weight: 700; margin-bottom: 6px; }
   .fields { display: grid; grid-template-columns: 1fr 1fr; gap: 6px 18px; }
   .field.long { grid-column: 1 / -1; }
   .field .label { font-weight: 700; font-size: 13px; }
+  a { color: var(--accent); text-decoration: none; }
+  a:hover { text-decoration: underline; }
   code { background: #f2f3f5; border: 1px solid #e0e1e4; border-radius: 3px; padding: 0 4px; font-size: 12.5px; color: #c03a5b; }
   .actions { margin-top: 10px; display: flex; gap: 8px; }
   .actions button { border-radius: 4px; padding: 6px 14px; font-weight: 600; cursor: pointer; border: 1px solid; background: #fff; }
   .actions button.good { color: #1a7f4b; border-color: #1a7f4b; }
+  .actions button.good:hover { background: #1a7f4b; color: #fff; }
   .actions button.danger { color: #c43c3f; border-color: #c43c3f; }
+  .actions button.danger:hover { background: #c43c3f; color: #fff; }
   .actions button:disabled { opacity: .5; cursor: wait; }
   .footer { color: var(--muted); font-size: 12px; margin-top: 6px; }
-  aside { width: 340px; border-left: 1px solid var(--border); padding: 14px 16px; overflow-y: auto; background: #fafbfc; flex-shrink: 0; }
-  aside h3 { margin: 0 0 8px; font-size: 14px; }
-  aside form { display: grid; gap: 6px; margin-bottom: 18px; }
-  aside input { padding: 5px 8px; border: 1px solid var(--border); border-radius: 4px; }
-  aside button { padding: 5px 10px; border-radius: 4px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
-  .req { border: 1px solid var(--border); border-radius: 4px; padding: 8px; margin-bottom: 8px; background: #fff; font-size: 13px; }
+  .composer { margin: 0 20px 16px; border: 1px solid #c8c9cc; border-radius: 4px; padding: 10px 12px; color: #9a9ba0; }
+  aside { width: 340px; border-left: 1px solid var(--border); padding: 14px 16px; overflow-y: auto; background: #f7f6fb; flex-shrink: 0; }
+  aside .brand { display: flex; align-items: center; gap: 8px; font-weight: 700; color: var(--teleport); margin-bottom: 4px; }
+  aside .brand .logo { width: 22px; height: 22px; border-radius: 6px; background: var(--teleport); color: #fff; display: grid; place-items: center; font-size: 13px; }
+  aside .hint { color: var(--muted); font-size: 12px; margin: 0 0 14px; }
+  aside h3 { margin: 0 0 8px; font-size: 13px; font-family: ui-monospace, Menlo, Consolas, monospace; color: #2d2b3a; }
+  aside form { display: grid; gap: 6px; margin-bottom: 20px; }
+  aside label { font-size: 12px; color: var(--muted); display: grid; gap: 2px; }
+  aside input { padding: 5px 8px; border: 1px solid #d6d3e4; border-radius: 4px; background: #fff; color: #3d3c40; }
+  aside button { padding: 5px 10px; border-radius: 4px; border: 1px solid var(--teleport); background: var(--teleport); color: #fff; cursor: pointer; }
+  .req { border: 1px solid #e1deee; border-radius: 6px; padding: 8px 10px; margin-bottom: 8px; background: #fff; font-size: 13px; }
   .req .ops { display: flex; gap: 6px; margin-top: 6px; }
-  .req .ops button { background: #fff; color: var(--accent); padding: 2px 8px; font-size: 12px; }
-  .state { font-weight: 700; }
+  .req .ops button { background: #fff; color: var(--teleport); padding: 2px 8px; font-size: 12px; }
+  .state { display: inline-block; font-size: 11px; font-weight: 700; letter-spacing: .03em; padding: 1px 6px; border-radius: 10px; margin-top: 4px; background: #eee; }
+  .state.PENDING { background: #fff3d6; color: #8a5a00; }
+  .state.APPROVED { background: #daf3e5; color: #1a7f4b; }
+  .state.DENIED { background: #fbe0e0; color: #b02a2d; }
   #dialog { position: fixed; inset: 0; background: rgba(0,0,0,.35); display: none; place-items: center; }
   #dialog .box { background: #fff; border-radius: 8px; padding: 18px 20px; width: 460px; box-shadow: 0 8px 30px rgba(0,0,0,.25); }
   #dialog h3 { margin: 0 0 8px; }
-  #dialog textarea { width: 100%; min-height: 80px; margin: 8px 0 4px; font: inherit; }
+  #dialog label { font-weight: 600; font-size: 13px; }
+  #dialog textarea { width: 100%; min-height: 80px; margin: 8px 0 4px; font: inherit; border: 1px solid #c8c9cc; border-radius: 4px; padding: 6px 8px; }
   #dialog .error { color: #c43c3f; font-size: 13px; min-height: 18px; }
   #dialog .buttons { display: flex; justify-content: flex-end; gap: 8px; margin-top: 8px; }
+  #dialog .buttons button { padding: 6px 14px; border-radius: 4px; border: 1px solid #c8c9cc; background: #fff; cursor: pointer; font-weight: 600; }
+  #dialog .buttons #dialog-submit { background: var(--accent); border-color: var(--accent); color: #fff; }
   #toast { position: fixed; bottom: 16px; left: 50%; transform: translateX(-50%); background: #3d3c40; color: #fff; padding: 8px 14px; border-radius: 4px; display: none; }
 </style>
 </head>
 <body>
+<div class="teams" aria-hidden="true"><div class="team">Ac</div></div>
 <nav>
   <h1>Acme</h1>
   <div class="section">Channels</div>
   <div class="chan">town-square</div>
   <div class="chan active" id="channel-name">access-requests</div>
-  <div class="section">Demo</div>
-  <div class="chan">Teleport stand-in + Mattermost stand-in + the real daemon</div>
+  <div class="chan">off-topic</div>
+  <div class="about">Demo: the real teleport-mattermost daemon between a Teleport stand-in and a Mattermost stand-in. Buttons go through Mattermost's click path.</div>
 </nav>
 <main>
   <header>
-    <h2 id="channel-title">~access-requests</h2>
-    <span class="who">Viewing as <select id="as"><option value="bob">bob (approver)</option><option value="alice">alice (requester)</option></select></span>
+    <div>
+      <h2 id="channel-title">Access requests</h2>
+      <div class="purpose">Teleport access requests to approve or deny</div>
+    </div>
+    <span class="who">Viewing as <select id="as" data-viewer><option value="bob">bob (approver)</option><option value="alice">alice (requester)</option></select></span>
   </header>
   <div id="posts" data-testid="posts"></div>
+  <div class="composer" aria-hidden="true">Write to Access requests</div>
 </main>
 <aside>
+  <div class="brand"><span class="logo">T</span>Teleport</div>
+  <p class="hint">Acts on the Teleport stand-in, like tsh and tctl would.</p>
   <h3>tsh request create</h3>
-  <form id="new-request">
-    <input name="user" value="alice" aria-label="user">
-    <input name="roles" value="dba" aria-label="roles">
-    <input name="reason" value="Need to check the replication lag" aria-label="reason">
+  <form id="new-request" data-new-request>
+    <label>user<input name="user" value="alice"></label>
+    <label>roles<input name="roles" value="dba"></label>
+    <label>reason<input name="reason" value="Need to check the replication lag"></label>
     <button type="submit">Create request</button>
   </form>
   <h3>tctl requests ls</h3>
-  <div id="requests"></div>
+  <div id="requests" data-requests></div>
 </aside>
-<div id="dialog" role="dialog"><div class="box"><h3 id="dialog-title"></h3><div id="dialog-intro"></div>
-  <label for="dialog-reason" id="dialog-label">Reason</label><textarea id="dialog-reason"></textarea>
+<div id="dialog" role="dialog" data-dialog><div class="box"><h3 id="dialog-title"></h3><div id="dialog-intro"></div>
+  <label for="dialog-reason" id="dialog-label">Reason</label><textarea id="dialog-reason" data-dialog-reason></textarea>
   <div class="error" id="dialog-error"></div>
-  <div class="buttons"><button id="dialog-cancel">Cancel</button><button id="dialog-submit"></button></div></div></div>
+  <div class="buttons"><button id="dialog-cancel" data-dialog-cancel>Cancel</button><button id="dialog-submit" data-dialog-submit></button></div></div></div>
 <div id="toast" role="status"></div>
 <script>
 const STATES = ["NONE", "PENDING", "APPROVED", "DENIED", "PROMOTED"];
@@ -99,14 +132,15 @@ let current = null;
 function esc(text) {
   return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
-// Just enough Mattermost markdown for the daemon's posts: code spans, bold, italics, escapes.
+// Just enough Mattermost markdown for the daemon's posts: code spans, bold, italics, links, escapes.
 function md(text) {
   const parts = String(text).split(/(\`[^\`]*\`)/g);
   return parts.map((part) => {
     if (part.startsWith("\`") && part.endsWith("\`") && part.length > 1) return "<code>" + esc(part.slice(1, -1)) + "</code>";
     const slots = [];
     let out = part.replace(/\\\\(.)/g, (_, c) => { slots.push(c); return "\\u0000" + (slots.length - 1) + "\\u0000"; });
-    out = esc(out).replace(/\\*\\*(.+?)\\*\\*/g, "<b>$1</b>").replace(/(^|\\s)_(.+?)_(?=\\s|$)/g, "$1<i>$2</i>");
+    out = esc(out).replace(/\\*\\*(.+?)\\*\\*/g, "<b>$1</b>").replace(/(^|\\s)_(.+?)_(?=\\s|$)/g, "$1<i>$2</i>")
+      .replace(/\\[([^\\]]+)\\]\\((https?:\\/\\/[^)\\s]+)\\)/g, '<a href="$2" target="_blank" rel="noopener">$1</a>');
     return out.replace(/\\u0000(\\d+)\\u0000/g, (_, i) => esc(slots[Number(i)]));
   }).join("");
 }
@@ -122,8 +156,10 @@ async function api(path, body) {
 function renderPost(post, users) {
   const attachments = (post.props && post.props.attachments) || [];
   const author = post.user_id === users.bob ? "bob" : post.user_id === users.alice ? "alice" : current.bot;
-  const when = new Date(post.create_at).toLocaleTimeString();
-  let html = '<div class="post" data-post-id="' + esc(post.id) + '"><div class="avatar">' + esc(author[0].toUpperCase()) + '</div><div><div><span class="name">' + esc(author) + '</span>' + (author === current.bot ? '<span class="tag">BOT</span>' : "") + '<span class="time">' + when + "</span></div>";
+  const when = new Date(post.create_at).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+  const idField = attachments.flatMap((a) => a.fields || []).find((f) => f.title === "Request ID");
+  const requestId = idField ? String(idField.value).replace(/\`/g, "") : "";
+  let html = '<div class="post" data-post-id="' + esc(post.id) + '" data-request-id="' + esc(requestId) + '"><div class="avatar">' + esc(author[0].toUpperCase()) + '</div><div class="body"><div><span class="name">' + esc(author) + '</span>' + (author === current.bot ? '<span class="tag">BOT</span>' : "") + '<span class="time">' + when + "</span></div>";
   if (post.message) html += "<div>" + md(post.message) + "</div>";
   for (const a of attachments) {
     html += '<div class="attachment" style="border-left-color:' + esc(a.color || "#ccc") + '">';
@@ -142,7 +178,7 @@ async function refresh() {
   current = await api("/api/state");
   const as = document.getElementById("as").value;
   const items = current.posts.map((p) => ({ at: p.create_at, html: renderPost(p, current.users) }))
-    .concat((current.ephemeral[as] || []).map((p) => ({ at: p.create_at, html: '<div class="post"><div class="avatar">' + esc(current.bot[0].toUpperCase()) + '</div><div><span class="name">' + esc(current.bot) + '</span><span class="tag">BOT</span><div class="ephemeral">' + md(p.message) + " (Only visible to you)</div></div></div>" })));
+    .concat((current.ephemeral[as] || []).map((p) => ({ at: p.create_at, html: '<div class="post" data-ephemeral><div class="avatar">' + esc(current.bot[0].toUpperCase()) + '</div><div class="body"><span class="name">' + esc(current.bot) + '</span><span class="tag">BOT</span><span class="time">' + new Date(p.create_at).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" }) + '</span><div class="ephemeral">' + md(p.message) + '<span class="only">(Only visible to you)</span></div></div></div>' })));
   items.sort((a, b) => a.at - b.at);
   const dialog = (current.dialogs[as] || [])[0];
   const box = document.getElementById("dialog");
@@ -159,9 +195,13 @@ async function refresh() {
   }
   box.style.display = dialog ? "grid" : "none";
   if (!dialog) box.dataset.state = "";
-  document.getElementById("posts").innerHTML = items.map((i) => i.html).join("") || '<p class="ephemeral">No posts yet.</p>';
+  const list = document.getElementById("posts");
+  // Like Mattermost: stay at the newest post unless the reader scrolled up.
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  list.innerHTML = items.length ? '<div class="separator">Today</div>' + items.map((i) => i.html).join("") : '<p class="ephemeral">No posts yet.</p>';
+  if (atBottom) list.scrollTop = list.scrollHeight;
   document.getElementById("requests").innerHTML = current.requests.map((r) =>
-    '<div class="req" data-request="' + esc(r.id) + '"><div><code>' + esc(r.id.slice(0, 8)) + "</code> " + esc(r.user) + " → " + esc((r.roles || []).join(", ")) + '</div><div class="state">' + STATES[r.state] + "</div>" +
+    '<div class="req" data-request="' + esc(r.id) + '"><div><code>' + esc(r.id.slice(0, 8)) + "</code> " + esc(r.user) + " → " + esc((r.roles || []).join(", ")) + '</div><div class="state ' + STATES[r.state] + '" data-state="' + STATES[r.state] + '">' + STATES[r.state] + "</div>" +
     (r.state === 1 ? '<div class="ops"><button data-tctl="approve" data-id="' + esc(r.id) + '">approve</button><button data-tctl="deny" data-id="' + esc(r.id) + '">deny</button><button data-tctl="delete" data-id="' + esc(r.id) + '">delete</button></div>' : "") + "</div>").join("") || "<p>No requests.</p>";
 }
 document.addEventListener("click", async (event) => {

@@ -8,6 +8,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import { AppError } from "../errors.js";
 import { type BackoffPolicy, backoffDelay } from "../lib/backoff.js";
+import type { CallObserver } from "../lib/call-observer.js";
 import { type Clock, systemClock } from "../lib/clock.js";
 import type {
   MattermostChannel,
@@ -40,6 +41,8 @@ export interface MattermostClientOptions {
   random?: () => number;
   /** Called for every retry, for logs and metrics. */
   onRetry?: (info: { method: string; path: string; attempt: number; waitMs: number; reason: string }) => void;
+  /** Told about every HTTP exchange (each attempt of a retried call), for metrics and readiness. */
+  observer?: CallObserver;
 }
 
 export interface ApiErrorBody {
@@ -76,6 +79,7 @@ export class MattermostClient {
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly onRetry: MattermostClientOptions["onRetry"];
+  private readonly observer: CallObserver | undefined;
   /** While rate limited, every call waits until this time (ms since epoch). */
   private blockedUntil = 0;
 
@@ -87,6 +91,7 @@ export class MattermostClient {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.onRetry = options.onRetry;
+    this.observer = options.observer;
     const agentOptions = { keepAlive: true, maxSockets: 16 };
     this.agent =
       this.baseUrl.protocol === "https:"
@@ -96,6 +101,11 @@ export class MattermostClient {
 
   close(): void {
     this.agent.destroy();
+  }
+
+  /** Answers without a token: is this URL a Mattermost server that is up? */
+  ping(signal?: AbortSignal): Promise<{ status?: string }> {
+    return this.call("GET", "system/ping", undefined, signal);
   }
 
   getMe(signal?: AbortSignal): Promise<MattermostUser> {
@@ -251,7 +261,33 @@ export class MattermostClient {
     }
   }
 
-  private send(
+  /** One HTTP exchange, reported to the observer as `ok`, the HTTP status, or the error code. */
+  private async send(
+    method: string,
+    path: string,
+    payload: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<RawResponse> {
+    const started = performance.now();
+    let outcome = "ERROR";
+    try {
+      const response = await this.exchange(method, path, payload, signal);
+      outcome = response.status >= 200 && response.status < 300 ? "ok" : String(response.status);
+      return response;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      outcome = code === "ETIMEDOUT_REQUEST" ? "TIMEOUT" : signal?.aborted ? "ABORTED" : (code ?? "ERROR");
+      throw error;
+    } finally {
+      this.observer?.call({
+        operation: routeOf(method, path),
+        seconds: (performance.now() - started) / 1000,
+        outcome,
+      });
+    }
+  }
+
+  private exchange(
     method: string,
     path: string,
     payload: string | undefined,
@@ -302,6 +338,27 @@ export class MattermostClient {
 
 function enc(segment: string): string {
   return encodeURIComponent(segment);
+}
+
+/** Mattermost ids are 26 lowercase base32 characters (MATTERMOST-API.md §1). */
+const ID_SEGMENT = /^[a-z0-9]{26}$/;
+/** Segments after these are names chosen by people, not route parts. */
+const NAME_KEYS = new Set(["name", "username", "email"]);
+
+/**
+ * The route of an API path with ids and names replaced, e.g. `PUT /posts/{id}/patch`, so that
+ * metrics have one series per endpoint rather than per post.
+ */
+export function routeOf(method: string, path: string): string {
+  const segments = stripQuery(path).split("/");
+  const route = segments.map((segment, index) =>
+    ID_SEGMENT.test(segment)
+      ? "{id}"
+      : index > 0 && NAME_KEYS.has(segments[index - 1] ?? "")
+        ? "{name}"
+        : segment,
+  );
+  return `${method} /${route.join("/")}`;
 }
 
 function stripQuery(path: string): string {

@@ -985,6 +985,7 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
       const answer = () => {
         try {
           this.checkImplemented(method);
+          this.checkRolesExist(method, caller);
           const response = handle(call.request, caller);
           this.finishCall(record, status.OK);
           callback(null, response);
@@ -1012,6 +1013,7 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
       const record = this.startCall(method, caller);
       try {
         this.checkImplemented(method);
+        this.checkRolesExist(method, caller);
         handle(call, caller, record);
       } catch (error) {
         const failure = this.toStandinError(error);
@@ -1019,6 +1021,16 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
         endStream(call, failure);
       }
     };
+  }
+
+  /**
+   * Teleport's authorizer loads the roles named in the client certificate for every call but
+   * Ping; a role deleted since the certificate was issued fails the call with its NotFound.
+   */
+  private checkRolesExist(method: AuthMethod, caller: CallerIdentity | undefined): void {
+    if (method === "Ping" || !caller) return;
+    const unknown = caller.roles.find((role) => this.roles[role] === undefined);
+    if (unknown !== undefined) throw notFound(`role ${unknown} is not found`);
   }
 
   private toStandinError(error: unknown): TeleportStandinError {

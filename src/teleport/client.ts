@@ -9,6 +9,7 @@ import { timestampNow } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import type { AccessRequest, RequestState, TeleportUser } from "../core/access-request.js";
 import { isAppError } from "../errors.js";
+import type { CallObserver } from "../lib/call-observer.js";
 import { accessRequestFromProto, stateToProto } from "./convert.js";
 import { teleportError } from "./errors.js";
 import {
@@ -55,6 +56,8 @@ export interface TeleportClientOptions {
   identity: TeleportIdentityPem;
   serverName?: string;
   callTimeoutMs?: number;
+  /** Told about every unary call and listing stream, for metrics. */
+  observer?: CallObserver;
 }
 
 export interface PingResult {
@@ -75,12 +78,14 @@ export class TeleportClient {
   readonly addr: string;
   private readonly client: grpc.Client;
   private readonly callTimeoutMs: number;
+  private readonly observer: CallObserver | undefined;
   /** Set once the server answered UNIMPLEMENTED to GetAccessRequests (Teleport 18+). */
   private listViaV2 = false;
 
   constructor(options: TeleportClientOptions) {
     this.addr = options.addr;
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    this.observer = options.observer;
     const serverName = options.serverName ?? TELEPORT_SERVER_NAME;
     const credentials = grpc.credentials.createSsl(
       Buffer.from(options.identity.cas),
@@ -107,6 +112,8 @@ export class TeleportClient {
     timeoutMs = this.callTimeoutMs,
   ): Promise<ReturnType<Methods[M]["responseDeserialize"]>> {
     const method = methods[name];
+    const operation = method.originalName ?? String(name);
+    const report = this.reporter(operation);
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(
         method.path,
@@ -116,11 +123,30 @@ export class TeleportClient {
         new grpc.Metadata(),
         { deadline: Date.now() + timeoutMs },
         (error, response) => {
-          if (error) reject(teleportError(method.originalName ?? String(name), error));
+          report(error);
+          if (error) reject(teleportError(operation, error));
           else resolve(response as ReturnType<Methods[M]["responseDeserialize"]>);
         },
       );
     });
+  }
+
+  /**
+   * Starts timing a call; the returned function reports, once, how it ended (`ok` or the gRPC
+   * status name). Once, because a failing stream may also emit its end.
+   */
+  private reporter(operation: string): (error: grpc.ServiceError | null) => void {
+    const started = performance.now();
+    let reported = false;
+    return (error) => {
+      if (reported) return;
+      reported = true;
+      this.observer?.call({
+        operation,
+        seconds: (performance.now() - started) / 1000,
+        outcome: error ? (grpc.status[error.code] ?? "UNKNOWN") : "ok",
+      });
+    };
   }
 
   async ping(timeoutMs?: number): Promise<PingResult> {
@@ -191,6 +217,7 @@ export class TeleportClient {
   /** Teleport 18+: GetAccessRequestsV2 streams the matching requests. */
   private listRequestsV2(filter: MessageShape<typeof AccessRequestFilterSchema>): Promise<AccessRequest[]> {
     const method = methods.getAccessRequestsV2;
+    const report = this.reporter("GetAccessRequestsV2");
     return new Promise((resolve, reject) => {
       const found: AccessRequest[] = [];
       const call = this.client.makeServerStreamRequest(
@@ -202,8 +229,14 @@ export class TeleportClient {
         { deadline: Date.now() + this.callTimeoutMs * 3 },
       );
       call.on("data", (request) => found.push(accessRequestFromProto(request)));
-      call.on("error", (error) => reject(teleportError("GetAccessRequestsV2", error)));
-      call.on("end", () => resolve(found));
+      call.on("error", (error: grpc.ServiceError) => {
+        report(error);
+        reject(teleportError("GetAccessRequestsV2", error));
+      });
+      call.on("end", () => {
+        report(null);
+        resolve(found);
+      });
     });
   }
 

@@ -137,6 +137,7 @@ describe("loadConfig: a valid file", () => {
         verifyClientCert: false,
         clientCaFile: undefined,
       },
+      health: { listen: { host: "127.0.0.1", port: 8082 } },
       log: { output: { kind: "stderr" }, severity: "info" },
       review: {
         mode: "auto",
@@ -224,6 +225,18 @@ describe("loadConfig: a valid file", () => {
       const { config } = await load(BASE.replace('8081"\n', `8081/mm/"\nlisten_addr = "${listen}"\n`));
       assert.deepEqual(config.http.listen, expected);
       assert.equal(config.http.publicUrl, "https://callback.example.com:8081/mm");
+    }
+  });
+
+  it("reads [health] listen_addr, any interface or port 0 included", async () => {
+    for (const [listen, expected] of [
+      ["127.0.0.1:9102", { host: "127.0.0.1", port: 9102 }],
+      [":9102", { host: "", port: 9102 }],
+      ["[::1]:0", { host: "::1", port: 0 }],
+    ] as const) {
+      const { config, warnings } = await load(`${BASE}\n[health]\nlisten_addr = "${listen}"\n`);
+      assert.deepEqual(config.health.listen, expected);
+      assert.deepEqual(warnings, []);
     }
   });
 
@@ -438,7 +451,7 @@ describe("loadConfig: unknown keys and wrong types", () => {
     assertError(await loadError(text), {
       line: lineOf(text, "[slack]"),
       message: "unknown table [slack]",
-      fix: "Remove it; the top level accepts [teleport], [mattermost], [http], [log], [review], [role_to_recipients]",
+      fix: "Remove it; the top level accepts [teleport], [mattermost], [http], [health], [log], [review], [role_to_recipients]",
     });
   });
 
@@ -723,6 +736,34 @@ describe("loadConfig: values", () => {
       message: 'http.listen_addr "8081" is not a host:port address',
       fix: '":8081"',
     });
+  });
+
+  it("refuses a health listen_addr that is not host:port, at its line", async () => {
+    const text = `${BASE}\n[health]\nlisten_addr = "http://127.0.0.1:8082"\n`;
+    assertError(await loadError(text), {
+      line: lineOf(text, "http://127.0.0.1:8082"),
+      message: 'health.listen_addr "http://127.0.0.1:8082" is not a host:port address',
+      fix: '"127.0.0.1:8082"',
+    });
+  });
+
+  it("refuses a health listener on the callback server's port", async () => {
+    for (const [callback, health] of [
+      [":8081", "127.0.0.1:8081"],
+      ["127.0.0.1:9000", "127.0.0.1:9000"],
+      ["127.0.0.1:9000", ":9000"],
+    ] as const) {
+      const text = `${BASE}listen_addr = "${callback}"\n\n[health]\nlisten_addr = "${health}"\n`;
+      assertError(await loadError(text), {
+        line: lineOf(text, "[health]") + 1,
+        message:
+          /health\.listen_addr ".*" uses port \d+, which the callback server \(http\.listen_addr\) listens on/,
+        fix: "a port of its own",
+      });
+    }
+    // Different hosts may share a port.
+    const apart = `${BASE}listen_addr = "192.0.2.10:9000"\n\n[health]\nlisten_addr = "127.0.0.1:9000"\n`;
+    assert.equal((await load(apart)).config.health.listen.port, 9000);
   });
 
   it("refuses a short secret and says how to make a good one", async () => {
@@ -1061,6 +1102,7 @@ describe("configureText", () => {
       ["http"],
       ["http", "basic_auth"],
       ["http", "tls"],
+      ["health"],
       ["log"],
       ["review"],
     ];

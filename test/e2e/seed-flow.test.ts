@@ -9,7 +9,7 @@ import { createWorld, type World } from "../../src/demo/world.js";
 import type { StandinPost } from "../../src/standins/mattermost-server.js";
 import type { AccessRequestV3 } from "../../src/teleport/gen/teleport/types_pb.js";
 import { RequestState } from "../../src/teleport/gen/teleport/types_pb.js";
-import { DaemonProcess, writeDaemonConfig } from "../support/daemon-process.js";
+import { DaemonProcess, TEST_SECRET, writeDaemonConfig } from "../support/daemon-process.js";
 import { decide } from "../support/decide.js";
 import { postRaw } from "../support/http.js";
 import { assertRequestsValid } from "../support/openapi.js";
@@ -266,6 +266,25 @@ for (const version of ["4.2.8", "6.2.1", "18.0.0"] as const)
       );
       assert.ok(fromBot.length > 5);
       assertRequestsValid(fromBot);
+    });
+
+    // Last in this suite: by now the debug log holds the whole flow above.
+    test("no token, secret or key reaches the debug log through the whole flow", () => {
+      const output = daemon.stderrText;
+      assert.ok(
+        daemon.lines.some((line) => line.level === "debug"),
+        "the daemon logged at debug level",
+      );
+      assert.ok(output.includes("Successfully posted to Mattermost"));
+      const keyBody = world.identity.key.split("\n")[1] ?? "";
+      for (const [name, secret] of [
+        ["bot token", world.bot.token],
+        ["button secret", TEST_SECRET],
+        ["identity private key", keyBody],
+      ] as const) {
+        assert.ok(secret.length >= 16, name);
+        assert.ok(!output.includes(secret), `the ${name} appears in the log`);
+      }
     });
   });
 

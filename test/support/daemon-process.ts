@@ -134,6 +134,24 @@ export class DaemonProcess {
     });
   }
 
+  /** Resolves once `msg` has been logged `count` times (e.g. the second "Watcher connected"). */
+  waitForLogCount(msg: string, count: number, timeoutMs = 15_000): Promise<LogLine> {
+    return this.waitForLog(
+      (line) =>
+        line.msg === msg && this.lines.filter((other) => other.msg === msg).indexOf(line) === count - 1,
+      timeoutMs,
+    );
+  }
+
+  /** Base URL of the health listener, from its latest startup log line (configs use port 0). */
+  async healthUrl(): Promise<string> {
+    await this.waitForLog(/^Health and metrics listening on /);
+    const line = this.lines.findLast((candidate) =>
+      candidate.msg.startsWith("Health and metrics listening on "),
+    );
+    return `http://127.0.0.1:${String(line?.["port"])}`;
+  }
+
   /** Messages logged, in order (for asserting the startup sequence). */
   messages(): string[] {
     return this.lines.map((line) => line.msg);
@@ -208,6 +226,10 @@ export async function writeDaemonConfig(
     "[http]",
     `public_addr = "https://127.0.0.1:${port}"`,
     `listen_addr = "127.0.0.1:${port}"`,
+    "",
+    // Port 0: tests run daemons side by side; they read the port from the log line.
+    "[health]",
+    'listen_addr = "127.0.0.1:0"',
     "",
     "[log]",
     'output = "stderr"',

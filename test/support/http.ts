@@ -1,4 +1,7 @@
-/** Raw HTTP(S) POSTs for tests that talk to the callback server directly, as an attacker could. */
+/**
+ * Raw HTTP(S) requests for tests: POSTs to the callback server as an attacker could send them,
+ * GETs to the health listener as a probe or scraper does.
+ */
 import * as http from "node:http";
 import * as https from "node:https";
 
@@ -8,24 +11,14 @@ export interface RawReply {
   text: string;
 }
 
-/** POSTs `body` to `url`; the callback server's self-signed certificate is accepted. */
-export function postRaw(
-  url: string,
-  body: string,
-  contentType = "application/json",
-  headers: http.OutgoingHttpHeaders = {},
-): Promise<RawReply> {
+/** Sends one request (self-signed certificates accepted) and reads the whole answer. */
+function exchange(url: string, options: https.RequestOptions, body?: string): Promise<RawReply> {
   const target = new URL(url);
   const transport = target.protocol === "https:" ? https : http;
   return new Promise((resolve, reject) => {
     const request = transport.request(
       target,
-      {
-        method: "POST",
-        rejectUnauthorized: false,
-        headers: { "Content-Type": contentType, "Content-Length": Buffer.byteLength(body), ...headers },
-        timeout: 10_000,
-      },
+      { rejectUnauthorized: false, timeout: 10_000, ...options },
       (response) => {
         const chunks: Buffer[] = [];
         response.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -42,4 +35,26 @@ export function postRaw(
     request.on("error", reject);
     request.end(body);
   });
+}
+
+/** POSTs `body` to `url`. */
+export function postRaw(
+  url: string,
+  body: string,
+  contentType = "application/json",
+  headers: http.OutgoingHttpHeaders = {},
+): Promise<RawReply> {
+  return exchange(
+    url,
+    {
+      method: "POST",
+      headers: { "Content-Type": contentType, "Content-Length": Buffer.byteLength(body), ...headers },
+    },
+    body,
+  );
+}
+
+/** GETs `url`. */
+export function getRaw(url: string): Promise<RawReply> {
+  return exchange(url, { method: "GET" });
 }

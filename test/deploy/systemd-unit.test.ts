@@ -1,0 +1,94 @@
+/**
+ * The shipped systemd unit works as shipped: systemd itself finds nothing to warn about, and the
+ * command line it runs is one the CLI accepts (the original's unit passed an unknown --pid-file).
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { chmod, copyFile, cp, mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { CLI_PATH, runCli } from "../support/daemon-process.js";
+import { makeTempDir, type TempDir } from "../support/temp-dir.js";
+
+const UNIT_PATH = fileURLToPath(new URL("../../deploy/teleport-mattermost.service", import.meta.url));
+const UNIT_NAME = "teleport-mattermost.service";
+const SYSTEM_UNITS = "/usr/lib/systemd/system";
+
+function unitValues(text: string, key: string): string[] {
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith(`${key}=`))
+    .map((line) => line.slice(key.length + 1));
+}
+
+const analyze = spawnSync("systemd-analyze", ["--version"], { encoding: "utf8" });
+const noAnalyze =
+  analyze.error || analyze.status !== 0
+    ? "systemd-analyze is not installed (scripts/install-test-deps.sh installs it when run as root)"
+    : false;
+
+describe("deploy/teleport-mattermost.service", () => {
+  let unit: string;
+  let root: TempDir;
+
+  before(async () => {
+    unit = await readFile(UNIT_PATH, "utf8");
+    root = await makeTempDir("teleport-mattermost-unit-");
+  });
+  after(() => root?.remove());
+
+  test("systemd-analyze verify accepts it without a single warning", { skip: noAnalyze }, async () => {
+    // A root of our own, holding the unit, the binary it runs, /bin/kill and systemd's own units,
+    // so verify checks our file without touching the machine's /etc or /usr/local.
+    const path = (...parts: string[]) => join(root.path, ...parts);
+    await mkdir(path("etc/systemd/system"), { recursive: true });
+    await mkdir(path("usr/local/bin"), { recursive: true });
+    await mkdir(path("usr/lib/systemd"), { recursive: true });
+    await mkdir(path("bin"), { recursive: true });
+    await copyFile(UNIT_PATH, path("etc/systemd/system", UNIT_NAME));
+    await copyFile(CLI_PATH, path("usr/local/bin/teleport-mattermost"));
+    await chmod(path("usr/local/bin/teleport-mattermost"), 0o755);
+    await copyFile("/bin/kill", path("bin/kill"));
+    await cp(SYSTEM_UNITS, path(SYSTEM_UNITS), { recursive: true });
+    const result = spawnSync(
+      "systemd-analyze",
+      ["verify", `--root=${root.path}`, `/etc/systemd/system/${UNIT_NAME}`],
+      { encoding: "utf8" },
+    );
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stderr.trim(), "", "systemd-analyze printed warnings");
+  });
+
+  test("runs the installed binary with flags the CLI accepts, and reloads with SIGHUP", async () => {
+    const [execStart] = unitValues(unit, "ExecStart");
+    assert.equal(
+      execStart,
+      "/usr/local/bin/teleport-mattermost start --config=/etc/teleport-mattermost.toml",
+    );
+    assert.deepEqual(unitValues(unit, "ExecReload"), ["/bin/kill -HUP $MAINPID"]);
+    assert.deepEqual(unitValues(unit, "Restart"), ["on-failure"]);
+    assert.deepEqual(unitValues(unit, "User"), ["teleport-mattermost"]);
+    // Same arguments, a config path that does not exist: the CLI must complain about the file,
+    // not about an option.
+    const args = (execStart ?? "").split(" ").slice(1);
+    args[1] = "--config=/nonexistent/teleport-mattermost.toml";
+    const result = await runCli(args);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /config file \/nonexistent\/teleport-mattermost\.toml not found/);
+    assert.doesNotMatch(result.stderr, /unknown option/);
+  });
+
+  test("is hardened and still reads the identity folder", () => {
+    for (const [key, value] of [
+      ["NoNewPrivileges", "yes"],
+      ["ProtectSystem", "strict"],
+      ["ProtectHome", "yes"],
+      ["PrivateTmp", "yes"],
+    ]) {
+      assert.deepEqual(unitValues(unit, key as string), [value], key);
+    }
+    assert.match(unitValues(unit, "ReadOnlyPaths").join(" "), /\/var\/lib\/teleport\/plugins\/mattermost/);
+    assert.deepEqual(unitValues(unit, "DynamicUser"), [], "a dedicated user, as the comment explains");
+  });
+});
