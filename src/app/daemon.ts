@@ -188,9 +188,17 @@ export class Daemon {
   /** After every (re)connect: bring every request Teleport has up to date (ARCHITECTURE.md §3). */
   private async catchUp(): Promise<void> {
     try {
+      const started = performance.now();
       const requests = await this.teleport.listRequests();
       for (const request of requests) this.work.push(request.id, { kind: "live", request });
       this.logger.debug({ requests: requests.length }, "Catch-up listed requests");
+      // "Caught up" means every listed request was handled (and anything queued meanwhile):
+      // from here on posts only lag behind new events. Operators and the benchmark wait for it.
+      await this.work.idle();
+      this.logger.info(
+        { requests: requests.length, duration_ms: Math.round(performance.now() - started) },
+        "Catch-up finished",
+      );
     } catch (error) {
       this.logger.warn(
         { err: AppError.from(error).describe() },
