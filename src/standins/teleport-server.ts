@@ -796,6 +796,9 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
       rejectUnauthorized: false, // verified below: a certificate is optional but must be valid
       ALPNProtocols: ["h2"], // WIRE §7 "server ALPN"
       SNICallback: (serverName, done) => done(this.checkServerName(serverName), undefined),
+      // Go sets TCP_NODELAY on every connection; without it Nagle holds back small answers
+      // while an earlier one is unacknowledged, up to the peer's delayed-ACK timeout (40 ms).
+      noDelay: true,
     });
     listener.on("connection", (socket: Socket) => {
       this.sockets.add(socket);
@@ -1038,7 +1041,10 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
   ): AccessRequestV3[] {
     if (!caller) this.requireVerbs(caller, KIND_ACCESS_REQUEST, "list", "read");
     const parsed: ParsedRequestFilter = { id: filter.id, user: filter.user, state: filter.state };
-    const all = this.sortedRequests().filter((request) => matchesFilter(request, parsed));
+    // An id names at most one request: look it up instead of sorting them all (a click's lookup).
+    const byId = filter.id === "" ? undefined : this.requests.get(filter.id);
+    const candidates = filter.id === "" ? this.sortedRequests() : byId ? [byId] : [];
+    const all = candidates.filter((request) => matchesFilter(request, parsed));
     if (
       this.hasVerb(caller, KIND_ACCESS_REQUEST, "list") &&
       this.hasVerb(caller, KIND_ACCESS_REQUEST, "read")
