@@ -54,6 +54,7 @@ export class Daemon {
     private readonly mattermost: MattermostClient,
     private readonly callbackServer: CallbackServer,
     private readonly work: KeyedWork<RequestView>,
+    private readonly sync: RequestSync,
     readonly ping: PingResult,
     readonly callbackPort: number,
   ) {}
@@ -148,7 +149,7 @@ export class Daemon {
             "Failed to update Mattermost for request",
           ),
       );
-      const daemon = new Daemon(logger, teleport, mattermost, callbackServer, work, ping, address.port);
+      const daemon = new Daemon(logger, teleport, mattermost, callbackServer, work, sync, ping, address.port);
       daemon.startWatching(clock, deps.random);
       return daemon;
     } catch (error) {
@@ -189,9 +190,12 @@ export class Daemon {
   private async catchUp(): Promise<void> {
     try {
       const started = performance.now();
-      const requests = await this.teleport.listRequests();
-      for (const request of requests) this.work.push(request.id, { kind: "live", request });
-      this.logger.debug({ requests: requests.length }, "Catch-up listed requests");
+      // Both listings at once: a request or record that changes in between is only ever
+      // judged stale, and sync() reads it again.
+      const [requests, records] = await Promise.all([this.teleport.listRequests(), this.sync.listRecords()]);
+      const stale = this.sync.needingSync(requests, records);
+      for (const request of stale) this.work.push(request.id, { kind: "live", request });
+      this.logger.debug({ requests: requests.length, to_sync: stale.length }, "Catch-up listed requests");
       // "Caught up" means every listed request was handled (and anything queued meanwhile):
       // from here on posts only lag behind new events. Operators and the benchmark wait for it.
       await this.work.idle();

@@ -69,6 +69,41 @@ export class RequestSync {
     });
   }
 
+  /**
+   * Every plugin record this plugin stored, in one call (for catch-up: a read per request is
+   * what made a restart with many pending requests slow). Undefined when the listing fails.
+   */
+  async listRecords(): Promise<Map<string, PluginRecord> | undefined> {
+    try {
+      const stored = await this.deps.teleport.listPluginData(PLUGIN_NAME);
+      return new Map([...stored].map(([id, data]) => [id, decodeRecord(data)]));
+    } catch (error) {
+      this.deps.logger.warn(
+        { err: AppError.from(error).describe() },
+        "Listing plugin data failed; reading each request's instead",
+      );
+      return undefined;
+    }
+  }
+
+  /**
+   * The requests of a catch-up that may need work, judged from `records` (listRecords): after
+   * a restart most posts are up to date. What may need work (everything, without records) is
+   * left to `sync`, which reads again.
+   */
+  needingSync(
+    requests: readonly AccessRequest[],
+    records: Map<string, PluginRecord> | undefined,
+  ): AccessRequest[] {
+    if (!records) return [...requests];
+    const now = this.deps.clock.now();
+    return requests.filter((request) => {
+      const record = records.get(request.id) ?? decodeRecord(undefined);
+      this.remember(request.id, record);
+      return planFor({ kind: "live", request }, record, now, this.deps.instanceId).kind !== "none";
+    });
+  }
+
   /** The stored record, or the cached one when Teleport no longer has it (request deleted). */
   async readRecord(id: string): Promise<PluginRecord> {
     let data: Record<string, string> | undefined;

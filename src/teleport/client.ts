@@ -257,6 +257,23 @@ export class TeleportClient {
   }
 
   /**
+   * This plugin's data for every request that has some (GetPluginData without a resource:
+   * Teleport returns all of the kind), keyed by request id. One call instead of one per request.
+   */
+  async listPluginData(plugin: string): Promise<Map<string, PluginDataMap>> {
+    const response = await this.unary(
+      "getPluginData",
+      create(PluginDataFilterSchema, { kind: ACCESS_REQUEST_KIND, resource: "", plugin }),
+    );
+    const byRequest = new Map<string, PluginDataMap>();
+    for (const item of response.pluginData) {
+      const entry = item.spec?.entries[plugin];
+      if (entry && item.metadata?.name) byRequest.set(item.metadata.name, { ...entry.data });
+    }
+    return byRequest;
+  }
+
+  /**
    * Compare-and-swap write of plugin data: `expect` values must match what is stored ("" =
    * absent). A mismatch throws AppError CONFLICT; re-read and re-plan.
    */
