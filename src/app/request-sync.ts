@@ -54,7 +54,7 @@ export class RequestSync {
   async sync(view: RequestView): Promise<void> {
     const id = view.kind === "live" ? view.request.id : view.id;
     for (let round = 0; round < MAX_CAS_ROUNDS; round++) {
-      const record = await this.readRecord(id);
+      const record = (round === 0 ? this.presumedNew(view) : undefined) ?? (await this.readRecord(id));
       const plan = planFor(view, record, this.deps.clock.now(), this.deps.instanceId);
       try {
         await this.execute(id, view, record, plan);
@@ -67,6 +67,19 @@ export class RequestSync {
     throw new AppError("CONFLICT", `Gave up on request ${id} after ${MAX_CAS_ROUNDS} conflicting updates`, {
       retryable: true,
     });
+  }
+
+  /**
+   * The record of a pending request this daemon has never seen, which almost always has none
+   * yet: posting then starts with the claim, whose compare-and-swap expects no record, instead
+   * of a read first (one Teleport round trip less per new request). If a record exists after
+   * all, the claim fails as a conflict and the next round reads it.
+   */
+  private presumedNew(view: RequestView): PluginRecord | undefined {
+    if (view.kind !== "live" || view.request.state !== "PENDING" || this.records.has(view.request.id)) {
+      return undefined;
+    }
+    return decodeRecord(undefined);
   }
 
   /**

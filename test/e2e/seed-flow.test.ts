@@ -302,6 +302,36 @@ describe("restarts", () => {
     assert.equal(await second.stop(), 0);
   });
 
+  test("two daemons on one cluster post each new request once", async (t) => {
+    const { world, start } = await restartableWorld(t);
+    const other = await makeTempDir();
+    t.after(() => other.remove());
+    const { configPath: otherConfig } = await writeDaemonConfig(other, world);
+    const second = new DaemonProcess(["start", "-c", otherConfig]);
+    t.after(() => second.stop());
+    const first = start();
+    await Promise.all([first.waitForLog("Catch-up finished"), second.waitForLog("Catch-up finished")]);
+    // Both see every event; each claims by compare-and-swap, so one posts and the other backs off.
+    const ids = Array.from(
+      { length: 20 },
+      (_, i) =>
+        world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: `twice? ${i}` }).metadata!.name,
+    );
+    for (const id of ids) {
+      await world.teleport.waitFor(
+        () => world.teleport.pluginData(id, "mattermost")?.["messages"],
+        10_000,
+        id,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const posts = world.mattermost.channelPosts(world.channel.id);
+    assert.equal(posts.length, ids.length);
+    for (const id of ids) {
+      assert.equal(posts.filter((post) => JSON.stringify(post.props).includes(id)).length, 1, id);
+    }
+  });
+
   test("at start it catches up on what changed while it was stopped, and leaves up-to-date posts alone", async (t) => {
     const { world, start } = await restartableWorld(t);
     const first = start();
