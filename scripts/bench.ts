@@ -8,6 +8,7 @@
  */
 import { writeFile } from "node:fs/promises";
 import * as os from "node:os";
+import { loopbackRoundTripCpu } from "./bench/calibrate.js";
 import {
   BURST_REQUESTS,
   type BurstResult,
@@ -21,7 +22,6 @@ import {
   type MemoryResult,
   memory,
   PENDING_AT_START,
-  RUNS,
   type StartupResult,
   startup,
   TRACKED_REQUESTS,
@@ -161,12 +161,20 @@ function figures(results: Results): Figure[] {
   if (memory) {
     const growth = memory.trackedRssMb - memory.idleRssMb;
     rows.push({
-      figure: `RSS at ${TRACKED_REQUESTS.toLocaleString("en")} tracked requests`,
-      measured: `${mb(memory.trackedRssMb)} (+${mb(growth)})`,
+      figure: `RSS at ${TRACKED_REQUESTS.toLocaleString("en")} tracked requests, settled`,
+      measured: `${mb(memory.trackedRssMb)} (+${mb(growth)} over its idle ${mb(memory.idleRssMb)})`,
       target: "< +20 MB",
       met: growth < 20,
       runs: 1,
-      values: { mb: memory.trackedRssMb, growthMb: growth },
+      values: { mb: memory.trackedRssMb, growthMb: growth, idleMb: memory.idleRssMb },
+    });
+    rows.push({
+      figure: "  RSS 1 s after the last of them; peak",
+      measured: `${mb(memory.loadedRssMb)}; ${mb(memory.peakRssMb)}`,
+      target: "—",
+      met: undefined,
+      runs: 1,
+      values: { loadedMb: memory.loadedRssMb, peakMb: memory.peakRssMb },
     });
   }
   if (post) {
@@ -227,6 +235,9 @@ async function main(): Promise<void> {
   log(
     `teleport-mattermost benchmark: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}; phases: ${phases.join(", ")}`,
   );
+  // Other work on the machine skews every figure; the load average says how much there was.
+  const loadBefore = os.loadavg()[0]!;
+  const roundTrip = await loopbackRoundTripCpu();
   const started = performance.now();
   const results: Results = {};
   for (const phase of phases) {
@@ -238,16 +249,25 @@ async function main(): Promise<void> {
     if (phase === "memory") results.memory = await memory(log);
   }
   const elapsedS = (performance.now() - started) / 1000;
+  const loadAfter = os.loadavg()[0]!;
   const rows = figures(results);
   process.stdout.write(
-    `\n${machine.cores} cores (${machine.cpu}), Node ${machine.node}, ${machine.platform}; medians of ${RUNS} runs where runs = ${RUNS}; bench took ${elapsedS.toFixed(0)} s\n\n${table(rows)}\n`,
+    [
+      "",
+      `${machine.cores} cores (${machine.cpu}), Node ${machine.node}, ${machine.platform}`,
+      `load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after; took ${elapsedS.toFixed(0)} s; figures are medians of the runs counted`,
+      `a loopback TCP round trip costs ${roundTrip.spacedUs.toFixed(0)} µs of CPU when 20 ms apart, ${roundTrip.backToBackUs.toFixed(0)} µs back to back (what waking up costs here)`,
+      "",
+      table(rows),
+      "",
+    ].join("\n"),
   );
   await writeFile(
     RESULTS_FILE,
     `${JSON.stringify(
       {
         at: new Date().toISOString(),
-        machine,
+        machine: { ...machine, loadBefore, loadAfter, roundTripCpuUs: roundTrip },
         elapsedS: round(elapsedS),
         figures: rows.map(({ figure, measured, target, met, runs, values }) => ({
           figure: figure.trim(),

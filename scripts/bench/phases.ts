@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { RateLimitOptions } from "../../src/standins/mattermost-server.js";
-import { cpuMs, ownCpuMs, rssMb } from "./proc.js";
+import { cpuMs, ownCpuMs, peakRssMb, rssMb } from "./proc.js";
 import { BenchSite, type StartedDaemon, until } from "./site.js";
 import { percentile } from "./stats.js";
 
@@ -319,9 +319,17 @@ export const TRACKED_REQUESTS = 10_000;
 /** Requests created but not yet recorded, at most: keeps the daemon busy without an unbounded queue. */
 const IN_FLIGHT = 500;
 
+/** Idle time after the load before "settled" RSS is read: V8's memory reducer runs ~8 s after a load ends. */
+const SETTLED_MS = 15_000;
+
 export interface MemoryResult {
   idleRssMb: number;
+  /** RSS a second after the last request was handled. */
+  loadedRssMb: number;
+  /** RSS once the daemon has been idle for SETTLED_MS with the requests tracked. */
   trackedRssMb: number;
+  /** VmHWM: the most RSS the daemon ever had. */
+  peakRssMb: number;
   /** Daemon CPU per request handled, ms. */
   daemonCpuMs: number;
   standinCpuMs: number;
@@ -353,16 +361,20 @@ export async function memory(log: (line: string) => void): Promise<MemoryResult>
     const daemonCpu = cpuMs(daemon.pid) - daemonCpuBefore;
     const ownCpu = ownCpuMs() - ownCpuBefore;
     await sleep(SETTLE_MS);
+    const loadedRssMb = rssMb(daemon.pid);
+    await sleep(SETTLED_MS - SETTLE_MS);
     const handled = site.recorded.size;
     const result: MemoryResult = {
       idleRssMb,
+      loadedRssMb,
       trackedRssMb: rssMb(daemon.pid),
+      peakRssMb: peakRssMb(daemon.pid),
       daemonCpuMs: daemonCpu / handled,
       standinCpuMs: ownCpu / handled,
       perSec: handled / elapsedS,
     };
     log(
-      `  ${handled} tracked${done ? "" : " (timed out)"} in ${elapsedS.toFixed(1)} s: RSS ${idleRssMb.toFixed(1)} → ${result.trackedRssMb.toFixed(1)} MB, daemon CPU ${result.daemonCpuMs.toFixed(2)} ms/request, stand-ins ${result.standinCpuMs.toFixed(2)} ms/request`,
+      `  ${handled} tracked${done ? "" : " (timed out)"} in ${elapsedS.toFixed(1)} s: RSS idle ${idleRssMb.toFixed(1)}, peak ${result.peakRssMb.toFixed(1)}, after ${loadedRssMb.toFixed(1)}, settled ${result.trackedRssMb.toFixed(1)} MB, daemon CPU ${result.daemonCpuMs.toFixed(2)} ms/request, stand-ins ${result.standinCpuMs.toFixed(2)} ms/request`,
     );
     await stopped(daemon);
     return result;

@@ -11,9 +11,18 @@ const CLOCK_TICKS_PER_SECOND =
 
 /** VmRSS of the process in MB (1 MB = 2^20 bytes). */
 export function rssMb(pid: number): number {
+  return statusMb(pid, "VmRSS");
+}
+
+/** VmHWM: the highest RSS the process has had, in MB. */
+export function peakRssMb(pid: number): number {
+  return statusMb(pid, "VmHWM");
+}
+
+function statusMb(pid: number, field: string): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
-  if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, "m").exec(status);
+  if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(match[1]) / 1024;
 }
 
