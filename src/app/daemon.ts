@@ -346,6 +346,7 @@ export class Daemon {
    */
   private async catchUp(): Promise<void> {
     const census = this.observers.metrics.requests.beginListing();
+    const started = Date.now();
     try {
       const [requests, records] = await Promise.all([
         this.teleport.listRequests(),
@@ -361,7 +362,9 @@ export class Daemon {
       for (const request of requests) {
         live.add(request.id);
         const view: RequestView = { kind: "live", request };
-        const plan = planFor(view, decodeRecord(records.get(request.id)), context);
+        const record = decodeRecord(records.get(request.id));
+        this.sync.prime(request.id, record);
+        const plan = planFor(view, record, context);
         if (plan.kind !== "none") {
           this.work.push(request.id, view);
           queued++;
@@ -377,7 +380,13 @@ export class Daemon {
           queued++;
         }
       }
-      this.logger.info({ requests: requests.length, records: records.size, queued }, "Catch-up finished");
+      // "Caught up" means every queued request was handled: from here on posts only lag behind
+      // new events. Operators and the benchmark wait for this line.
+      await this.work.idle();
+      this.logger.info(
+        { requests: requests.length, records: records.size, queued, duration_ms: Date.now() - started },
+        "Catch-up finished",
+      );
     } catch (error) {
       this.logger.warn({ err: AppError.from(error).describe() }, "Catch-up failed; will try again");
       this.scheduler.later(() => void this.catchUp(), CATCH_UP_RETRY_MS);

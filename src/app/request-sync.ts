@@ -96,7 +96,7 @@ export class RequestSync {
    */
   async sync(view: RequestView): Promise<{ recheckAt?: number }> {
     const id = view.kind === "live" ? view.request.id : view.id;
-    let record = await this.readRecord(id);
+    let record = this.presumedNew(view) ?? (await this.readRecord(id));
     for (let step = 0; step < MAX_STEPS; step++) {
       const plan = planFor(view, record, this.planContext());
       if (plan.kind === "none") return plan.nextCheckAt !== undefined ? { recheckAt: plan.nextCheckAt } : {};
@@ -120,6 +120,19 @@ export class RequestSync {
     throw new AppError("CONFLICT", `Gave up on request ${id} after ${MAX_STEPS} steps`, { retryable: true });
   }
 
+  /**
+   * The record of a pending request this daemon has never seen, which almost always has none
+   * yet: posting then starts with the claim, whose compare-and-swap expects no record, instead
+   * of a read first (one Teleport round trip less per new request). If a record exists after
+   * all, the claim fails as a conflict and the next step reads it.
+   */
+  private presumedNew(view: RequestView): PluginRecord | undefined {
+    if (view.kind !== "live" || view.request.state !== "PENDING" || this.records.has(view.request.id)) {
+      return undefined;
+    }
+    return decodeRecord(undefined);
+  }
+
   /** The stored record, or the cached one when Teleport no longer has it (request deleted). */
   async readRecord(id: string): Promise<PluginRecord> {
     let data: Record<string, string> | undefined;
@@ -135,6 +148,11 @@ export class RequestSync {
     const record = decodeRecord(data);
     this.remember(id, record);
     return record;
+  }
+
+  /** Records listed in bulk (catch-up), so events for them need no read of their own. */
+  prime(id: string, record: PluginRecord): void {
+    this.remember(id, record);
   }
 
   private remember(id: string, record: PluginRecord): void {

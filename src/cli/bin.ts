@@ -1,4 +1,5 @@
 /** Process entry point: runs the CLI and exits with its code. */
+import "./heap.js"; // first: it sets how the garbage collector sizes the heap
 import { main } from "./main.js";
 
 main(process.argv.slice(2)).then(

@@ -1,6 +1,7 @@
 /**
  * Loads @peculiar/x509 once, after the Reflect metadata polyfill its dependency tsyringe needs,
- * with Node's WebCrypto as the provider. Loaded lazily: only certificate generation needs it.
+ * with Node's WebCrypto as the provider. Loaded lazily: only the stand-ins' test PKI needs it (the
+ * daemon's own self-signed certificate is encoded without it: callback/self-signed.ts).
  */
 type X509Module = typeof import("@peculiar/x509");
 

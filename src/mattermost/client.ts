@@ -10,6 +10,7 @@ import { AppError } from "../errors.js";
 import { type BackoffPolicy, backoffDelay } from "../lib/backoff.js";
 import type { CallObserver } from "../lib/call-observer.js";
 import { type Clock, systemClock } from "../lib/clock.js";
+import { RateLimitGate, rateLimitWaitMs } from "./rate-limit-gate.js";
 import type {
   MattermostChannel,
   MattermostPost,
@@ -23,9 +24,9 @@ import type {
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** Largest response body read; Mattermost's answers to our calls are a few KB. */
 export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
-/** Wait after a 429 without a usable Retry-After (Mattermost sends ceil seconds: §3). */
-const DEFAULT_RATE_LIMIT_WAIT_MS = 1_000;
 const RETRY_BACKOFF: BackoffPolicy = { baseMs: 250, maxMs: 30_000 };
+/** Connections to Mattermost, at most: calls beyond wait for one. */
+const MAX_SOCKETS = 16;
 const USER_AGENT = "teleport-mattermost";
 
 export interface MattermostClientOptions {
@@ -80,8 +81,8 @@ export class MattermostClient {
   private readonly random: () => number;
   private readonly onRetry: MattermostClientOptions["onRetry"];
   private readonly observer: CallObserver | undefined;
-  /** While rate limited, every call waits until this time (ms since epoch). */
-  private blockedUntil = 0;
+  /** Mattermost's rate limit, shared by every call of this client. */
+  private readonly gate: RateLimitGate;
 
   constructor(options: MattermostClientOptions) {
     this.baseUrl = new URL(options.url.replace(/\/+$/, "") + "/");
@@ -92,7 +93,8 @@ export class MattermostClient {
     this.random = options.random ?? Math.random;
     this.onRetry = options.onRetry;
     this.observer = options.observer;
-    const agentOptions = { keepAlive: true, maxSockets: 16 };
+    const agentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS };
+    this.gate = new RateLimitGate(this.clock, MAX_SOCKETS);
     this.agent =
       this.baseUrl.protocol === "https:"
         ? new https.Agent({ ...agentOptions, ...(options.ca ? { ca: options.ca } : {}) })
@@ -208,27 +210,29 @@ export class MattermostClient {
   private async call<T>(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     for (let attempt = 0; ; attempt++) {
-      const wait = this.blockedUntil - this.clock.now();
-      if (wait > 0) await this.clock.sleep(wait, signal);
+      const done = await this.gate.enter(signal);
+      let response: RawResponse | undefined;
       let retryReason: string;
       let retryWaitMs: number;
+      let sleepMs: number;
       try {
-        const response = await this.send(method, path, payload, signal);
+        response = await this.send(method, path, payload, signal);
+        done(response);
         if (response.status >= 200 && response.status < 300) return parseJson(response, method, path) as T;
         const error = apiError(response, method, path);
         if (response.status === 429) {
-          retryWaitMs = rateLimitWaitMs(response.headers);
-          this.blockedUntil = Math.max(this.blockedUntil, this.clock.now() + retryWaitMs);
           retryReason = "rate limited (429)";
-          retryWaitMs = 0; // the shared gate above does the waiting
+          retryWaitMs = rateLimitWaitMs(response.headers);
+          sleepMs = 0; // the gate does the waiting, for every call of this client
         } else if (response.status >= 500) {
           retryReason = `server error ${response.status}`;
-          retryWaitMs = backoffDelay(RETRY_BACKOFF, attempt, this.random);
+          retryWaitMs = sleepMs = backoffDelay(RETRY_BACKOFF, attempt, this.random);
         } else {
           throw error;
         }
         if (attempt >= this.maxRetries) throw error;
       } catch (error) {
+        if (response === undefined) done(undefined);
         if (error instanceof AppError) throw error;
         const code = (error as NodeJS.ErrnoException).code ?? "";
         if (signal?.aborted)
@@ -248,7 +252,7 @@ export class MattermostClient {
         );
         if (!transient || attempt >= this.maxRetries) throw failure;
         retryReason = code;
-        retryWaitMs = backoffDelay(RETRY_BACKOFF, attempt, this.random);
+        retryWaitMs = sleepMs = backoffDelay(RETRY_BACKOFF, attempt, this.random);
       }
       this.onRetry?.({
         method,
@@ -257,7 +261,7 @@ export class MattermostClient {
         waitMs: retryWaitMs,
         reason: retryReason,
       });
-      if (retryWaitMs > 0) await this.clock.sleep(retryWaitMs, signal);
+      if (sleepMs > 0) await this.clock.sleep(sleepMs, signal);
     }
   }
 
@@ -381,16 +385,6 @@ function parseJson(response: RawResponse, method: string, path: string): unknown
       },
     );
   }
-}
-
-/** Seconds from Retry-After, else X-Ratelimit-Reset (seconds, relative: MATTERMOST-API.md §3). */
-export function rateLimitWaitMs(headers: http.IncomingHttpHeaders): number {
-  for (const name of ["retry-after", "x-ratelimit-reset"]) {
-    const value = headers[name];
-    const seconds = Number(Array.isArray(value) ? value[0] : value);
-    if (Number.isFinite(seconds) && seconds > 0) return Math.min(seconds, 60) * 1000;
-  }
-  return DEFAULT_RATE_LIMIT_WAIT_MS;
 }
 
 function apiError(response: RawResponse, method: string, path: string): AppError {

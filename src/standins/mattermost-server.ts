@@ -857,6 +857,8 @@ export class MattermostStandin {
   private readonly sessions = new Map<string, Session>();
   private readonly admins = new Set<string>();
   private readonly posts = new Map<string, StoredPost>();
+  /** Replies per root post id: counting them by scanning every post made each post answer O(posts). */
+  private readonly replyCounts = new Map<string, number>();
   private readonly pendingPostIds = new Map<string, { postId: string; expiresAt: number }>();
   private readonly ephemeral = new Map<string, StandinPost[]>();
   private readonly dialogs = new Map<string, OpenDialog[]>();
@@ -1696,7 +1698,7 @@ export class MattermostStandin {
   /** The post as the API returns it (`Post.ToJson`: integrations stripped; metadata added). */
   private postJson(post: StoredPost, pendingPostId = ""): Record<string, unknown> {
     const rootId = post.root_id || post.id;
-    const replyCount = [...this.posts.values()].filter((p) => p.root_id === rootId).length;
+    const replyCount = this.replyCounts.get(rootId) ?? 0;
     const json: Record<string, unknown> = {
       id: post.id,
       create_at: post.create_at,
@@ -2061,6 +2063,7 @@ export class MattermostStandin {
       seq: ++this.postSeq,
     };
     this.posts.set(post.id, post);
+    if (rootId !== "") this.replyCounts.set(rootId, (this.replyCounts.get(rootId) ?? 0) + 1);
     channel.lastPostAt = now;
     channel.totalMsgCount++;
     if (rootId === "") {

@@ -37,6 +37,8 @@ import { grpcDefinition } from "./grpc-service.js";
 export const TELEPORT_SERVER_NAME = "teleport.cluster.local";
 /** Kind of resource watched and of plugin data (TELEPORT-WIRE.md §3, §5). */
 export const ACCESS_REQUEST_KIND = "access_request";
+/** Largest answer accepted: a listing of ~300,000 requests. */
+export const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
 /** Default deadline of one unary call. */
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 
@@ -99,6 +101,9 @@ export class TeleportClient {
       "grpc.keepalive_time_ms": 30_000,
       "grpc.keepalive_timeout_ms": 10_000,
       "grpc.max_reconnect_backoff_ms": 5_000,
+      // Listings grow with the cluster (~175 bytes per request, ~160 per plugin record): gRPC's
+      // default 4 MB cap made catch-up fail for good beyond ~24,000 requests.
+      "grpc.max_receive_message_length": MAX_RECEIVE_BYTES,
     });
   }
 

@@ -4,7 +4,7 @@
  * and the Mattermost stand-in (HTTP), clicks going through Mattermost's real click endpoint.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { after, before, describe, type TestContext, test } from "node:test";
 import { createWorld, type World } from "../../src/demo/world.js";
 import type { StandinPost } from "../../src/standins/mattermost-server.js";
 import type { AccessRequestV3 } from "../../src/teleport/gen/teleport/types_pb.js";
@@ -289,7 +289,8 @@ for (const version of ["4.2.8", "6.2.1", "18.0.0"] as const)
   });
 
 describe("restarts", () => {
-  test("a restarted daemon does not post a request twice and still updates its post", async (t) => {
+  /** A world of its own and a way to start daemons on it, all stopped after the test. */
+  async function restartableWorld(t: TestContext): Promise<{ world: World; start(): DaemonProcess }> {
     const world = await createWorld();
     const dir = await makeTempDir();
     t.after(async () => {
@@ -297,8 +298,19 @@ describe("restarts", () => {
       await dir.remove();
     });
     const { configPath } = await writeDaemonConfig(dir, world);
-    const first = new DaemonProcess(["start", "-c", configPath]);
-    t.after(() => first.stop());
+    return {
+      world,
+      start: () => {
+        const daemon = new DaemonProcess(["start", "-c", configPath]);
+        t.after(() => daemon.stop());
+        return daemon;
+      },
+    };
+  }
+
+  test("a restarted daemon does not post a request twice and still updates its post", async (t) => {
+    const { world, start } = await restartableWorld(t);
+    const first = start();
     await first.waitForLog("Watcher connected");
     const request = world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "once" });
     const id = request.metadata!.name;
@@ -310,8 +322,7 @@ describe("restarts", () => {
     assert.equal(await first.stop(), 0);
     assert.ok(first.messages().includes("Successfully shut down"));
 
-    const second = new DaemonProcess(["start", "-c", configPath]);
-    t.after(() => second.stop());
+    const second = start();
     await second.waitForLog("Watcher connected");
     world.teleport.approve(id);
     await world.mattermost.waitFor(
@@ -322,6 +333,69 @@ describe("restarts", () => {
       .channelPosts(world.channel.id)
       .filter((post) => JSON.stringify(post.props).includes(id));
     assert.equal(posts.length, 1);
+    assert.equal(await second.stop(), 0);
+  });
+
+  test("two daemons on one cluster post each new request once", async (t) => {
+    const { world, start } = await restartableWorld(t);
+    const other = await makeTempDir();
+    t.after(() => other.remove());
+    const { configPath: otherConfig } = await writeDaemonConfig(other, world);
+    const second = new DaemonProcess(["start", "-c", otherConfig]);
+    t.after(() => second.stop());
+    const first = start();
+    await Promise.all([first.waitForLog("Catch-up finished"), second.waitForLog("Catch-up finished")]);
+    // Both see every event; each claims by compare-and-swap, so one posts and the other backs off.
+    const ids = Array.from(
+      { length: 20 },
+      (_, i) =>
+        world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: `twice? ${i}` }).metadata!.name,
+    );
+    for (const id of ids) {
+      await world.teleport.waitFor(
+        () => world.teleport.pluginData(id, "mattermost")?.["messages"],
+        10_000,
+        id,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const posts = world.mattermost.channelPosts(world.channel.id);
+    assert.equal(posts.length, ids.length);
+    for (const id of ids) {
+      assert.equal(posts.filter((post) => JSON.stringify(post.props).includes(id)).length, 1, id);
+    }
+  });
+
+  test("at start it catches up on what changed while it was stopped, and leaves up-to-date posts alone", async (t) => {
+    const { world, start } = await restartableWorld(t);
+    const first = start();
+    await first.waitForLog("Catch-up finished");
+    const ids = ["up to date", "approved meanwhile"].map(
+      (reason) => world.teleport.createRequest({ user: "alice", roles: ["dba"], reason }).metadata!.name,
+    );
+    for (const id of ids) {
+      await world.teleport.waitFor(
+        () => world.teleport.pluginData(id, "mattermost")?.["messages"],
+        10_000,
+        id,
+      );
+    }
+    assert.equal(await first.stop(), 0);
+
+    const [upToDate, approved] = ids as [string, string];
+    world.teleport.approve(approved);
+    const created = world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "while stopped" });
+    const createdId = created.metadata!.name;
+    const second = start();
+    const finished = await second.waitForLog("Catch-up finished");
+    assert.equal(finished["requests"], 3);
+    // One listing of all plugin data decides; only the two requests that changed are synced.
+    assert.equal(second.lines.find((line) => line.msg === "Catch-up listed requests")?.["to_sync"], 2);
+    assert.equal(world.teleport.pluginData(approved, "mattermost")?.["rendered"], "APPROVED");
+    assert.equal(world.teleport.pluginData(createdId, "mattermost")?.["rendered"], "PENDING");
+    assert.equal(world.teleport.pluginData(upToDate, "mattermost")?.["rendered"], "PENDING");
+    const posts = world.mattermost.channelPosts(world.channel.id);
+    assert.equal(posts.length, 3, "one post per request, none twice");
     assert.equal(await second.stop(), 0);
   });
 });

@@ -67,9 +67,12 @@ export class DaemonProcess {
   private readonly child: ChildProcess;
   private readonly waiters = new Set<() => void>();
 
-  constructor(args: string[]) {
+  /** `nodeArgs` go to node before the CLI's path (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  constructor(args: string[], options: { nodeArgs?: string[] } = {}) {
     assertBuilt();
-    this.child = spawn(process.execPath, [CLI_PATH, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI_PATH, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let buffered = "";
     this.child.stderr!.on("data", (chunk: Buffer) => {
       this.stderrText += chunk.toString();
