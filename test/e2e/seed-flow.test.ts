@@ -390,11 +390,11 @@ describe("restarts", () => {
     const finished = await second.waitForLog("Catch-up finished");
     assert.equal(finished["requests"], 3);
     // One listing of all plugin data decides; only the two requests that changed are synced.
-    assert.equal(second.lines.find((line) => line.msg === "Catch-up listed requests")?.["to_sync"], 2);
+    assert.equal(finished["queued"], 2);
     assert.equal(world.teleport.pluginData(approved, "mattermost")?.["rendered"], "APPROVED");
     assert.equal(world.teleport.pluginData(createdId, "mattermost")?.["rendered"], "PENDING");
     assert.equal(world.teleport.pluginData(upToDate, "mattermost")?.["rendered"], "PENDING");
-    const posts = world.mattermost.channelPosts(world.channel.id);
+    const posts = world.mattermost.channelPosts(world.channel.id).filter((post) => !post.root_id);
     assert.equal(posts.length, 3, "one post per request, none twice");
     assert.equal(await second.stop(), 0);
   });
