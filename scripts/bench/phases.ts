@@ -296,11 +296,16 @@ export async function startup(log: (line: string) => void): Promise<StartupResul
     log(`  startup, nothing pending: ${result.emptyMs.map((ms) => ms.toFixed(0)).join(", ")} ms`);
     // A first daemon posts the pending requests; the measured starts then only catch up on them.
     const ids = site.createRequests(PENDING_AT_START);
+    const spawnedAt = performance.now();
     const first = await started(site, daemons);
-    if (!site.allPosted(ids, true)) throw new Error("first daemon caught up without posting everything");
+    // "Catch-up finished" may come once the work is queued rather than done: wait for the posts.
+    if (!(await until(() => site.allPosted(ids, true), 60_000))) {
+      throw new Error("the first daemon did not post every pending request within 60 s");
+    }
+    const postedMs = performance.now() - spawnedAt;
     await stopped(first);
     log(
-      `  first daemon posted ${PENDING_AT_START} pending requests in ${first.startupMs.toFixed(0)} ms (start included)`,
+      `  first daemon posted ${PENDING_AT_START} pending requests in ${postedMs.toFixed(0)} ms (start included)`,
     );
     const postsBefore = site.postsCreated;
     for (let run = 0; run < RUNS; run++) {
