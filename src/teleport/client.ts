@@ -140,6 +140,23 @@ export class TeleportClient {
    * Starts timing a call; the returned function reports, once, how it ended (`ok` or the gRPC
    * status name). Once, because a failing stream may also emit its end.
    */
+  /** Opens a server-streaming call of `name`; the caller reads, ends or cancels it. */
+  private serverStream<M extends "watchEvents" | "getAccessRequestsV2">(
+    name: M,
+    request: Parameters<Methods[M]["requestSerialize"]>[0],
+    options: grpc.CallOptions = {},
+  ): grpc.ClientReadableStream<ReturnType<Methods[M]["responseDeserialize"]>> {
+    const method = methods[name];
+    return this.client.makeServerStreamRequest(
+      method.path,
+      method.requestSerialize as (value: unknown) => Buffer,
+      method.responseDeserialize as (value: Buffer) => ReturnType<Methods[M]["responseDeserialize"]>,
+      request,
+      new grpc.Metadata(),
+      options,
+    );
+  }
+
   private reporter(operation: string): (error: grpc.ServiceError | null) => void {
     const started = performance.now();
     let reported = false;
@@ -170,16 +187,8 @@ export class TeleportClient {
    * stream fails. Aborting the signal cancels the stream.
    */
   async *watchRequests(signal: AbortSignal): AsyncGenerator<WatchEvent> {
-    const method = methods.watchEvents;
     const request = create(WatchSchema, { kinds: [create(WatchKindSchema, { kind: ACCESS_REQUEST_KIND })] });
-    const call = this.client.makeServerStreamRequest(
-      method.path,
-      method.requestSerialize as (value: unknown) => Buffer,
-      method.responseDeserialize,
-      request,
-      new grpc.Metadata(),
-      {},
-    );
+    const call = this.serverStream("watchEvents", request);
     const cancel = () => call.cancel();
     signal.addEventListener("abort", cancel, { once: true });
     try {
@@ -221,18 +230,12 @@ export class TeleportClient {
 
   /** Teleport 18+: GetAccessRequestsV2 streams the matching requests. */
   private listRequestsV2(filter: MessageShape<typeof AccessRequestFilterSchema>): Promise<AccessRequest[]> {
-    const method = methods.getAccessRequestsV2;
     const report = this.reporter("GetAccessRequestsV2");
     return new Promise((resolve, reject) => {
       const found: AccessRequest[] = [];
-      const call = this.client.makeServerStreamRequest(
-        method.path,
-        method.requestSerialize as (value: unknown) => Buffer,
-        method.responseDeserialize,
-        filter,
-        new grpc.Metadata(),
-        { deadline: Date.now() + this.callTimeoutMs * 3 },
-      );
+      const call = this.serverStream("getAccessRequestsV2", filter, {
+        deadline: Date.now() + this.callTimeoutMs * 3,
+      });
       call.on("data", (request) => found.push(accessRequestFromProto(request)));
       call.on("error", (error: grpc.ServiceError) => {
         report(error);
