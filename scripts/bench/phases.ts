@@ -4,7 +4,7 @@
  * another's figures, and each stops everything it started, also when it fails.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { RateLimitOptions } from "../../src/standins/mattermost-server.js";
+import type { RateLimitOptions } from "../../src/standins/mattermost/index.js";
 import { cpuMs, ownCpuMs, peakRssMb, rssMb } from "./proc.js";
 import { BenchSite, type StartedDaemon, until } from "./site.js";
 import { percentile } from "./stats.js";

@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { createWorld, type World } from "../../src/demo/world.js";
-import type { RateLimitOptions, StandinPost } from "../../src/standins/mattermost-server.js";
+import type { RateLimitOptions, StandinPost } from "../../src/standins/mattermost/index.js";
 import { DaemonProcess, writeDaemonConfig } from "../../test/support/daemon-process.js";
 import { makeTempDir, type TempDir } from "../../test/support/temp-dir.js";
 

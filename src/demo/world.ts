@@ -7,7 +7,7 @@ import {
   MattermostStandin,
   type MattermostStandinOptions,
   type StandinUser,
-} from "../standins/mattermost-server.js";
+} from "../standins/mattermost/index.js";
 import type { IdentityFiles } from "../standins/pki.js";
 import {
   TeleportStandin,

@@ -14,7 +14,7 @@ import {
   PLUGIN_USER,
   type World,
 } from "../../src/demo/world.js";
-import type { StandinPost } from "../../src/standins/mattermost-server.js";
+import type { StandinPost } from "../../src/standins/mattermost/index.js";
 import { type AccessRequestV3, RequestState } from "../../src/teleport/gen/teleport/types_pb.js";
 import { createTestCa, issueCert } from "../support/certs.js";
 import { DaemonProcess, writeDaemonConfig } from "../support/daemon-process.js";

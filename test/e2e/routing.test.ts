@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { REQUEST_ID_PROP } from "../../src/core/render.js";
 import { createWorld, type World } from "../../src/demo/world.js";
-import type { StandinPost } from "../../src/standins/mattermost-server.js";
+import type { StandinPost } from "../../src/standins/mattermost/index.js";
 import { DaemonProcess, writeDaemonConfig } from "../support/daemon-process.js";
 import { decide } from "../support/decide.js";
 import { makeTempDir } from "../support/temp-dir.js";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, type TestContext, test } from "node:test";
 import { createWorld, type World } from "../../src/demo/world.js";
-import type { StandinPost } from "../../src/standins/mattermost-server.js";
+import type { StandinPost } from "../../src/standins/mattermost/index.js";
 import type { AccessRequestV3 } from "../../src/teleport/gen/teleport/types_pb.js";
 import { RequestState } from "../../src/teleport/gen/teleport/types_pb.js";
 import { DaemonProcess, TEST_SECRET, writeDaemonConfig } from "../support/daemon-process.js";

@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { AppError } from "../../src/errors.js";
 import type { Clock } from "../../src/lib/clock.js";
 import { MattermostClient } from "../../src/mattermost/client.js";
-import { MattermostStandin } from "../../src/standins/mattermost-server.js";
+import { MattermostStandin } from "../../src/standins/mattermost/index.js";
 
 /** A clock whose sleeps return at once but are recorded, and which advances by them. */
 function recordingClock(): Clock & { slept: number[] } {

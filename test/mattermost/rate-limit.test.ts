@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { systemClock } from "../../src/lib/clock.js";
 import { MattermostClient } from "../../src/mattermost/client.js";
 import { RateLimitGate } from "../../src/mattermost/rate-limit-gate.js";
-import { MattermostStandin } from "../../src/standins/mattermost-server.js";
+import { MattermostStandin } from "../../src/standins/mattermost/index.js";
 
 test("a backlog under the rate limit is posted in full, with about one 429 per refill", async (t) => {
   // A bucket of 10 that Retry-After (whole seconds) lets refill completely between rounds.

@@ -25,7 +25,7 @@ import {
   type StandinEvent,
   type StandinTeam,
   type StandinUser,
-} from "../../src/standins/mattermost-server.js";
+} from "../../src/standins/mattermost/index.js";
 import { assertRequestsValid, createOpenApiValidator } from "../support/openapi.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON response bodies

@@ -10,7 +10,7 @@ import type * as http from "node:http";
 import * as https from "node:https";
 import * as tls from "node:tls";
 import { addPerson, createWorld, type MattermostPerson, type World } from "../../src/demo/world.js";
-import type { StandinPost } from "../../src/standins/mattermost-server.js";
+import type { StandinPost } from "../../src/standins/mattermost/index.js";
 import { type AccessRequestV3, RequestState } from "../../src/teleport/gen/teleport/types_pb.js";
 import { DaemonProcess, reviewToml, writeDaemonConfig } from "./daemon-process.js";
 import { clickForDialog, lastEphemeral, submitDialog } from "./decide.js";

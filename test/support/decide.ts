@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { World } from "../../src/demo/world.js";
-import type { HttpReply, OpenDialog } from "../../src/standins/mattermost-server.js";
+import type { HttpReply, OpenDialog } from "../../src/standins/mattermost/index.js";
 
 export interface Person {
   user: { id: string };

@@ -6,7 +6,7 @@
  */
 import { REQUEST_ID_PROP } from "../../src/core/render.js";
 import { createWorld, type World, type WorldOptions } from "../../src/demo/world.js";
-import type { StandinPost } from "../../src/standins/mattermost-server.js";
+import type { StandinPost } from "../../src/standins/mattermost/index.js";
 import { RequestState } from "../../src/teleport/gen/teleport/types_pb.js";
 import { DaemonProcess, writeDaemonConfig } from "./daemon-process.js";
 import { decide } from "./decide.js";
