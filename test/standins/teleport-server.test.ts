@@ -29,7 +29,7 @@ import {
   selfSignedCert,
   TELEPORT_SERVER_NAME,
 } from "../../src/standins/pki.js";
-import { TeleportStandin, type TeleportStandinOptions } from "../../src/standins/teleport-server.js";
+import { TeleportStandin, type TeleportStandinOptions } from "../../src/standins/teleport/index.js";
 import { AuthService, type Event, Operation } from "../../src/teleport/gen/teleport/authservice_pb.js";
 import { RequestState } from "../../src/teleport/gen/teleport/types_pb.js";
 import { grpcDefinition } from "../../src/teleport/grpc-service.js";
