@@ -16,7 +16,7 @@ import type { StandinContext } from "./context.js";
 import { notImplemented } from "./errors.js";
 import type { Thresholds } from "./request-shape.js";
 import type { ResolveInput } from "./requests.js";
-import { applyReview } from "./reviews.js";
+import { applyReview, type ReviewContext } from "./reviews.js";
 import { KIND_ACCESS_REQUEST, V3 } from "./wire.js";
 
 export interface CreateRequestInput {
@@ -81,7 +81,7 @@ export function resolveRequest(
 
 /** `tctl request review`: a review by `author` (not permission-checked, unlike over gRPC). */
 export function reviewRequest(
-  context: Parameters<typeof applyReview>[0] & Pick<StandinContext, "version">,
+  context: ReviewContext & Pick<StandinContext, "version">,
   id: string,
   input: ReviewInput,
 ): AccessRequestV3 {

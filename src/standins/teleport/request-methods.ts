@@ -14,6 +14,7 @@ import {
   ListAccessRequestsResponseSchema,
 } from "../../teleport/gen/teleport/authservice_pb.js";
 import {
+  type AccessRequestFilter,
   AccessRequestFilterSchema,
   type AccessRequestV3,
   AccessRequestV3Schema,
@@ -48,7 +49,7 @@ export function requestMethods(context: RequestContext): AuthHandlers<RequestMet
   const { requests, permissions, shape, calls } = context;
   // Encoded projections of stored requests; stored requests are replaced, never changed.
   const encodings = new EncodingsByObject<AccessRequestV3>();
-  const visible = (filter: Parameters<typeof visibleRequests>[2], caller: CallerIdentity | undefined) =>
+  const visible = (filter: AccessRequestFilter, caller: CallerIdentity | undefined) =>
     visibleRequests(requests, permissions, filter, caller);
   return {
     getAccessRequests: {

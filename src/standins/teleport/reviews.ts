@@ -22,7 +22,7 @@ import type { AuthHandlers, StandinContext } from "./context.js";
 import { accessDenied, badParameter, notFound, notImplemented } from "./errors.js";
 import { emptyLabelValues, isGoZeroTime, sortedUnique, stateName } from "./wire.js";
 
-type ReviewContext = Pick<StandinContext, "requests" | "shape" | "profile" | "now" | "audit">;
+export type ReviewContext = Pick<StandinContext, "requests" | "shape" | "profile" | "now" | "audit">;
 
 /**
  * Review application: proposal must be APPROVED/DENIED; one review per author; a requester

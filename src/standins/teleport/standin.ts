@@ -9,7 +9,6 @@
  * issuing, the tctl-like helpers (admin.ts), observation (events.ts) and fault injection
  * (transport.ts, watch.ts). docs/architecture.md lists which file holds which behaviour.
  */
-import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { AccessRequestV3 } from "../../teleport/gen/teleport/types_pb.js";
 import { RequestState } from "../../teleport/gen/teleport/types_pb.js";
@@ -33,19 +32,15 @@ import {
   reviewRequest,
 } from "./admin.js";
 import { authServiceBinding } from "./auth-service.js";
-import type { StandinContext } from "./context.js";
+import { createContext, type StandinContext } from "./context.js";
 import { type StandinEvents, waitFor } from "./events.js";
-import { DEFAULT_ROLES, Permissions, type RolePermissions } from "./permissions.js";
-import { PluginDataStore } from "./plugin-data.js";
-import { ACCESS_TTL_MS, PENDING_TTL_MS, RequestShape, type Thresholds } from "./request-shape.js";
-import { type AuditRecord, RequestStore, type ResolveInput } from "./requests.js";
-import { addService, CallLog, type CallRecord } from "./rpc.js";
+import type { RolePermissions } from "./permissions.js";
+import type { Thresholds } from "./request-shape.js";
+import type { AuditRecord, ResolveInput } from "./requests.js";
+import { addService, type CallRecord, type RpcHost } from "./rpc.js";
 import { Timers } from "./timers.js";
 import { Transport } from "./transport.js";
-import { UserDirectory } from "./users.js";
-import { type TeleportVersion, VERSION_PROFILES } from "./versions.js";
-import { WatchHub } from "./watch.js";
-import { KIND_ACCESS_REQUEST, ResourceCounter, V3 } from "./wire.js";
+import type { TeleportVersion } from "./versions.js";
 
 export interface TeleportStandinOptions {
   version?: TeleportVersion;
@@ -86,7 +81,7 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
   /** Every gRPC call received, in arrival order. */
   readonly calls: CallRecord[];
   /** What Teleport's audit log would record for request changes (delegator, reason, actor). */
-  readonly audit: AuditRecord[] = [];
+  readonly audit: AuditRecord[];
   /** Unary answer delay, changeable at run time. */
   delayMs: number;
 
@@ -103,46 +98,10 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
     this.pki = pki;
     this.delayMs = options.delayMs ?? 0;
     this.expiryIntervalMs = options.expiryIntervalMs ?? 1000;
-    const profile = VERSION_PROFILES[this.version];
-    const now = options.now ?? (() => new Date());
-    const resourceIds = new ResourceCounter();
-    const shape = new RequestShape(profile, now, resourceIds);
-    const calls = new CallLog(now, (record) => this.emit("call", record));
-    this.calls = calls.records;
-    const watches = new WatchHub(calls);
-    const requests = new RequestStore(shape, now, this.audit, {
-      put: (request) => {
-        const id = request.metadata?.name ?? "";
-        watches.put(KIND_ACCESS_REQUEST, id, { case: "accessRequest", value: shape.project(request) });
-        this.emit("change", { type: "put", id, request: shape.project(request) });
-      },
-      delete: (id, reason) => {
-        watches.delete(KIND_ACCESS_REQUEST, V3, id);
-        this.emit("change", { type: "delete", id, reason });
-      },
-    });
-    const permissions = new Permissions({ ...DEFAULT_ROLES, ...options.roles });
-    this.context = {
-      version: this.version,
-      profile,
-      now,
-      newId: options.newId ?? (() => randomUUID()),
-      creation: {
-        pendingTtlMs: PENDING_TTL_MS,
-        accessTtlMs: ACCESS_TTL_MS,
-        thresholds: options.defaultThresholds ?? { approve: 1, deny: 1 },
-      },
-      permissions,
-      users: new UserDirectory(options.users ?? {}),
-      shape,
-      requests,
-      pluginData: new PluginDataStore(profile.modern, now, resourceIds, requests, (id, plugin, data) =>
-        this.emit("pluginData", { id, plugin, data }),
-      ),
-      watches,
-      calls,
-      audit: this.audit,
-    };
+    this.context = createContext({ ...options, version: this.version }, this);
+    this.calls = this.context.calls.records;
+    this.audit = this.context.audit;
+    const { profile, permissions } = this.context;
     const authService = authServiceBinding(this.context, {
       clusterName: this.clusterName,
       serverVersion: options.reportedVersion ?? this.version,
@@ -150,8 +109,8 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
       advancedAccessWorkflows: options.advancedAccessWorkflows ?? false,
       proxyPublicAddr: options.proxyPublicAddr ?? `${pki.clusterName}:3080`,
     });
-    const host = {
-      calls,
+    const host: RpcHost = {
+      calls: this.context.calls,
       timers: this.timers,
       delayMs: () => this.delayMs,
       authorize: permissions.checkRolesExist.bind(permissions),
