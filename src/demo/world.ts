@@ -13,7 +13,7 @@ import {
   TeleportStandin,
   type TeleportStandinOptions,
   type TeleportVersion,
-} from "../standins/teleport-server.js";
+} from "../standins/teleport/index.js";
 
 export const PLUGIN_USER = "access-plugin-mattermost";
 export const PLUGIN_ROLE = "access-plugin";

@@ -102,7 +102,7 @@ describe("start with a broken setup", () => {
   });
 
   test("a Teleport server older than 4.2.8 is refused", async () => {
-    const { TeleportStandin } = await import("../../src/standins/teleport-server.js");
+    const { TeleportStandin } = await import("../../src/standins/teleport/index.js");
     const old = await TeleportStandin.start({
       version: "4.2.8",
       reportedVersion: "4.2.3",
