@@ -10,7 +10,7 @@ import type { ReviewConfig } from "../config/config.js";
 import type { RequestView } from "../core/plan.js";
 import { planFor, type ReminderPolicy } from "../core/plan.js";
 import { decodeRecord, PLUGIN_NAME } from "../core/plugin-data.js";
-import { isLinkOnly } from "../core/review-policy.js";
+import { clicksCanWork, hasMapping } from "../core/review-policy.js";
 import { AppError } from "../errors.js";
 import { backoffDelay } from "../lib/backoff.js";
 import { fanOut } from "../lib/call-observer.js";
@@ -189,14 +189,15 @@ export class Daemon {
 
       const publicBase = options.http.publicAddr.replace(/\/+$/, "");
       const callbackBase = withBasicAuth(publicBase, options.http.basicAuth);
-      const sync = new RequestSync({
+      const sync: RequestSync = new RequestSync({
         teleport,
         mattermost,
         recipients,
         botUserId,
         clusterName: ping.clusterName,
         ...(ping.proxyPublicAddr ? { proxyAddr: ping.proxyPublicAddr } : {}),
-        isLinkOnly: (roles) => isLinkOnly(options.review.rules, roles),
+        // Buttons only where a click can be accepted; the mode is known after the first decision.
+        isLinkOnly: (roles): boolean => !clicksCanWork(options.review, decisions.mode, roles),
         instanceId,
         actionUrl: `${callbackBase}${ACTION_PATH}`,
         secret: options.mattermost.secret,
@@ -206,7 +207,7 @@ export class Daemon {
         logger,
         onConflict: () => metrics.retry("teleport", "cas_conflict"),
       });
-      const decisions = new Decisions({
+      const decisions: Decisions = new Decisions({
         teleport,
         sync,
         review: options.review,
@@ -455,19 +456,13 @@ function logDecisionMode(decisions: Decisions, review: ReviewConfig, logger: Log
         ? "Decisions set the request state under the approver policy of [review.approvers]"
         : "Decisions will be submitted as reviews on behalf of the Mattermost user if Teleport accepts them, else set the request state under [review.approvers]",
   );
-  if (decisions.mayUsePolicy && Object.keys(review.rules.approvers).length === 0) {
+  if (!hasMapping(review.mapping)) {
     logger.warn(
-      "[review.approvers] is empty: where Teleport does not accept reviews on behalf of users, nobody can approve or deny from Mattermost. List approvers per role under [review.approvers] to allow it",
+      "No way to map Mattermost users to Teleport users is configured ([review.users], mattermost_user_trait or allow_email_username_match), so no decision can be made from Mattermost: posts show the link to Teleport and the tsh request review commands instead of Approve and Deny buttons",
     );
-  }
-  const mapping = review.mapping;
-  if (
-    Object.keys(mapping.users).length === 0 &&
-    !mapping.mattermostUserTrait &&
-    !mapping.allowEmailUsernameMatch
-  ) {
+  } else if (decisions.mayUsePolicy && Object.keys(review.rules.approvers).length === 0) {
     logger.warn(
-      "No way to map Mattermost users to Teleport users is configured ([review.users], mattermost_user_trait or allow_email_username_match), so every decision from Mattermost will be refused",
+      "[review.approvers] is empty: where Teleport does not accept reviews on behalf of users, nobody can approve or deny from Mattermost (posts then show the link to Teleport instead of buttons). List approvers per role under [review.approvers] to allow it",
     );
   }
 }

@@ -47,6 +47,8 @@ const MAX_STEPS = 16;
 const TAKEOVER_SEARCH_MARGIN_MS = 10 * 60_000;
 /** Requests whose record is remembered for rendering after Teleport deleted them. */
 const RECORD_CACHE_SIZE = 20_000;
+const NOT_POSTED =
+  "Request not posted: no channel, recipient or [role_to_recipients] entry applies to it and none of its suggested reviewers is a Mattermost user";
 
 export interface SyncDeps {
   teleport: TeleportClient;
@@ -74,6 +76,8 @@ export interface SyncDeps {
 export class RequestSync {
   /** Last record seen per request, in insertion order (oldest first) for eviction. */
   private readonly records = new Map<string, PluginRecord>();
+  /** Requests found with nowhere to post, so that is logged once each. */
+  private readonly unposted = new Set<string>();
 
   constructor(private readonly deps: SyncDeps) {}
 
@@ -108,7 +112,9 @@ export class RequestSync {
         return { recheckAt: plan.until };
       }
       try {
-        record = await this.execute(id, view, record, plan);
+        const next = await this.execute(id, view, record, plan);
+        if (next === undefined) return {};
+        record = next;
         this.remember(id, record);
       } catch (error) {
         if (!isAppError(error, "CONFLICT")) throw error;
@@ -186,7 +192,7 @@ export class RequestSync {
     view: RequestView,
     record: PluginRecord,
     plan: Plan,
-  ): Promise<PluginRecord> {
+  ): Promise<PluginRecord | undefined> {
     const log = this.deps.logger.child({ request_id: id });
     switch (plan.kind) {
       case "post":
@@ -213,12 +219,25 @@ export class RequestSync {
     return { url: this.deps.actionUrl, context: { approve: sign("approve"), deny: sign("deny") } };
   }
 
-  /** Claims the request, posts to every recipient not posted to yet, records each post, releases. */
-  private async post(request: AccessRequest, record: PluginRecord, log: Logger): Promise<PluginRecord> {
+  /** Claims, posts to each recipient not posted to yet, records each post, releases; undefined if none. */
+  private async post(request: AccessRequest, record: PluginRecord, log: Logger) {
     const { clock } = this.deps;
     // Any claim found here means an earlier attempt — another instance's, or ours cut short by a
     // failed call — may have posted without recording it; pending_post_id only covers 30 s.
     const resuming = record.claim !== "";
+    const recipients = await this.deps.recipients.resolve(request);
+    if (recipients.length === 0 && !resuming && record.posts.length === 0) {
+      // Normal without a channel (notification only): nothing to claim or retry; said once.
+      if (this.unposted.size > RECORD_CACHE_SIZE) this.unposted.clear();
+      if (!this.unposted.has(request.id)) log.info(NOT_POSTED);
+      this.unposted.add(request.id);
+      return undefined;
+    }
+    if (recipients.length === 0) {
+      throw new AppError("MATTERMOST", `No Mattermost recipient could be found for request ${request.id}`, {
+        fix: "Check [mattermost] team/channel, recipients and [role_to_recipients]",
+      });
+    }
     let current = await this.write(request.id, { kind: "live", request }, record, {
       ...record,
       claim: formatClaim(this.deps.instanceId, clock.now() + CLAIM_LEASE_MS),
@@ -226,12 +245,6 @@ export class RequestSync {
       roles: request.roles,
       reason: request.requestReason,
     });
-    const recipients = await this.deps.recipients.resolve(request);
-    if (recipients.length === 0) {
-      throw new AppError("MATTERMOST", `No Mattermost recipient could be found for request ${request.id}`, {
-        fix: "Check [mattermost] team/channel, recipients and [role_to_recipients]",
-      });
-    }
     const model = postModelFor({ kind: "live", request }, current, this.planContext());
     for (const recipient of recipients) {
       if (current.posts.some((post) => post.channelId === recipient.channelId)) continue;

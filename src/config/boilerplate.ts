@@ -44,7 +44,8 @@ url = "https://mattermost.example.com"
 
 # The team and channel that receive the access requests: the names in the channel's address,
 # https://mattermost.example.com/<team>/channels/<channel>, not the display names. Add the bot
-# to both. Needed unless recipients or [role_to_recipients] say where to post.
+# to both. Optional: without them (as Teleport's own plugin runs) requests go to recipients,
+# [role_to_recipients] and, by direct message, to their suggested reviewers.
 team = "team-name"
 channel = "channel-name"
 
@@ -125,8 +126,9 @@ severity = "info"
 # Default: "auto".
 # mode = "auto"
 
-# Map a Mattermost user to a Teleport user. At least one way is needed, or every click is
-# refused with a note on how to get mapped. In order of precedence:
+# Map a Mattermost user to a Teleport user. Without any way, posts get no buttons: they show
+# the link to Teleport's web UI and the tsh request review commands instead. In order of
+# precedence:
 #  1. [review.users] below: Mattermost username = Teleport user, as you write it.
 #  2. This Teleport user trait: the Teleport user named like the Mattermost username counts when
 #     this trait of it holds the Mattermost user id or username. Default: not used.

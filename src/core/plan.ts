@@ -29,7 +29,10 @@ export interface PlanContext {
   clusterName: string;
   /** Public address of the Teleport proxy (from Ping), for links to the web UI. */
   proxyAddr?: string;
-  /** True when requests for these roles are decided in Teleport only (`[review] link_only_roles`). */
+  /**
+   * True when requests for these roles are decided in Teleport only: `[review] link_only_roles`,
+   * or no click could be accepted (no mapping, no approvers where the daemon's policy decides).
+   */
   isLinkOnly?: (roles: readonly string[]) => boolean;
   reminders?: ReminderPolicy;
   /** Post the final outcome in the threads and DM the requester. */

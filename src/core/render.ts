@@ -70,12 +70,12 @@ export interface ReviewSummary {
   reviews: Array<{ author: string; state: "APPROVED" | "DENIED"; reason: string }>;
 }
 
-/** A request decided only in Teleport: no buttons, a link and a command instead. */
+/** A request decided only in Teleport: no buttons, a link and the commands instead. */
 export interface LinkOnly {
   /** Teleport web UI page of the request, when the proxy address is known. */
   webUrl?: string;
-  /** The `tsh` command that approves it. */
-  command: string;
+  /** The `tsh` commands that approve and deny it. */
+  commands: Record<Decision, string>;
 }
 
 /** Everything a post shows. Built from a live request or from stored plugin data. */
@@ -93,7 +93,7 @@ export interface PostModel {
   requestExpires?: Date;
   /** Reviews so far, for requests that need more than one approval or have reviews. */
   reviews?: ReviewSummary;
-  /** Decided in Teleport only (`[review] link_only_roles`). */
+  /** Decided in Teleport only (`[review] link_only_roles`, or no click could be accepted). */
   linkOnly?: LinkOnly;
   /** Ping's ProxyPublicAddr, for a link to the request in the web UI. */
   proxyAddr?: string;
@@ -134,8 +134,8 @@ function formatTime(date: Date | undefined): string | undefined {
 }
 
 /**
- * Renders the post. Buttons are shown only when pending, not link-only and a button context is
- * given. Free text (reasons) is shortened until the props fit MAX_PROPS_RUNES, each cut marked.
+ * Renders the post. Buttons are shown only when pending, not link-only (which includes requests
+ * no click could decide) and a button context is given. Free text (reasons) is shortened until the props fit MAX_PROPS_RUNES, each cut marked.
  */
 export function renderPost(model: PostModel, buttons?: ButtonContext): RenderedPost {
   let reasonRunes = MAX_REASON_RUNES;
@@ -203,10 +203,13 @@ function renderWithReasonLimit(model: PostModel, buttons: ButtonContext | undefi
     }
     // Link-only posts are decided there; the others can be, too.
     const teleport = model.linkOnly ?? linkOnlyFor(model.requestId, model.proxyAddr ?? "");
-    const link = teleport.webUrl ? `[Open the request in Teleport](${teleport.webUrl})\n` : "";
+    const lines = teleport.webUrl ? [`[Open the request in Teleport](${teleport.webUrl})`] : [];
+    for (const command of [teleport.commands.approve, teleport.commands.deny]) {
+      lines.push(escapeCode(command, MAX_NAME_RUNES * 2));
+    }
     fields.push({
       title: model.linkOnly ? "Decide in Teleport" : "Review in Teleport",
-      value: `${link}${escapeCode(teleport.command, MAX_NAME_RUNES * 2)}`,
+      value: lines.join("\n"),
       short: false,
     });
   }
@@ -256,17 +259,20 @@ function renderWithReasonLimit(model: PostModel, buttons: ButtonContext | undefi
 const LINKABLE_REQUEST_ID = /^[A-Za-z0-9-]{1,128}$/;
 
 /**
- * How to decide a link-only request: the web UI page on the proxy Teleport's Ping names
- * (TELEPORT-WIRE.md §2, `ProxyPublicAddr`, 6.2+) and the `tsh` command.
+ * How to decide a request in Teleport: the web UI page on the proxy Teleport's Ping names
+ * (TELEPORT-WIRE.md §2, `ProxyPublicAddr`, 6.2+) and the `tsh` commands.
  */
 export function linkOnlyFor(requestId: string, proxyPublicAddr: string): LinkOnly {
-  const command = `tsh request review --approve ${requestId}`;
-  if (!proxyPublicAddr || !LINKABLE_REQUEST_ID.test(requestId)) return { command };
+  const commands = {
+    approve: `tsh request review --approve ${requestId}`,
+    deny: `tsh request review --deny ${requestId}`,
+  };
+  if (!proxyPublicAddr || !LINKABLE_REQUEST_ID.test(requestId)) return { commands };
   try {
     const base = new URL(`https://${proxyPublicAddr}`);
-    if (base.pathname !== "/" || base.search || base.hash || base.username) return { command };
-    return { webUrl: `${base.origin}/web/requests/${requestId}`, command };
+    if (base.pathname !== "/" || base.search || base.hash || base.username) return { commands };
+    return { webUrl: `${base.origin}/web/requests/${requestId}`, commands };
   } catch {
-    return { command };
+    return { commands };
   }
 }

@@ -37,6 +37,42 @@ export function isLinkOnly(rules: Pick<ReviewRules, "linkOnlyRoles">, roles: rea
   return rules.linkOnlyRoles === "*" || roles.some((role) => rules.linkOnlyRoles.includes(role));
 }
 
+/** How decisions reach Teleport, once known: "unknown" until an "auto" daemon has tried a review. */
+export type DecisionMode = "review" | "state" | "unknown";
+
+/** At least one way to map a Mattermost user to a Teleport user is configured. */
+export function hasMapping(mapping: MappingRules): boolean {
+  return (
+    Object.keys(mapping.users).length > 0 ||
+    mapping.mattermostUserTrait !== undefined ||
+    mapping.allowEmailUsernameMatch
+  );
+}
+
+/** The approver rule of a role (its own, else `*`) names somebody. */
+export function hasApprovers(rules: Pick<ReviewRules, "approvers">, role: string): boolean {
+  const rule = rules.approvers[role] ?? rules.approvers[ANY_ROLE];
+  return (
+    rule !== undefined &&
+    rule.mattermostUsers.length + rule.mattermostTeams.length + rule.teleportUsers.length > 0
+  );
+}
+
+/**
+ * Whether a click on a request for `roles` could ever be accepted: not link-only, some mapping
+ * configured, and, where the daemon's approver policy decides, an approver for every role.
+ * Posts show buttons only then; otherwise every click would be refused, so they show the way to
+ * decide in Teleport instead.
+ */
+export function clicksCanWork(
+  review: { mapping: MappingRules; rules: ReviewRules },
+  mode: DecisionMode,
+  roles: readonly string[],
+): boolean {
+  if (isLinkOnly(review.rules, roles) || !hasMapping(review.mapping)) return false;
+  return mode !== "state" || roles.every((role) => hasApprovers(review.rules, role));
+}
+
 export type ReasonCheck = { ok: true; reason: string } | { ok: false; error: string };
 
 /** The dialog's reason, trimmed; refused when required and empty, or too long. */

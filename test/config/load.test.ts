@@ -555,12 +555,27 @@ describe("loadConfig: required values", () => {
     assert.equal(error.message, `config ${CONFIG_PATH}: missing required value http.public_addr`);
   });
 
-  it("needs team and channel unless recipients are given", async () => {
+  it("loads without team, channel and recipients, as Teleport's own plugin runs (DMs to suggested reviewers)", async () => {
     const text = BASE.replace('team = "eng"\nchannel = "access"\n', "");
-    assertError(await loadError(text), {
-      message: "missing required values mattermost.team and mattermost.channel",
-      fix: "or list recipients",
-    });
+    const { config, warnings } = await load(text);
+    assert.equal(config.mattermost.team, undefined);
+    assert.equal(config.mattermost.channel, undefined);
+    assert.deepEqual(config.mattermost.recipients, []);
+    assert.equal(config.mattermost.dmSuggestedReviewers, true);
+    assert.deepEqual(warnings, []);
+  });
+
+  it("warns, naming the line, when no request could ever be posted", async () => {
+    const text = BASE.replace('team = "eng"\nchannel = "access"\n', "dm_suggested_reviewers = false\n");
+    const { warnings } = await load(text);
+    assert.deepEqual(warnings, [
+      `config ${CONFIG_PATH} line ${lineOf(text, "dm_suggested_reviewers")}: no request will ever be posted: [mattermost] names no team and channel and no recipients, there is no [role_to_recipients], and dm_suggested_reviewers = false. Set team and channel, recipients (e.g. recipients = ["team/channel", "alice@example.com"]) or [role_to_recipients], or remove dm_suggested_reviewers = false`,
+    ]);
+    // Any one place to post is enough.
+    const withRole = await load(`${text}\n[role_to_recipients]\n"*" = "eng/access"\n`);
+    assert.deepEqual(withRole.warnings, []);
+    const withChannel = await load(BASE.replace('token = "', 'dm_suggested_reviewers = false\ntoken = "'));
+    assert.deepEqual(withChannel.warnings, []);
   });
 
   it("refuses placeholders left from configure", async () => {

@@ -182,12 +182,15 @@ test("a new review redraws a pending post; the post shows the review count and r
   );
 });
 
-test("requests for link-only roles get a web UI link and the tsh command instead of buttons", () => {
+test("requests for link-only roles get a web UI link and the tsh commands instead of buttons", () => {
   const record = postedFor(request("PENDING"));
   const linkOnly = request("PENDING", { id: "3f2c5f0e-1b2a-4c3d-9e8f-0a1b2c3d4e5f", roles: ["prod-admin"] });
   assert.deepEqual(postModelFor({ kind: "live", request: linkOnly }, record, linkContext).linkOnly, {
     webUrl: "https://teleport.example.com:3080/web/requests/3f2c5f0e-1b2a-4c3d-9e8f-0a1b2c3d4e5f",
-    command: "tsh request review --approve 3f2c5f0e-1b2a-4c3d-9e8f-0a1b2c3d4e5f",
+    commands: {
+      approve: "tsh request review --approve 3f2c5f0e-1b2a-4c3d-9e8f-0a1b2c3d4e5f",
+      deny: "tsh request review --deny 3f2c5f0e-1b2a-4c3d-9e8f-0a1b2c3d4e5f",
+    },
   });
   const noProxy = { ...linkContext, proxyAddr: "" };
   assert.equal(

@@ -36,6 +36,24 @@ test("a pending post shows who, what, why, the id and the status, with two butto
   assert.ok(attachment?.actions?.every((action) => /^[A-Za-z0-9]+$/.test(action.id)));
 });
 
+test("a post decided in Teleport only shows the link and both tsh commands, no buttons", () => {
+  const post = renderPost(
+    {
+      ...model,
+      linkOnly: {
+        webUrl: "https://teleport.example.com/web/requests/r1",
+        commands: { approve: "tsh request review --approve r1", deny: "tsh request review --deny r1" },
+      },
+    },
+    buttons,
+  );
+  assert.equal(post.props.attachments?.[0]?.actions, undefined);
+  assert.equal(
+    fieldValue(post, "Decide in Teleport"),
+    "[Open the request in Teleport](https://teleport.example.com/web/requests/r1)\n`tsh request review --approve r1`\n`tsh request review --deny r1`",
+  );
+});
+
 test("a decided post has no buttons and names the decider", () => {
   const post = renderPost({ ...model, status: "APPROVED", decidedBy: "bob" }, buttons);
   assert.equal(post.props.attachments?.[0]?.actions, undefined);

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import {
   approverVerdict,
   checkReason,
+  clicksCanWork,
   isLinkOnly,
   isSelfDecision,
   MAX_DECISION_REASON_RUNES,
@@ -36,6 +37,36 @@ test("link-only: any listed role, or every role with *", () => {
   assert.equal(isLinkOnly(rules, ["dba", "prod-admin"]), true);
   assert.equal(isLinkOnly(rules, ["dba"]), false);
   assert.equal(isLinkOnly({ linkOnlyRoles: "*" }, ["dba"]), true);
+});
+
+test("buttons only where a click can be accepted: a mapping, and approvers where the policy decides", () => {
+  const mapped = { users: { bob: "bob" }, mattermostUserTrait: undefined, allowEmailUsernameMatch: false };
+  const unmapped = { users: {}, mattermostUserTrait: undefined, allowEmailUsernameMatch: false };
+  const review = { mapping: mapped, rules };
+  for (const mode of ["review", "state", "unknown"] as const) {
+    assert.equal(clicksCanWork(review, mode, ["dba"]), true, mode);
+    assert.equal(clicksCanWork({ mapping: unmapped, rules }, mode, ["dba"]), false, `${mode}, no mapping`);
+    assert.equal(clicksCanWork(review, mode, ["prod-admin"]), false, `${mode}, link-only`);
+  }
+  assert.equal(
+    clicksCanWork({ mapping: { ...unmapped, mattermostUserTrait: "mm_id" }, rules }, "review", ["x"]),
+    true,
+  );
+  assert.equal(
+    clicksCanWork({ mapping: { ...unmapped, allowEmailUsernameMatch: true }, rules }, "review", ["x"]),
+    true,
+  );
+  // State mode: the daemon's approvers decide, so a role nobody may decide gets no buttons.
+  const onlyDba = { ...rules, approvers: { dba: rules.approvers["dba"]! } };
+  assert.equal(clicksCanWork({ mapping: mapped, rules: onlyDba }, "state", ["dba"]), true);
+  assert.equal(clicksCanWork({ mapping: mapped, rules: onlyDba }, "state", ["dba", "web"]), false);
+  assert.equal(clicksCanWork({ mapping: mapped, rules: onlyDba }, "review", ["dba", "web"]), true);
+  assert.equal(clicksCanWork({ mapping: mapped, rules: onlyDba }, "unknown", ["web"]), true);
+  const nobody = {
+    ...rules,
+    approvers: { "*": { mattermostUsers: [], mattermostTeams: [], teleportUsers: [] } },
+  };
+  assert.equal(clicksCanWork({ mapping: mapped, rules: nobody }, "state", ["dba"]), false);
 });
 
 test("requesters never decide their own request", () => {

@@ -16,6 +16,15 @@ export const TOKEN_FILE_MAX_BYTES = 2000;
 export const MIN_SECRET_LENGTH = 16;
 const URL_EXAMPLE = 'url = "https://mattermost.example.com"';
 
+/**
+ * Without team/channel, recipients and [role_to_recipients], requests go only to their suggested
+ * reviewers by DM (Teleport's own plugin runs like that by default); with those DMs off too, no
+ * request is ever posted. That loads, as the peer's config does, but says so.
+ */
+export const NOWHERE_TO_POST =
+  "no request will ever be posted: [mattermost] names no team and channel and no recipients, there is no [role_to_recipients], and dm_suggested_reviewers = false. " +
+  'Set team and channel, recipients (e.g. recipients = ["team/channel", "alice@example.com"]) or [role_to_recipients], or remove dm_suggested_reviewers = false';
+
 export async function resolveMattermost(
   table: MattermostTable,
   ctx: SectionContext,
@@ -23,7 +32,11 @@ export async function resolveMattermost(
   hasRoleRecipients: boolean,
 ): Promise<MattermostConfig> {
   const recipients = resolveRecipients(table.recipients ?? [], ctx);
-  const { team, channel } = resolveChannel(table, ctx, recipients.length > 0 || hasRoleRecipients);
+  const { team, channel } = resolveChannel(table, ctx);
+  const dmSuggestedReviewers = table.dm_suggested_reviewers ?? true;
+  if (!team && recipients.length === 0 && !hasRoleRecipients && !dmSuggestedReviewers) {
+    ctx.warn(["mattermost", "dm_suggested_reviewers"], NOWHERE_TO_POST);
+  }
   const { token, tokenFile } = await resolveToken(table, ctx);
   return {
     url: resolveUrl(table, ctx),
@@ -33,7 +46,7 @@ export async function resolveMattermost(
     tokenFile,
     secret: resolveSecret(table, ctx),
     recipients,
-    dmSuggestedReviewers: table.dm_suggested_reviewers ?? true,
+    dmSuggestedReviewers,
     notifyRequester: table.notify_requester ?? true,
   };
 }
@@ -126,7 +139,6 @@ function resolveRecipients(recipients: string[], ctx: SectionContext): string[] 
 function resolveChannel(
   table: MattermostTable,
   ctx: SectionContext,
-  hasRecipients: boolean,
 ): { team: string | undefined; channel: string | undefined } {
   const teamPath = ["mattermost", "team"];
   const channelPath = ["mattermost", "channel"];
@@ -143,12 +155,6 @@ function resolveChannel(
       `Set both team and channel (${where}), or neither and list recipients`,
     );
   }
-  if (!hasRecipients) {
-    throw new ConfigIssue(
-      teamPath,
-      `missing required values ${ctx.keyName(teamPath)} and ${ctx.keyName(channelPath)}`,
-      `Add team = "…" and channel = "…" under [mattermost] (${where}), or list recipients`,
-    );
-  }
+  // Neither: posts go to recipients, [role_to_recipients] and suggested reviewers' DMs.
   return { team: undefined, channel: undefined };
 }
