@@ -3,20 +3,18 @@
  * daemon needs them, and reports one line per check: what was found, or what is wrong and how
  * to fix it. Checks that depend on a failed one are reported as not checked.
  */
-import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { botChannelId, tokenAccount } from "../app/mattermost-setup.js";
-import { hostPort, loadIdentity } from "../cli/start.js";
+import { hostPort } from "../cli/start.js";
 import type { Config } from "../config/config.js";
 import { loadConfig } from "../config/load.js";
-import { PLUGIN_NAME } from "../core/plugin-data.js";
+import { NOWHERE_TO_POST } from "../config/sections/mattermost.js";
 import { AppError, isAppError } from "../errors.js";
 import { MattermostClient } from "../mattermost/client.js";
 import type { MattermostUser } from "../mattermost/types.js";
-import { TeleportClient } from "../teleport/client.js";
-import { certificateDaysLeft, type TlsIdentity } from "../teleport/identity.js";
-import { isAtLeast, MIN_SERVER_VERSION } from "../teleport/version.js";
 import { checkCallbackReach } from "./callback-reach.js";
+import { decisionsVerdict, postsVerdict } from "./decisions.js";
+import { checkTeleport } from "./teleport-checks.js";
 
 export type CheckStatus = "ok" | "fail" | "skip";
 
@@ -28,13 +26,8 @@ export interface CheckLine {
   text: string;
 }
 
-/** Short deadlines: check is run by a person waiting for the answer. */
-const TELEPORT_TIMEOUT_MS = 5_000;
+/** Short deadline: check is run by a person waiting for the answer. */
 const MATTERMOST_TIMEOUT_MS = 5_000;
-const PERMISSION_DENIED = 7;
-/** The rules the plugin's role needs (README, step 2). */
-const ROLE_FIX =
-  "Give the plugin's Teleport role the rules access_request: [list, read, update] and access_plugin_data: [update], then export its identity again with `tctl auth sign`";
 
 export interface CheckOptions {
   configPath: string;
@@ -54,7 +47,9 @@ export async function runChecks(options: CheckOptions, report: (line: CheckLine)
   try {
     const loaded = await loadConfig(options.configPath, { insecureNoTls: options.insecureNoTls });
     config = loaded.config;
-    const warned = loaded.warnings.length > 0 ? `; ${loaded.warnings.join("; ")}` : "";
+    // Nowhere to post is its own ✗ line below.
+    const warnings = loaded.warnings.filter((warning) => !warning.endsWith(NOWHERE_TO_POST));
+    const warned = warnings.length > 0 ? `; ${warnings.join("; ")}` : "";
     emit("ok", "config", `${config.configPath} loads${warned}`);
   } catch (error) {
     fail("config", error);
@@ -62,141 +57,18 @@ export async function runChecks(options: CheckOptions, report: (line: CheckLine)
     return false;
   }
 
-  await checkTeleport(config, emit, fail);
+  const found = await checkTeleport(config, emit, fail);
+  const decisions = decisionsVerdict(config.review, found);
+  emit(decisions.status, "Mattermost decisions", decisions.text);
+  const posts = postsVerdict(config);
+  if (posts) emit(posts.status, "Mattermost posts", posts.text);
   await checkMattermost(config, emit, fail);
   await checkCallback(config, emit);
   return passed;
 }
 
-type Emit = (status: CheckStatus, subject: string, text: string) => void;
-type Fail = (subject: string, error: unknown) => void;
-
-async function checkTeleport(config: Config, emit: Emit, fail: Fail): Promise<void> {
-  let identity: TlsIdentity;
-  try {
-    identity = await loadIdentity(config);
-    const days = certificateDaysLeft(identity, Date.now());
-    const left =
-      days >= 1
-        ? `${days} days left`
-        : `${Math.floor((identity.notAfter.getTime() - Date.now()) / 3_600_000)} hours left`;
-    const roles = identity.roles.length > 0 ? identity.roles.join(", ") : "none";
-    const warnings = identity.warnings.length > 0 ? `; ${identity.warnings.join("; ")}` : "";
-    emit(
-      "ok",
-      "Teleport identity",
-      `user ${identity.user} (roles ${roles}), key matches, valid until ${identity.notAfter.toISOString()} (${left})${warnings}`,
-    );
-  } catch (error) {
-    fail("Teleport identity", error);
-    emit("skip", "Teleport", "not checked: the daemon cannot connect without a usable identity");
-    return;
-  }
-
-  const teleport = new TeleportClient({
-    addr: config.teleport.addr,
-    identity: { cert: identity.cert, key: identity.key, cas: identity.cas },
-    callTimeoutMs: TELEPORT_TIMEOUT_MS,
-  });
-  try {
-    try {
-      const ping = await teleport.ping();
-      if (!isAtLeast(ping.serverVersion, MIN_SERVER_VERSION)) {
-        emit(
-          "fail",
-          "Teleport auth server",
-          `${config.teleport.addr} runs Teleport ${ping.serverVersion}, older than ${MIN_SERVER_VERSION}. Upgrade the auth server`,
-        );
-        return;
-      }
-      emit(
-        "ok",
-        "Teleport auth server",
-        `${config.teleport.addr} answers: cluster ${ping.clusterName}, Teleport ${ping.serverVersion}`,
-      );
-    } catch (error) {
-      emit(
-        "fail",
-        "Teleport auth server",
-        `cannot reach ${config.teleport.addr}: ${AppError.from(error).message}. Check [teleport] addr, that the auth server runs, and that this host reaches it (and that root_cas is the cluster's CA)`,
-      );
-      emit("skip", "Teleport identity accepted, permissions", "not checked: Teleport did not answer");
-      return;
-    }
-
-    try {
-      // Ping answers without a client certificate; this call needs one.
-      await teleport.listRequests({ id: randomUUID() });
-      emit("ok", "Teleport identity accepted", `the auth server accepts user ${identity.user}`);
-    } catch (error) {
-      emit(
-        "fail",
-        "Teleport identity accepted",
-        `the auth server refuses user ${identity.user}: ${AppError.from(error).message}. ` +
-          "Check that the user, its roles and the certificate still exist and are not locked, " +
-          "and export the identity again with `tctl auth sign`",
-      );
-      emit("skip", "Teleport permissions", "not checked: the identity was refused");
-      return;
-    }
-
-    const missing = await missingPermissions(teleport);
-    if (missing.length === 0) {
-      emit(
-        "ok",
-        "Teleport permissions",
-        "watch, list and read access requests, read and update plugin data, set request states",
-      );
-    } else {
-      emit(
-        "fail",
-        "Teleport permissions",
-        `user ${identity.user} may not ${missing.join(", ")}. ${ROLE_FIX}`,
-      );
-    }
-  } finally {
-    teleport.close();
-  }
-}
-
-/**
- * Asks Teleport for each thing the daemon does, on a request id that does not exist: a call
- * that is allowed answers NOT_FOUND or nothing, one that is not answers PERMISSION_DENIED.
- * (GetAccessRequests cannot tell: without list/read it silently returns only one's own.)
- */
-async function missingPermissions(teleport: TeleportClient): Promise<string[]> {
-  const absent = randomUUID();
-  const probes: Array<[string, () => Promise<unknown>]> = [
-    ["watch access requests (list, read)", () => firstWatchEvent(teleport)],
-    ["read plugin data", () => teleport.getPluginData(absent, PLUGIN_NAME)],
-    ["update plugin data", () => teleport.updatePluginData(absent, PLUGIN_NAME, { check: "1" }, {})],
-    ["update access requests", () => teleport.setRequestState(absent, "DENIED", { reason: "check" })],
-  ];
-  const missing: string[] = [];
-  for (const [what, probe] of probes) {
-    try {
-      await probe();
-    } catch (error) {
-      if (isAppError(error, "NOT_FOUND")) continue;
-      if (isAppError(error) && error.details["grpcCode"] === PERMISSION_DENIED) missing.push(what);
-      else missing.push(`${what} (${AppError.from(error).message})`);
-    }
-  }
-  return missing;
-}
-
-/** Opens the watch the daemon keeps and closes it after its first event (INIT). */
-async function firstWatchEvent(teleport: TeleportClient): Promise<void> {
-  const stop = new AbortController();
-  const timer = setTimeout(() => stop.abort(), TELEPORT_TIMEOUT_MS);
-  try {
-    for await (const _event of teleport.watchRequests(stop.signal)) return;
-    if (stop.signal.aborted) throw new AppError("TIMEOUT", "the watch sent no event in time");
-  } finally {
-    clearTimeout(timer);
-    stop.abort();
-  }
-}
+export type Emit = (status: CheckStatus, subject: string, text: string) => void;
+export type Fail = (subject: string, error: unknown) => void;
 
 async function checkMattermost(config: Config, emit: Emit, fail: Fail): Promise<void> {
   const { url, team, channel } = config.mattermost;

@@ -21,6 +21,8 @@ export const TEAM_NAME = "acme";
 export const CHANNEL_NAME = "access-requests";
 /** Loopback is refused by Mattermost unless allowed (MATTERMOST-API.md §4); the world allows it. */
 export const LOOPBACK_ALLOWED = ["127.0.0.0/8", "::1", "localhost"];
+/** The plugin's identity lasts as long as the operator's guide exports it for (`--ttl=8760h`). */
+export const PLUGIN_IDENTITY_TTL_MS = 8760 * 3_600_000;
 
 export interface WorldOptions {
   teleportVersion?: TeleportVersion;
@@ -75,7 +77,9 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
       insecureOutgoingConnections: true,
       ...options.mattermost,
     });
-    const identity = await teleport.issueIdentity(PLUGIN_USER, options.pluginRoles ?? [PLUGIN_ROLE]);
+    const identity = await teleport.issueIdentity(PLUGIN_USER, options.pluginRoles ?? [PLUGIN_ROLE], {
+      notAfter: new Date(Date.now() + PLUGIN_IDENTITY_TTL_MS),
+    });
     const team = mattermost.createTeam(TEAM_NAME, { displayName: "Acme" });
     const channel = mattermost.createChannel(team.id, CHANNEL_NAME, { displayName: "Access requests" });
     const bot = mattermost.createBot("teleport", { description: "Teleport access requests" });

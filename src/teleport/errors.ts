@@ -29,7 +29,7 @@ export function teleportError(method: string, error: unknown): AppError {
       return new AppError("TELEPORT", `Teleport denied ${method}: ${text}`, {
         cause: error,
         details,
-        fix: "Give the plugin's Teleport role the rules `access_request: [list, read, update]` and `access_plugin_data: [update]`, then export its identity again with `tctl auth sign`",
+        fix: permissionFix(text),
       });
     case status.UNAVAILABLE:
     case status.DEADLINE_EXCEEDED:
@@ -47,4 +47,16 @@ export function teleportError(method: string, error: unknown): AppError {
     default:
       return new AppError("TELEPORT", `Teleport ${method} failed: ${text}`, { cause: error, details });
   }
+}
+
+/** Teleport's AccessDenied for a role rule (auth_with_roles.go, TELEPORT-WIRE.md §6). */
+const RULE_DENIED = /access denied to perform action "(\w+)" on "(\w+)"/;
+
+/** The rule that a refusal names, else every rule the plugin needs (README, step 3). */
+function permissionFix(text: string): string {
+  const rule = RULE_DENIED.exec(text);
+  const rules = rule
+    ? `the rule \`${rule[2]}: [${rule[1]}]\``
+    : "the rules `access_request: [list, read, update]`, `access_plugin_data: [update]` and `user: [read]`";
+  return `Give the plugin's Teleport role ${rules}; \`teleport-mattermost check\` names every rule it lacks`;
 }
