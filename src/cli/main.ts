@@ -88,9 +88,12 @@ export async function main(argv: string[]): Promise<number> {
     .command("demo")
     .description("Run the daemon against built-in Teleport and Mattermost stand-ins, with a page to click")
     .option("-p, --port <port>", "port of the demo page", "8080")
-    .action(async (options: { port: string }) => {
+    .option("--host <address>", "address the demo page listens on (beyond this host it warns)", "127.0.0.1")
+    .action(async (options: { port: string; host: string }) => {
+      const { parsePort } = await import("../demo/listen.js");
+      const port = parsePort(options.port);
       const { runDemo } = await import("../demo/run.js");
-      exitCode = await runDemo({ port: Number(options.port) });
+      exitCode = await runDemo({ port, host: options.host });
     });
 
   try {

@@ -1,7 +1,9 @@
 /**
  * The demo's single page: a Mattermost-like channel view of the stand-in's posts (buttons go
- * through the stand-in's real click endpoint, which calls the daemon's callback server) and a
- * tctl-like panel to create, approve, deny and delete requests in the Teleport stand-in.
+ * through the stand-in's real click endpoint, which calls the daemon's callback server; replies
+ * sit in their post's thread, as `root_id` says) and a tctl-like panel to create, approve, deny
+ * and delete requests in the Teleport stand-in. Below 760 px the sidebars give way and the panel
+ * follows the channel, so a phone (390 px) can use it.
  */
 export function demoPage(): string {
   return `<!doctype html>
@@ -28,6 +30,7 @@ export function demoPage(): string {
   header h2 { margin: 0; font-size: 16px; }
   header .purpose { color: var(--muted); font-size: 13px; }
   header .who { margin-left: auto; color: var(--muted); font-size: 13px; }
+  header .to-panel { display: none; font-size: 13px; }
   select, input, button { font: inherit; }
   select { padding: 3px 6px; border: 1px solid var(--border); border-radius: 4px; background: #fff; }
   #posts { flex: 1; overflow-y: auto; padding: 8px 20px 24px; }
@@ -49,7 +52,12 @@ export function demoPage(): string {
   .field .label { font-weight: 700; font-size: 13px; }
   a { color: var(--accent); text-decoration: none; }
   a:hover { text-decoration: underline; }
-  code { background: #f2f3f5; border: 1px solid #e0e1e4; border-radius: 3px; padding: 0 4px; font-size: 12.5px; color: #c03a5b; }
+  code { background: #f2f3f5; border: 1px solid #e0e1e4; border-radius: 3px; padding: 0 4px; font-size: 12.5px; color: #c03a5b; overflow-wrap: anywhere; }
+  .field > div { overflow-wrap: anywhere; }
+  .thread { margin-top: 8px; border-left: 2px solid var(--border); padding-left: 10px; }
+  .thread .count { color: var(--accent); font-size: 12px; font-weight: 600; }
+  .reply { display: flex; gap: 8px; padding: 4px 0; }
+  .reply .avatar { width: 24px; height: 24px; font-size: 12px; }
   .actions { margin-top: 10px; display: flex; gap: 8px; }
   .actions button { border-radius: 4px; padding: 6px 14px; font-weight: 600; cursor: pointer; border: 1px solid; background: #fff; }
   .actions button.good { color: #1a7f4b; border-color: #1a7f4b; }
@@ -85,6 +93,17 @@ export function demoPage(): string {
   #dialog .buttons button { padding: 6px 14px; border-radius: 4px; border: 1px solid #c8c9cc; background: #fff; cursor: pointer; font-weight: 600; }
   #dialog .buttons #dialog-submit { background: var(--accent); border-color: var(--accent); color: #fff; }
   #toast { position: fixed; bottom: 16px; left: 50%; transform: translateX(-50%); background: #3d3c40; color: #fff; padding: 8px 14px; border-radius: 4px; display: none; }
+  @media (max-width: 760px) {
+    body { flex-direction: column; height: auto; min-height: 100vh; }
+    .teams, nav, .composer { display: none; }
+    header { padding: 8px 12px; flex-wrap: wrap; min-height: 0; gap: 4px 12px; }
+    header .who { margin-left: 0; }
+    header .to-panel { display: inline; }
+    #posts { padding: 4px 12px 16px; overflow: visible; }
+    .fields { grid-template-columns: 1fr; }
+    aside { width: auto; border-left: 0; border-top: 1px solid var(--border); }
+    #dialog .box { width: calc(100vw - 24px); }
+  }
 </style>
 </head>
 <body>
@@ -103,12 +122,13 @@ export function demoPage(): string {
       <h2 id="channel-title">Access requests</h2>
       <div class="purpose">Teleport access requests to approve or deny</div>
     </div>
+    <a class="to-panel" href="#panel">Teleport panel ↓</a>
     <span class="who">Viewing as <select id="as" data-viewer><option value="bob">bob (approver)</option><option value="alice">alice (requester)</option></select></span>
   </header>
   <div id="posts" data-testid="posts"></div>
   <div class="composer" aria-hidden="true">Write to Access requests</div>
 </main>
-<aside>
+<aside id="panel">
   <div class="brand"><span class="logo">T</span>Teleport</div>
   <p class="hint">Acts on the Teleport stand-in, like tsh and tctl would.</p>
   <h3>tsh request create</h3>
@@ -132,7 +152,7 @@ let current = null;
 function esc(text) {
   return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
-// Just enough Mattermost markdown for the daemon's posts: code spans, bold, italics, links, escapes.
+// Just enough Mattermost markdown for the daemon's posts: code spans, bold, italics, links, escapes, line breaks.
 function md(text) {
   const parts = String(text).split(/(\`[^\`]*\`)/g);
   return parts.map((part) => {
@@ -141,7 +161,7 @@ function md(text) {
     let out = part.replace(/\\\\(.)/g, (_, c) => { slots.push(c); return "\\u0000" + (slots.length - 1) + "\\u0000"; });
     out = esc(out).replace(/\\*\\*(.+?)\\*\\*/g, "<b>$1</b>").replace(/(^|\\s)_(.+?)_(?=\\s|$)/g, "$1<i>$2</i>")
       .replace(/\\[([^\\]]+)\\]\\((https?:\\/\\/[^)\\s]+)\\)/g, '<a href="$2" target="_blank" rel="noopener">$1</a>');
-    return out.replace(/\\u0000(\\d+)\\u0000/g, (_, i) => esc(slots[Number(i)]));
+    return out.replace(/\\u0000(\\d+)\\u0000/g, (_, i) => esc(slots[Number(i)])).replace(/\\n/g, "<br>");
   }).join("");
 }
 function toast(text) {
@@ -153,13 +173,26 @@ async function api(path, body) {
   const res = await fetch(path, body ? { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) } : {});
   return res.json();
 }
-function renderPost(post, users) {
+function authorOf(post, users) {
+  return post.user_id === users.bob ? "bob" : post.user_id === users.alice ? "alice" : current.bot;
+}
+function timeOf(post) {
+  return new Date(post.create_at).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+}
+function nameLine(author) {
+  return '<span class="name">' + esc(author) + "</span>" + (author === current.bot ? '<span class="tag">BOT</span>' : "");
+}
+// A reply (root_id set) is drawn in its post's thread, like Mattermost, never as a channel post.
+function renderReply(reply, users) {
+  const author = authorOf(reply, users);
+  return '<div class="reply" data-reply-id="' + esc(reply.id) + '" data-root-id="' + esc(reply.root_id) + '"><div class="avatar">' + esc(author[0].toUpperCase()) + '</div><div class="body"><div>' + nameLine(author) + '<span class="time">' + timeOf(reply) + "</span></div><div>" + md(reply.message) + "</div></div></div>";
+}
+function renderPost(post, users, replies) {
   const attachments = (post.props && post.props.attachments) || [];
-  const author = post.user_id === users.bob ? "bob" : post.user_id === users.alice ? "alice" : current.bot;
-  const when = new Date(post.create_at).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+  const author = authorOf(post, users);
   const idField = attachments.flatMap((a) => a.fields || []).find((f) => f.title === "Request ID");
   const requestId = idField ? String(idField.value).replace(/\`/g, "") : "";
-  let html = '<div class="post" data-post-id="' + esc(post.id) + '" data-request-id="' + esc(requestId) + '"><div class="avatar">' + esc(author[0].toUpperCase()) + '</div><div class="body"><div><span class="name">' + esc(author) + '</span>' + (author === current.bot ? '<span class="tag">BOT</span>' : "") + '<span class="time">' + when + "</span></div>";
+  let html = '<div class="post" data-post-id="' + esc(post.id) + '" data-request-id="' + esc(requestId) + '"><div class="avatar">' + esc(author[0].toUpperCase()) + '</div><div class="body"><div>' + nameLine(author) + '<span class="time">' + timeOf(post) + "</span></div>";
   if (post.message) html += "<div>" + md(post.message) + "</div>";
   for (const a of attachments) {
     html += '<div class="attachment" style="border-left-color:' + esc(a.color || "#ccc") + '">';
@@ -172,13 +205,22 @@ function renderPost(post, users) {
     if (a.footer) html += '<div class="footer">' + esc(a.footer) + "</div>";
     html += "</div>";
   }
+  if (replies.length) {
+    html += '<div class="thread" data-thread="' + esc(post.id) + '"><div class="count">' + replies.length + (replies.length === 1 ? " reply" : " replies") + "</div>" + replies.map((r) => renderReply(r, users)).join("") + "</div>";
+  }
   return html + "</div></div>";
 }
 async function refresh() {
   current = await api("/api/state");
   const as = document.getElementById("as").value;
-  const items = current.posts.map((p) => ({ at: p.create_at, html: renderPost(p, current.users) }))
-    .concat((current.ephemeral[as] || []).map((p) => ({ at: p.create_at, html: '<div class="post" data-ephemeral><div class="avatar">' + esc(current.bot[0].toUpperCase()) + '</div><div class="body"><span class="name">' + esc(current.bot) + '</span><span class="tag">BOT</span><span class="time">' + new Date(p.create_at).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" }) + '</span><div class="ephemeral">' + md(p.message) + '<span class="only">(Only visible to you)</span></div></div></div>' })));
+  const ids = new Set(current.posts.map((p) => p.id));
+  const threads = {};
+  for (const p of current.posts.slice().sort((a, b) => a.create_at - b.create_at)) {
+    if (p.root_id && ids.has(p.root_id)) (threads[p.root_id] = threads[p.root_id] || []).push(p);
+  }
+  const items = current.posts.filter((p) => !(p.root_id && ids.has(p.root_id)))
+    .map((p) => ({ at: p.create_at, html: renderPost(p, current.users, threads[p.id] || []) }))
+    .concat((current.ephemeral[as] || []).map((p) => ({ at: p.create_at, html: '<div class="post" data-ephemeral><div class="avatar">' + esc(current.bot[0].toUpperCase()) + '</div><div class="body"><span class="name">' + esc(current.bot) + '</span><span class="tag">BOT</span><span class="time">' + timeOf(p) + '</span><div class="ephemeral">' + md(p.message) + '<span class="only">(Only visible to you)</span></div></div></div>' })));
   items.sort((a, b) => a.at - b.at);
   const dialog = (current.dialogs[as] || [])[0];
   const box = document.getElementById("dialog");

@@ -4,7 +4,6 @@
  * panel) whose buttons go through the same click path real Mattermost uses. Ctrl-C stops it.
  */
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { Daemon } from "../app/daemon.js";
 import { selfSignedCert } from "../callback/self-signed.js";
@@ -12,26 +11,28 @@ import { createLogger } from "../cli/logger.js";
 import type { ReviewConfig } from "../config/config.js";
 import { freePort } from "../lib/free-port.js";
 import { VERSION } from "../version.js";
+import { exposureWarning, listenForPage, pageUrl } from "./listen.js";
 import { demoPage } from "./page.js";
-import { createWorld, type World } from "./world.js";
+import { createWorld, type World, type WorldOptions } from "./world.js";
 
 export const DEMO_SECRET = "demo-secret-not-for-production-0123456789";
 
-/** bob may decide every role; alice may not (and never her own requests). Denying needs a reason. */
+/**
+ * Decisions are access reviews by the mapped Teleport user, judged by Teleport: bob (role
+ * reviewer) may review, alice (role access) may not, and nobody reviews their own request.
+ * Denying needs a reason.
+ */
 export const DEMO_REVIEW: ReviewConfig = {
-  mode: "auto",
+  mode: "review",
   mapping: {
     users: { alice: "alice", bob: "bob" },
     mattermostUserTrait: undefined,
     allowEmailUsernameMatch: false,
   },
-  rules: {
-    approveReason: "optional",
-    denyReason: "required",
-    linkOnlyRoles: [],
-    approvers: { "*": { mattermostUsers: ["bob"], mattermostTeams: [], teleportUsers: [] } },
-  },
+  rules: { approveReason: "optional", denyReason: "required", linkOnlyRoles: [], approvers: {} },
 };
+/** The newest stand-in profile, where the plugin may submit reviews on behalf of users (WIRE §9). */
+const DEMO_WORLD: WorldOptions = { teleportVersion: "18.0.0", pluginRoles: ["access-plugin-with-review"] };
 
 const SAMPLE_REQUESTS = [
   { user: "alice", roles: ["dba"], reason: "Investigate slow queries on the orders database (INC-4211)" },
@@ -45,6 +46,7 @@ const SAMPLE_REQUESTS = [
 export interface DemoOptions {
   /** Port of the page; 0 picks a free one. */
   port: number;
+  /** Address the page listens on (default 127.0.0.1); beyond loopback it warns. */
   host?: string;
   logger?: Logger;
   /** Resolves when the demo should stop (default: SIGINT/SIGTERM). */
@@ -55,10 +57,18 @@ export interface DemoOptions {
 
 export async function runDemo(options: DemoOptions): Promise<number> {
   const logger = options.logger ?? createLogger({ output: "stderr", severity: "info", format: "text" });
-  const world = await createWorld();
+  const host = options.host ?? "127.0.0.1";
+  // The page's port is taken first, so a busy one fails before anything starts.
+  const page = http.createServer((_req, res) => {
+    res.writeHead(503, { "Content-Type": "text/plain" }).end("The demo is starting; reload in a moment\n");
+  });
+  const port = await listenForPage(page, host, options.port);
+  let world: World | undefined;
   let daemon: Daemon | undefined;
-  let page: http.Server | undefined;
   try {
+    const exposed = exposureWarning(host, port);
+    if (exposed) logger.warn(exposed);
+    world = await createWorld(DEMO_WORLD);
     const callbackPort = await freePort();
     const tls = await selfSignedCert({ commonName: "127.0.0.1", hosts: ["127.0.0.1", "localhost"] });
     daemon = await Daemon.start(
@@ -85,13 +95,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       { logger },
     );
     for (const sample of SAMPLE_REQUESTS) world.teleport.createRequest(sample);
-    page = demoServer(world);
-    const host = options.host ?? "127.0.0.1";
-    await new Promise<void>((resolve, reject) => {
-      page!.once("error", reject);
-      page!.listen({ host, port: options.port }, resolve);
-    });
-    const url = `http://${host}:${(page.address() as AddressInfo).port}/`;
+    page.removeAllListeners("request");
+    page.on("request", demoHandler(world));
+    const url = pageUrl(host, port);
     logger.info({ url }, `Demo ready: open ${url} (Ctrl-C stops)`);
     options.onReady?.({ url, world, daemon });
     await (options.until ??
@@ -102,15 +108,15 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     logger.info("Stopping the demo");
     return 0;
   } finally {
-    page?.closeAllConnections();
-    await new Promise((resolve) => (page ? page.close(resolve) : resolve(undefined)));
+    page.closeAllConnections();
+    await new Promise((resolve) => page.close(resolve));
     await daemon?.stop();
-    await world.stop();
+    await world?.stop();
   }
 }
 
 /** JSON API of the page: channel state, clicks as a Mattermost user, tctl-like actions. */
-function demoServer(world: World): http.Server {
+function demoHandler(world: World): http.RequestListener {
   const subscribers = new Set<http.ServerResponse>();
   const notify = () => {
     for (const res of subscribers) res.write("data: changed\n\n");
@@ -140,7 +146,7 @@ function demoServer(world: World): http.Server {
     })),
   });
 
-  return http.createServer((req, res) => {
+  return (req, res) => {
     void (async () => {
       const url = new URL(req.url ?? "/", "http://demo");
       const send = (status: number, body: unknown) => {
@@ -210,7 +216,7 @@ function demoServer(world: World): http.Server {
       if (!res.headersSent) res.writeHead(500, { "Content-Type": "application/json" });
       res.end(JSON.stringify({ error: String(error) }));
     });
-  });
+  };
 }
 
 function readAll(req: http.IncomingMessage): Promise<string> {
