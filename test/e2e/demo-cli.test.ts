@@ -70,8 +70,11 @@ test("--host ::1, then a decision through the page: a Teleport review by bob, no
     const found = (await state()).posts.find((p) => !p.root_id && p.props.attachments?.[0]?.actions?.length);
     return found;
   }, "a post with buttons");
-  const api = (path: string, body: unknown) =>
-    fetch(`${base}${path}`, { method: "POST", body: JSON.stringify(body) }).then((res) => res.json());
+  const api = async (path: string, body: unknown) =>
+    (await (await fetch(`${base}${path}`, { method: "POST", body: JSON.stringify(body) })).json()) as Record<
+      string,
+      unknown
+    >;
   // Mattermost's answers: the click is OK (the daemon opened a dialog), the submission closes it.
   const click = await api("/api/click", { postId: post.id, actionId: "approve", as: "bob" });
   assert.equal(click.status, "OK", JSON.stringify(click));

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { REQUEST_ID_PROP } from "../../src/core/render.js";
 import { createWorld, type World } from "../../src/demo/world.js";
-import type { StandinPost } from "../../src/standins/mattermost-server.js";
+import type { StandinPost } from "../../src/standins/mattermost/index.js";
 import { DaemonProcess, writeDaemonConfig } from "../support/daemon-process.js";
 import { makeTempDir, type TempDir } from "../support/temp-dir.js";
 
