@@ -4,17 +4,11 @@
  * line of each check and the exit code.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { createWorld, type World } from "../../src/demo/world.js";
+import { describe, test } from "node:test";
+import type { World } from "../../src/demo/world.js";
 import { freePort } from "../../src/lib/free-port.js";
-import {
-  type DaemonConfigOptions,
-  DaemonProcess,
-  runCli,
-  TEST_SECRET,
-  writeDaemonConfig,
-} from "../support/daemon-process.js";
-import { makeTempDir, type TempDir } from "../support/temp-dir.js";
+import { type DaemonConfigOptions, runCli, TEST_SECRET } from "../support/daemon-process.js";
+import { type Stage, suiteStage } from "../support/stage.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -26,28 +20,18 @@ interface CheckRun {
 }
 
 describe("teleport-mattermost check", () => {
+  let stage: Stage;
   let world: World;
-  let dir: TempDir;
 
-  before(async () => {
-    world = await createWorld();
-    dir = await makeTempDir();
-  });
-
-  after(async () => {
-    await world?.stop();
-    await dir?.remove();
+  suiteStage({}, async (opened) => {
+    stage = opened;
+    world = stage.world;
   });
 
   /** Writes a config (in a folder of its own) with `options` applied, and runs check on it. */
   async function check(options: DaemonConfigOptions = {}, extraArgs: string[] = []): Promise<CheckRun> {
-    const folder = await makeTempDir();
-    try {
-      const { configPath } = await writeDaemonConfig(folder, world, options);
-      return await runCheck(configPath, extraArgs);
-    } finally {
-      await folder.remove();
-    }
+    const { configPath } = await stage.writeConfig(options, await stage.tempDir());
+    return await runCheck(configPath, extraArgs);
   }
 
   async function runCheck(configPath: string, extraArgs: string[] = []): Promise<CheckRun> {
@@ -76,8 +60,8 @@ describe("teleport-mattermost check", () => {
   ): Promise<Record<string, string>> {
     const identity = await world.teleport.issueIdentity(name, roles, validity);
     return {
-      client_crt: `client_crt = "${await dir.write(`${name}.crt`, identity.crt)}"`,
-      client_key: `client_key = "${await dir.write(`${name}.key`, identity.key)}"`,
+      client_crt: `client_crt = "${await stage.dir.write(`${name}.crt`, identity.crt)}"`,
+      client_key: `client_key = "${await stage.dir.write(`${name}.key`, identity.key)}"`,
     };
   }
 
@@ -112,10 +96,8 @@ describe("teleport-mattermost check", () => {
   });
 
   test("with the daemon running, the callback URL is its TLS listener", async () => {
-    const { configPath } = await writeDaemonConfig(dir, world);
-    const daemon = new DaemonProcess(["start", "-c", configPath]);
+    const { daemon, configPath } = await stage.startDaemon();
     try {
-      await daemon.waitForLog("Watcher connected");
       const run = await runCheck(configPath);
       assert.equal(run.code, 0, run.stdout);
       assertLine(
