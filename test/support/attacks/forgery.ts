@@ -4,9 +4,39 @@
  * not be usable for anything but the one request, post, action and person they were made for,
  * and not again after the request was decided.
  */
+import type { OpenDialog } from "../../../src/standins/mattermost/index.js";
 import { RequestState } from "../../../src/teleport/gen/teleport/types_pb.js";
 import { clickForDialog, submitDialog } from "../decide.js";
-import { type Attack, actionUrl, buttonOf, clickBody, dialogUrl, postedRequest, send } from "./target.js";
+import {
+  type Attack,
+  type AttackTarget,
+  actionUrl,
+  buttonOf,
+  clickBody,
+  dialogUrl,
+  postedRequest,
+  send,
+} from "./target.js";
+
+/** A dialog submission as Mattermost relays it, posted straight to the callback URL instead. */
+function submissionBody(
+  target: AttackTarget,
+  dialog: OpenDialog,
+  userId: string,
+  state: string,
+  reason: string,
+): string {
+  return JSON.stringify({
+    type: "dialog_submission",
+    callback_id: dialog.dialog["callback_id"],
+    state,
+    user_id: userId,
+    channel_id: target.world.channel.id,
+    team_id: target.world.team.id,
+    submission: { reason },
+    cancelled: false,
+  });
+}
 
 export const forgedContext: Attack = {
   name: "forged context (bad signature, unsigned, wrong version)",
@@ -58,16 +88,13 @@ export const replayAfterResolution: Attack = {
       await submitDialog(world, world.approver, dialog, { reason: "again" }),
       await send(
         dialogUrl(target),
-        JSON.stringify({
-          type: "dialog_submission",
-          callback_id: dialog.dialog["callback_id"],
-          state: dialog.dialog["state"],
-          user_id: world.approver.user.id,
-          channel_id: world.channel.id,
-          team_id: world.team.id,
-          submission: { reason: "direct replay" },
-          cancelled: false,
-        }),
+        submissionBody(
+          target,
+          dialog,
+          world.approver.user.id,
+          String(dialog.dialog["state"]),
+          "direct replay",
+        ),
       ),
     ].map((answer) => ({ status: answer.status, text: answer.text }));
     return { attempts, ids: [id], legitimate: 1 };
@@ -85,16 +112,7 @@ export const forgedDialogState: Attack = {
     const decoded = JSON.parse(Buffer.from(payload, "base64url").toString()) as Record<string, unknown>;
     const asCarol = `${Buffer.from(JSON.stringify({ ...decoded, user_id: target.carol.user.id })).toString("base64url")}.${sig}`;
     const submission = (userId: string, forgedState: string) =>
-      JSON.stringify({
-        type: "dialog_submission",
-        callback_id: dialog.dialog["callback_id"],
-        state: forgedState,
-        user_id: userId,
-        channel_id: world.channel.id,
-        team_id: world.team.id,
-        submission: { reason: "forged" },
-        cancelled: false,
-      });
+      submissionBody(target, dialog, userId, forgedState, "forged");
     const attempts = [
       await send(dialogUrl(target), submission(world.approver.user.id, `${payload}.AAAA`)),
       await send(dialogUrl(target), submission(target.carol.user.id, asCarol)),

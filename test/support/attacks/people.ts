@@ -4,8 +4,10 @@
  * submitting at once (Teleport must see one decision). Each must be told why, in an ephemeral
  * message or a dialog error.
  */
+
+import type { MattermostPerson } from "../../../src/demo/world.js";
 import { clickForDialog, submitDialog } from "../decide.js";
-import { type Attack, postedRequest, viaMattermostClick } from "./target.js";
+import { type Attack, type AttackTarget, postedRequest, viaMattermostClick } from "./target.js";
 
 export const concurrentApprovers: Attack = {
   name: "two approvers submitting at once (only one decision)",
@@ -26,38 +28,33 @@ export const concurrentApprovers: Attack = {
   },
 };
 
-export const notAnApprover: Attack = {
-  name: "clicker not allowed (mapped, not an approver)",
-  async run(target) {
-    const { id, post } = await postedRequest(target);
-    const answer = await viaMattermostClick(target, target.carol, post.id, "approve");
-    return { attempts: [answer], ids: [id], notes: [answer.text] };
-  },
-};
+/** One click through Mattermost, on a fresh request of `requester`, by someone who may not decide it. */
+function refusedClick(
+  name: string,
+  clicker: (target: AttackTarget) => MattermostPerson,
+  action: "approve" | "deny",
+  requester?: string,
+): Attack {
+  return {
+    name,
+    async run(target) {
+      const { id, post } = await postedRequest(target, requester ? { user: requester } : {});
+      const answer = await viaMattermostClick(target, clicker(target), post.id, action);
+      return { attempts: [answer], ids: [id], notes: [answer.text] };
+    },
+  };
+}
 
-export const unmappedClicker: Attack = {
-  name: "unmapped clicker",
-  async run(target) {
-    const { id, post } = await postedRequest(target);
-    const answer = await viaMattermostClick(target, target.dave, post.id, "approve");
-    return { attempts: [answer], ids: [id], notes: [answer.text] };
-  },
-};
-
-export const requesterSelfApproval: Attack = {
-  name: "requester approving own request",
-  async run(target) {
-    const { id, post } = await postedRequest(target, { user: "alice" });
-    const answer = await viaMattermostClick(target, target.world.requester, post.id, "approve");
-    return { attempts: [answer], ids: [id], notes: [answer.text] };
-  },
-};
-
-export const denyByNonApprover: Attack = {
-  name: "deny by a non-approver",
-  async run(target) {
-    const { id, post } = await postedRequest(target);
-    const answer = await viaMattermostClick(target, target.carol, post.id, "deny");
-    return { attempts: [answer], ids: [id], notes: [answer.text] };
-  },
-};
+export const notAnApprover = refusedClick(
+  "clicker not allowed (mapped, not an approver)",
+  (target) => target.carol,
+  "approve",
+);
+export const unmappedClicker = refusedClick("unmapped clicker", (target) => target.dave, "approve");
+export const requesterSelfApproval = refusedClick(
+  "requester approving own request",
+  (target) => target.world.requester,
+  "approve",
+  "alice",
+);
+export const denyByNonApprover = refusedClick("deny by a non-approver", (target) => target.carol, "deny");

@@ -6,6 +6,7 @@
 import * as tls from "node:tls";
 import {
   type Attack,
+  type AttackTarget,
   AUTH_HEADER,
   actionUrl,
   BASIC_AUTH,
@@ -58,13 +59,17 @@ function slowDrip(
   });
 }
 
+/** A fresh request and the approver's click on it, as Mattermost would send it: only the HTTP is wrong. */
+async function validClick(target: AttackTarget): Promise<{ id: string; valid: string }> {
+  const { id, post } = await postedRequest(target);
+  const { context } = buttonOf(target, post.id, "approve");
+  return { id, valid: JSON.stringify(clickBody(target, target.world.approver, post.id, context)) };
+}
+
 export const malformedRequests: Attack = {
   name: "oversized, truncated, non-JSON, wrong content-type, wrong method, unknown route",
   async run(target) {
-    const { id, post } = await postedRequest(target);
-    const valid = JSON.stringify(
-      clickBody(target, target.world.approver, post.id, buttonOf(target, post.id, "approve").context),
-    );
+    const { id, valid } = await validClick(target);
     const attempts = [
       await send(actionUrl(target), `{"pad":"${"x".repeat(200_000)}"}`),
       await send(actionUrl(target), valid.slice(0, valid.length / 2)),
@@ -80,10 +85,7 @@ export const malformedRequests: Attack = {
 export const slowDripClients: Attack = {
   name: "slow-drip headers and body",
   async run(target) {
-    const { id, post } = await postedRequest(target);
-    const body = JSON.stringify(
-      clickBody(target, target.world.approver, post.id, buttonOf(target, post.id, "approve").context),
-    );
+    const { id, valid: body } = await validClick(target);
     const host = new URL(target.callbackUrl).host;
     const head = (length: number) =>
       `POST /mattermost_action HTTP/1.1\r\nHost: ${host}\r\nAuthorization: ${AUTH_HEADER}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
@@ -105,10 +107,7 @@ export const slowDripClients: Attack = {
 export const wrongBasicAuth: Attack = {
   name: "wrong or missing basic auth",
   async run(target) {
-    const { id, post } = await postedRequest(target);
-    const valid = JSON.stringify(
-      clickBody(target, target.world.approver, post.id, buttonOf(target, post.id, "approve").context),
-    );
+    const { id, valid } = await validClick(target);
     const wrong = `Basic ${Buffer.from(`${BASIC_AUTH.user}:wrong`).toString("base64")}`;
     const attempts = [
       await send(actionUrl(target), valid, { auth: wrong }),
