@@ -4,17 +4,11 @@
  * line of each check and the exit code.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { createWorld, PLUGIN_IDENTITY_TTL_MS, type World } from "../../src/demo/world.js";
+import { describe, test } from "node:test";
+import { PLUGIN_IDENTITY_TTL_MS, type World } from "../../src/demo/world.js";
 import { freePort } from "../../src/lib/free-port.js";
-import {
-  type DaemonConfigOptions,
-  DaemonProcess,
-  runCli,
-  TEST_SECRET,
-  writeDaemonConfig,
-} from "../support/daemon-process.js";
-import { makeTempDir, type TempDir } from "../support/temp-dir.js";
+import { type DaemonConfigOptions, runCli, TEST_SECRET } from "../support/daemon-process.js";
+import { type Stage, suiteStage } from "../support/stage.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /**
@@ -33,34 +27,27 @@ interface CheckRun {
 }
 
 describe("teleport-mattermost check", () => {
+  let stage: Stage;
   let world: World;
-  let dir: TempDir;
 
-  before(async () => {
-    world = await createWorld({
+  suiteStage(
+    {
       teleport: {
         roles: {
           [ROLE_WITHOUT_USER_READ]: { accessRequest: ["list", "read", "update"], pluginData: ["update"] },
         },
       },
-    });
-    dir = await makeTempDir();
-  });
-
-  after(async () => {
-    await world?.stop();
-    await dir?.remove();
-  });
+    },
+    async (opened) => {
+      stage = opened;
+      world = stage.world;
+    },
+  );
 
   /** Writes a config (in a folder of its own) with `options` applied, and runs check on it. */
   async function check(options: DaemonConfigOptions = {}, extraArgs: string[] = []): Promise<CheckRun> {
-    const folder = await makeTempDir();
-    try {
-      const { configPath } = await writeDaemonConfig(folder, world, options);
-      return await runCheck(configPath, extraArgs);
-    } finally {
-      await folder.remove();
-    }
+    const { configPath } = await stage.writeConfig(options, await stage.tempDir());
+    return await runCheck(configPath, extraArgs);
   }
 
   async function runCheck(configPath: string, extraArgs: string[] = []): Promise<CheckRun> {
@@ -92,8 +79,8 @@ describe("teleport-mattermost check", () => {
       ...validity,
     });
     return {
-      client_crt: `client_crt = "${await dir.write(`${name}.crt`, identity.crt)}"`,
-      client_key: `client_key = "${await dir.write(`${name}.key`, identity.key)}"`,
+      client_crt: `client_crt = "${await stage.dir.write(`${name}.crt`, identity.crt)}"`,
+      client_key: `client_key = "${await stage.dir.write(`${name}.key`, identity.key)}"`,
     };
   }
 
@@ -157,10 +144,8 @@ describe("teleport-mattermost check", () => {
   });
 
   test("with the daemon running, the callback URL is its TLS listener", async () => {
-    const { configPath } = await writeDaemonConfig(dir, world);
-    const daemon = new DaemonProcess(["start", "-c", configPath]);
+    const { daemon, configPath } = await stage.startDaemon();
     try {
-      await daemon.waitForLog("Watcher connected");
       const run = await runCheck(configPath);
       assert.equal(run.code, 0, run.stdout);
       assertLine(
@@ -271,7 +256,7 @@ describe("teleport-mattermost check", () => {
     const short = await world.teleport.issueIdentity("access-plugin-mattermost", ["access-plugin"], {
       notAfter: new Date(Date.now() + 3_600_000),
     });
-    const folder = await makeTempDir();
+    const folder = await stage.tempDir();
     try {
       const path = await folder.write(
         "identity",
@@ -433,23 +418,18 @@ describe("teleport-mattermost check", () => {
 });
 
 describe("teleport-mattermost check against Teleport with reviews on behalf of users", () => {
+  let stage: Stage;
   let world: World;
-  let dir: TempDir;
 
-  before(async () => {
-    world = await createWorld({ teleportVersion: "18.0.0", pluginRoles: ["access-plugin-with-review"] });
-    dir = await makeTempDir();
-  });
-
-  after(async () => {
-    await world?.stop();
-    await dir?.remove();
+  suiteStage({ teleportVersion: "18.0.0", pluginRoles: ["access-plugin-with-review"] }, async (opened) => {
+    stage = opened;
+    world = stage.world;
   });
 
   async function check(options: DaemonConfigOptions = {}): Promise<Record<string, string>> {
-    const folder = await makeTempDir();
+    const folder = await stage.tempDir();
     try {
-      const { configPath } = await writeDaemonConfig(folder, world, options);
+      const { configPath } = await stage.writeConfig(options, folder);
       const result = await runCli(["check", "-c", configPath], { timeoutMs: 30_000 });
       return Object.fromEntries(
         result.stdout
@@ -480,8 +460,8 @@ describe("teleport-mattermost check against Teleport with reviews on behalf of u
     });
     const lines = await check({
       replace: {
-        client_crt: `client_crt = "${await dir.write("plain.crt", identity.crt)}"`,
-        client_key: `client_key = "${await dir.write("plain.key", identity.key)}"`,
+        client_crt: `client_crt = "${await stage.dir.write("plain.crt", identity.crt)}"`,
+        client_key: `client_key = "${await stage.dir.write("plain.key", identity.key)}"`,
       },
       review: `[review]\nmode = "review"\n[review.users]\n"bob" = "bob"`,
     });

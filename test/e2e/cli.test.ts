@@ -4,12 +4,13 @@
  * started — and with the `configure` boilerplate edited to real values.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import packageJson from "../../package.json" with { type: "json" };
-import { createWorld, type World } from "../../src/demo/world.js";
+import type { World } from "../../src/demo/world.js";
 import { VERSION } from "../../src/version.js";
-import { DaemonProcess, runCli, TEST_SECRET, writeDaemonConfig } from "../support/daemon-process.js";
-import { makeTempDir, type TempDir } from "../support/temp-dir.js";
+import { runCli, TEST_SECRET } from "../support/daemon-process.js";
+import { openStage, type Stage, suiteStage } from "../support/stage.js";
+import type { TempDir } from "../support/temp-dir.js";
 
 test("version prints the package version", async () => {
   const result = await runCli(["version"]);
@@ -24,15 +25,12 @@ test("an unknown command or flag exits 1", async () => {
 });
 
 describe("start with a broken setup", () => {
+  let stage: Stage;
   let world: World;
   let dir: TempDir;
-  before(async () => {
-    world = await createWorld();
-    dir = await makeTempDir();
-  });
-  after(async () => {
-    await world.stop();
-    await dir.remove();
+  suiteStage({}, async (opened) => {
+    stage = opened;
+    ({ world, dir } = stage);
   });
 
   async function startFails(configPath: string, ...patterns: RegExp[]): Promise<void> {
@@ -57,24 +55,24 @@ describe("start with a broken setup", () => {
   });
 
   test("unknown key names the key, its line and the closest known key", async () => {
-    const { configPath } = await writeDaemonConfig(dir, world, { replace: { severity: 'severty = "info"' } });
+    const { configPath } = await stage.writeConfig({ replace: { severity: 'severty = "info"' } });
     await startFails(configPath, /line \d+: unknown key log\.severty/, /Did you mean `log\.severity`/);
   });
 
   test("missing required value", async () => {
-    const { configPath } = await writeDaemonConfig(dir, world, { replace: { token: "" } });
+    const { configPath } = await stage.writeConfig({ replace: { token: "" } });
     await startFails(configPath, /missing required value mattermost\.token/);
   });
 
   test("a key file that does not match the certificate", async () => {
-    const { configPath } = await writeDaemonConfig(dir, world);
+    const { configPath } = await stage.writeConfig();
     const other = await world.teleport.issueIdentity("someone-else", ["access"]);
     await dir.write("auth.key", other.key);
     await startFails(configPath, /teleport\.client_key: .* does not match the certificate/);
   });
 
   test("an expired client certificate says how to export a new one", async () => {
-    const { configPath } = await writeDaemonConfig(dir, world);
+    const { configPath } = await stage.writeConfig();
     const expired = await world.teleport.issueIdentity("access-plugin-mattermost", ["access-plugin"], {
       notBefore: new Date(Date.now() - 3 * 86_400_000),
       notAfter: new Date(Date.now() - 86_400_000),
@@ -85,14 +83,14 @@ describe("start with a broken setup", () => {
   });
 
   test("a wrong bot token fails the Mattermost health check with the fix", async () => {
-    const { configPath } = await writeDaemonConfig(dir, world, {
+    const { configPath } = await stage.writeConfig({
       replace: { token: 'token = "not-the-token-0123456789abcdef"' },
     });
     await startFails(configPath, /Mattermost API health check failed/, /token/);
   });
 
   test("a bot that is not in the channel is told to be added", async () => {
-    const { configPath } = await writeDaemonConfig(dir, world);
+    const { configPath } = await stage.writeConfig();
     world.mattermost.removeChannelMember(world.channel.id, world.bot.user.id);
     try {
       await startFails(configPath, /not a member of channel "access-requests"/, /Add @teleport/);
@@ -109,7 +107,7 @@ describe("start with a broken setup", () => {
       pki: world.teleport.pki,
     });
     try {
-      const { configPath } = await writeDaemonConfig(dir, world, {
+      const { configPath } = await stage.writeConfig({
         replace: { addr: `addr = "${old.addr}"` },
       });
       await startFails(configPath, /Teleport server version 4\.2\.3 is older than 4\.2\.8/, /Upgrade/);
@@ -120,13 +118,9 @@ describe("start with a broken setup", () => {
 });
 
 test("the configure boilerplate, edited with real values, starts the daemon", async (t) => {
-  const world = await createWorld();
-  const dir = await makeTempDir();
-  t.after(async () => {
-    await world.stop();
-    await dir.remove();
-  });
-  const { port } = await writeDaemonConfig(dir, world);
+  const stage = await openStage(t);
+  const { world, dir } = stage;
+  const { port } = await stage.writeConfig();
   const boilerplate = (await runCli(["configure"])).stdout;
   const edited = boilerplate
     .replace(/^addr = .*$/m, `addr = "${world.teleport.addr}"`)
@@ -141,8 +135,7 @@ test("the configure boilerplate, edited with real values, starts the daemon", as
     .replace(/^public_addr = .*$/m, `public_addr = "https://127.0.0.1:${port}"`)
     .replace(/^# listen_addr = .*$/m, `listen_addr = "127.0.0.1:${port}"`);
   const configPath = await dir.write("edited.toml", edited);
-  const daemon = new DaemonProcess(["start", "-c", configPath]);
-  t.after(() => daemon.stop());
+  const daemon = stage.spawn(["start", "-c", configPath]);
   await daemon.waitForLog("Watcher connected");
   assert.equal(await daemon.stop(), 0);
 });

@@ -4,26 +4,13 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createWorld } from "../../src/demo/world.js";
-import { DaemonProcess, writeDaemonConfig } from "../support/daemon-process.js";
-import { makeTempDir } from "../support/temp-dir.js";
-
-async function setup(t: import("node:test").TestContext) {
-  const world = await createWorld();
-  const dir = await makeTempDir();
-  t.after(async () => {
-    await world.stop();
-    await dir.remove();
-  });
-  return { world, dir };
-}
+import { openStage } from "../support/stage.js";
 
 test("an auth server that is not reachable yet is retried with a clear log until it answers", async (t) => {
-  const { world, dir } = await setup(t);
+  const stage = await openStage(t);
+  const { world } = stage;
   await world.teleport.refuseConnections(true);
-  const { configPath } = await writeDaemonConfig(dir, world);
-  const daemon = new DaemonProcess(["start", "-c", configPath]);
-  t.after(() => daemon.stop());
+  const { daemon } = await stage.startDaemon({ waitFor: null });
   const warning = await daemon.waitForLog(/Teleport auth server is not reachable yet/);
   assert.equal(warning["addr"], world.teleport.addr);
   await world.teleport.refuseConnections(false);
@@ -31,15 +18,13 @@ test("an auth server that is not reachable yet is retried with a clear log until
 });
 
 test("SIGHUP applies a valid new config and keeps running on an invalid one", async (t) => {
-  const { world, dir } = await setup(t);
+  const stage = await openStage(t);
+  const { world, dir } = stage;
   const other = world.mattermost.createChannel(world.team.id, "other-requests");
   world.mattermost.addChannelMember(other.id, world.bot.user.id);
-  const { configPath, port } = await writeDaemonConfig(dir, world);
-  const daemon = new DaemonProcess(["start", "-c", configPath]);
-  t.after(() => daemon.stop());
-  await daemon.waitForLog("Watcher connected");
+  const { daemon, port } = await stage.startDaemon();
 
-  await writeDaemonConfig(dir, world, {
+  await stage.writeConfig({
     listenPort: port,
     replace: { channel: 'channel = "other-requests"' },
   });
@@ -63,11 +48,9 @@ test("SIGHUP applies a valid new config and keeps running on an invalid one", as
 });
 
 test("a second SIGINT forces the exit while shutdown waits for a hung Mattermost", async (t) => {
-  const { world, dir } = await setup(t);
-  const { configPath } = await writeDaemonConfig(dir, world);
-  const daemon = new DaemonProcess(["start", "-c", configPath]);
-  t.after(() => daemon.stop());
-  await daemon.waitForLog("Watcher connected");
+  const stage = await openStage(t);
+  const { world } = stage;
+  const { daemon } = await stage.startDaemon();
   world.mattermost.faults = {
     hang: true,
     times: 1_000,
@@ -84,20 +67,18 @@ test("a second SIGINT forces the exit while shutdown waits for a hung Mattermost
 });
 
 test("an identity file (tctl auth sign --format=file) works, and a renewed one is picked up without a restart", async (t) => {
-  const { world, dir } = await setup(t);
+  const stage = await openStage(t);
+  const { world, dir } = stage;
   const identityFile = (files: { key: string; crt: string; cas: string }) =>
     `${files.key}ssh-ed25519-cert-v01@openssh.com AAAAC3NzaC1lZDI1NTE5 access-plugin-mattermost\n${files.crt}${files.cas}`;
   await dir.write("identity", identityFile(world.identity));
-  const { configPath } = await writeDaemonConfig(dir, world, {
+  const { daemon } = await stage.startDaemon({
     replace: {
       client_key: 'identity = "identity"\nrefresh_identity = true\nrefresh_identity_interval = "1s"',
       client_crt: "",
       root_cas: "",
     },
   });
-  const daemon = new DaemonProcess(["start", "-c", configPath]);
-  t.after(() => daemon.stop());
-  await daemon.waitForLog("Watcher connected");
   const renewed = await world.teleport.issueIdentity("access-plugin-mattermost", ["access-plugin"]);
   await dir.write("identity", identityFile(renewed));
   await daemon.waitForLog(/The identity file changed/, 10_000);

@@ -5,13 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { after, before, describe, test } from "node:test";
-import { createWorld, type World } from "../../src/demo/world.js";
+import { describe, test } from "node:test";
+import type { World } from "../../src/demo/world.js";
 import type { StandinPost } from "../../src/standins/mattermost/index.js";
-import { DaemonProcess, writeDaemonConfig } from "../support/daemon-process.js";
+import type { DaemonProcess } from "../support/daemon-process.js";
 import { decide } from "../support/decide.js";
 import { getRaw, postRaw } from "../support/http.js";
-import { makeTempDir, type TempDir } from "../support/temp-dir.js";
+import { type Stage, suiteStage } from "../support/stage.js";
 
 /** The value of one series in Prometheus text format; undefined when it is absent. */
 function metric(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -40,9 +40,9 @@ async function readiness(base: string): Promise<{ status: number; body: Record<s
   return { status: reply.status, body: JSON.parse(reply.text) as Record<string, unknown> };
 }
 
-async function started(world: World, dir: TempDir): Promise<{ daemon: DaemonProcess; health: string }> {
-  const { configPath } = await writeDaemonConfig(dir, world);
-  const daemon = new DaemonProcess(["start", "-c", configPath]);
+/** Starts a daemon on the stage; resolves with the base URL of its health listener once it listens. */
+async function started(stage: Stage): Promise<{ daemon: DaemonProcess; health: string }> {
+  const { daemon } = await stage.startDaemon({ waitFor: null });
   return { daemon, health: await daemon.healthUrl() };
 }
 
@@ -52,20 +52,11 @@ function requestIdOf(post: StandinPost): string {
 
 describe("signals", () => {
   let world: World;
-  let dir: TempDir;
   let daemon: DaemonProcess;
 
-  before(async () => {
-    world = await createWorld();
-    dir = await makeTempDir();
-    ({ daemon } = await started(world, dir));
-    await daemon.waitForLog("Watcher connected");
-  });
-
-  after(async () => {
-    await daemon?.stop();
-    await world?.stop();
-    await dir?.remove();
+  suiteStage({}, async (stage) => {
+    world = stage.world;
+    ({ daemon } = await stage.startDaemon());
   });
 
   test("SIGHUP (systemd reload) reloads and keeps it running, its metrics and health listener included", async () => {
@@ -97,25 +88,19 @@ describe("signals", () => {
 });
 
 describe("health and readiness", () => {
+  let stage: Stage;
   let world: World;
-  let dir: TempDir;
   let daemon: DaemonProcess | undefined;
 
-  before(async () => {
-    world = await createWorld();
-    dir = await makeTempDir();
-  });
-
-  after(async () => {
-    await daemon?.stop();
-    await world?.stop();
-    await dir?.remove();
+  suiteStage({}, async (opened) => {
+    stage = opened;
+    world = stage.world;
   });
 
   test("not ready before the watch connects; ready after; not ready while Teleport is away", async () => {
     // Teleport refuses connections before the daemon starts: it must wait, alive but not ready.
     await world.teleport.refuseConnections(true);
-    const run = await started(world, dir);
+    const run = await started(stage);
     daemon = run.daemon;
     await daemon.waitForLog(/^Teleport auth server is not reachable yet/);
     assert.equal((await getRaw(`${run.health}/healthz`)).status, 200);
@@ -181,21 +166,13 @@ describe("health and readiness", () => {
 
 describe("metrics after a scripted flow", () => {
   let world: World;
-  let dir: TempDir;
   let daemon: DaemonProcess;
   let health: string;
 
-  before(async () => {
-    world = await createWorld();
-    dir = await makeTempDir();
-    ({ daemon, health } = await started(world, dir));
+  suiteStage({}, async (stage) => {
+    world = stage.world;
+    ({ daemon, health } = await started(stage));
     await daemon.waitForLog("Watcher connected");
-  });
-
-  after(async () => {
-    await daemon?.stop();
-    await world?.stop();
-    await dir?.remove();
   });
 
   test("count requests, posts, decisions, refusals, retries, reconnects and call latencies", async () => {

@@ -6,20 +6,14 @@
  */
 import assert from "node:assert/strict";
 import * as https from "node:https";
-import { after, before, describe, test } from "node:test";
-import {
-  addPerson,
-  createWorld,
-  type MattermostPerson,
-  PLUGIN_USER,
-  type World,
-} from "../../src/demo/world.js";
+import { describe, test } from "node:test";
+import { addPerson, type MattermostPerson, PLUGIN_USER, type World } from "../../src/demo/world.js";
 import type { StandinPost } from "../../src/standins/mattermost/index.js";
 import { type AccessRequestV3, RequestState } from "../../src/teleport/gen/teleport/types_pb.js";
 import { createTestCa, issueCert } from "../support/certs.js";
-import { DaemonProcess, writeDaemonConfig } from "../support/daemon-process.js";
+import type { DaemonProcess } from "../support/daemon-process.js";
 import { clickForDialog, decide, lastEphemeral, submitDialog } from "../support/decide.js";
-import { makeTempDir, type TempDir } from "../support/temp-dir.js";
+import { openStage, suiteStage } from "../support/stage.js";
 
 const TRAIT = "mattermost_user_id";
 
@@ -58,26 +52,14 @@ async function postShows(world: World, postId: string, title: string, pattern: R
   return world.mattermost.post(postId)!;
 }
 
-async function startDaemon(dir: TempDir, world: World, review: string, extra?: string) {
-  const { configPath, callbackUrl } = await writeDaemonConfig(dir, world, {
-    review,
-    ...(extra ? { extra } : {}),
-  });
-  const daemon = new DaemonProcess(["start", "-c", configPath]);
-  await daemon.waitForLog("Watcher connected");
-  return { daemon, callbackUrl };
-}
-
 describe("reviews on behalf of the Mattermost user (Teleport 18 with submit_for_users)", () => {
   let world: World;
-  let dir: TempDir;
   let daemon: DaemonProcess;
   let carol: MattermostPerson;
   let mallory: MattermostPerson;
 
-  before(async () => {
-    world = await createWorld({ teleportVersion: "18.0.0", pluginRoles: ["access-plugin-with-review"] });
-    dir = await makeTempDir();
+  suiteStage({ teleportVersion: "18.0.0", pluginRoles: ["access-plugin-with-review"] }, async (stage) => {
+    world = stage.world;
     carol = addPerson(world, "carol");
     mallory = addPerson(world, "mallory");
     // carol maps through the trait on her Teleport user; mallory's Teleport namesake lacks it.
@@ -92,13 +74,7 @@ describe("reviews on behalf of the Mattermost user (Teleport 18 with submit_for_
       '"bob" = "bob"',
       '"alice" = "alice"',
     ].join("\n");
-    ({ daemon } = await startDaemon(dir, world, review));
-  });
-
-  after(async () => {
-    await daemon?.stop();
-    await world?.stop();
-    await dir?.remove();
+    ({ daemon } = await stage.startDaemon({ review }));
   });
 
   test("the daemon says it decides by review once Teleport accepted one", async () => {
@@ -211,18 +187,11 @@ describe("reviews on behalf of the Mattermost user (Teleport 18 with submit_for_
 describe("an expired trigger id", () => {
   test("tells the clicker to open the dialog again, and nothing changes", async (t) => {
     // The daemon's Teleport calls take longer than Mattermost keeps the trigger id valid.
-    const world = await createWorld({ mattermost: { triggerTimeoutMs: 150 } });
-    const dir = await makeTempDir();
-    t.after(async () => {
-      await world.stop();
-      await dir.remove();
+    const stage = await openStage(t, { mattermost: { triggerTimeoutMs: 150 } });
+    const { world } = stage;
+    await stage.startDaemon({
+      review: '[review.users]\n"bob" = "bob"\n[review.approvers."*"]\nmattermost_users = ["bob"]',
     });
-    const { daemon } = await startDaemon(
-      dir,
-      world,
-      '[review.users]\n"bob" = "bob"\n[review.approvers."*"]\nmattermost_users = ["bob"]',
-    );
-    t.after(() => daemon.stop());
     const request = world.teleport.createRequest({ user: "alice", roles: ["dba"] });
     const post = await postFor(world, request);
     world.teleport.delayMs = 200;
@@ -237,22 +206,14 @@ describe("an expired trigger id", () => {
 
 describe("client certificates on the callback server", () => {
   test("with verify_client_cert, only clients with a certificate from client_ca_file get an answer", async (t) => {
-    const world = await createWorld();
-    const dir = await makeTempDir();
-    t.after(async () => {
-      await world.stop();
-      await dir.remove();
-    });
+    const stage = await openStage(t);
     const ca = await createTestCa("callback-clients");
     const other = await createTestCa("someone-else");
-    await dir.write("client-ca.pem", ca.certPem);
-    const { daemon, callbackUrl } = await startDaemon(
-      dir,
-      world,
-      "",
-      '[http.tls]\nverify_client_cert = true\nclient_ca_file = "client-ca.pem"',
-    );
-    t.after(() => daemon.stop());
+    await stage.dir.write("client-ca.pem", ca.certPem);
+    const { callbackUrl } = await stage.startDaemon({
+      review: "",
+      extra: '[http.tls]\nverify_client_cert = true\nclient_ca_file = "client-ca.pem"',
+    });
     const good = await issueCert(ca, { commonName: "mattermost" });
     const stranger = await issueCert(other, { commonName: "mattermost" });
     const post = (cert?: { certPem: string; keyPem: string }) =>

@@ -6,11 +6,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { REQUEST_ID_PROP } from "../../src/core/render.js";
-import { createWorld, type World } from "../../src/demo/world.js";
+import type { World } from "../../src/demo/world.js";
 import type { StandinPost } from "../../src/standins/mattermost/index.js";
-import { DaemonProcess, writeDaemonConfig } from "../support/daemon-process.js";
+import { TEST_SECRET } from "../support/daemon-process.js";
 import { decide } from "../support/decide.js";
-import { makeTempDir } from "../support/temp-dir.js";
+import { openStage } from "../support/stage.js";
 
 function status(post: StandinPost | undefined): string | undefined {
   const attachments = (
@@ -42,28 +42,20 @@ async function until(check: () => boolean, what: string, timeoutMs = 10_000): Pr
 }
 
 test("recipients, role routing and suggested reviewers each get a post, all kept in step, with threads and a DM to the requester", async (t) => {
-  const world = await createWorld();
-  const dir = await makeTempDir();
-  t.after(async () => {
-    await world.stop();
-    await dir.remove();
-  });
+  const stage = await openStage(t);
+  const { world } = stage;
   const mm = world.mattermost;
   const security = mm.createChannel(world.team.id, "security");
   const dbaTeam = mm.createChannel(world.team.id, "dba-team");
   for (const channel of [security, dbaTeam]) mm.addChannelMember(channel.id, world.bot.user.id);
   const carol = mm.createUser({ username: "carol", email: "carol@example.com" });
   const dave = mm.createUser({ username: "dave", email: "dave@example.com" });
-  const { configPath } = await writeDaemonConfig(dir, world, {
+  const { daemon } = await stage.startDaemon({
     replace: {
-      secret:
-        'secret = "test-secret-0123456789abcdef0123456789"\nrecipients = ["carol@example.com", "acme/security", "acme/nope"]',
+      secret: `secret = "${TEST_SECRET}"\nrecipients = ["carol@example.com", "acme/security", "acme/nope"]`,
     },
     extra: '[role_to_recipients]\n"dba" = "acme/dba-team"\n"*" = "acme/security"',
   });
-  const daemon = new DaemonProcess(["start", "-c", configPath]);
-  t.after(() => daemon.stop());
-  await daemon.waitForLog("Watcher connected");
 
   const request = world.teleport.createRequest({
     user: "alice",
@@ -128,18 +120,9 @@ test("recipients, role routing and suggested reviewers each get a post, all kept
 test("a request still pending gets reminders in its thread, which stop once it is decided", async (t) => {
   // The stand-in's clock runs 30 min minus 2 s behind: requests look that old at creation.
   const shift = 30 * 60_000 - 2_000;
-  const world = await createWorld({ teleport: { now: () => new Date(Date.now() - shift) } });
-  const dir = await makeTempDir();
-  t.after(async () => {
-    await world.stop();
-    await dir.remove();
-  });
-  const { configPath } = await writeDaemonConfig(dir, world, {
-    extra: '[reminders]\nafter = "30m"\nevery = "1h"',
-  });
-  const daemon = new DaemonProcess(["start", "-c", configPath]);
-  t.after(() => daemon.stop());
-  await daemon.waitForLog("Watcher connected");
+  const stage = await openStage(t, { teleport: { now: () => new Date(Date.now() - shift) } });
+  const { world } = stage;
+  const { daemon } = await stage.startDaemon({ extra: '[reminders]\nafter = "30m"\nevery = "1h"' });
   const request = world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "remind me" });
   const id = request.metadata!.name;
   const reminders = () =>

@@ -4,16 +4,16 @@
  * and the Mattermost stand-in (HTTP), clicks going through Mattermost's real click endpoint.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, type TestContext, test } from "node:test";
-import { createWorld, type World } from "../../src/demo/world.js";
+import { describe, test } from "node:test";
+import type { World } from "../../src/demo/world.js";
 import type { StandinPost } from "../../src/standins/mattermost/index.js";
 import type { AccessRequestV3 } from "../../src/teleport/gen/teleport/types_pb.js";
 import { RequestState } from "../../src/teleport/gen/teleport/types_pb.js";
-import { DaemonProcess, TEST_SECRET, writeDaemonConfig } from "../support/daemon-process.js";
+import { type DaemonProcess, TEST_SECRET } from "../support/daemon-process.js";
 import { decide } from "../support/decide.js";
 import { postRaw } from "../support/http.js";
 import { assertRequestsValid } from "../support/openapi.js";
-import { makeTempDir, type TempDir } from "../support/temp-dir.js";
+import { suiteStage } from "../support/stage.js";
 
 function attachment(post: StandinPost | undefined) {
   const attachments = (post?.props as { attachments?: Array<Record<string, unknown>> } | undefined)
@@ -30,7 +30,6 @@ function field(post: StandinPost | undefined, title: string): string | undefined
 for (const version of ["4.2.8", "6.2.1", "18.0.0"] as const)
   describe(`seed flow against the stand-ins (Teleport ${version})`, () => {
     let world: World;
-    let dir: TempDir;
     let daemon: DaemonProcess;
     // 4.2.8 has no request/resolve reasons and no delegator field (TELEPORT-WIRE.md §2–3).
     const hasReasons = version !== "4.2.8";
@@ -69,18 +68,9 @@ for (const version of ["4.2.8", "6.2.1", "18.0.0"] as const)
       return world.mattermost.post(postId)!;
     }
 
-    before(async () => {
-      world = await createWorld({ teleportVersion: version });
-      dir = await makeTempDir();
-      const { configPath } = await writeDaemonConfig(dir, world);
-      daemon = new DaemonProcess(["start", "-d", "-c", configPath]);
-      await daemon.waitForLog("Watcher connected");
-    });
-
-    after(async () => {
-      await daemon?.stop();
-      await world?.stop();
-      await dir?.remove();
+    suiteStage({ teleportVersion: version }, async (stage) => {
+      world = stage.world;
+      ({ daemon } = await stage.startDaemon({ args: ["-d"] }));
     });
 
     test("logs the startup sequence of the operator's guide, in order", () => {
@@ -287,115 +277,3 @@ for (const version of ["4.2.8", "6.2.1", "18.0.0"] as const)
       }
     });
   });
-
-describe("restarts", () => {
-  /** A world of its own and a way to start daemons on it, all stopped after the test. */
-  async function restartableWorld(t: TestContext): Promise<{ world: World; start(): DaemonProcess }> {
-    const world = await createWorld();
-    const dir = await makeTempDir();
-    t.after(async () => {
-      await world.stop();
-      await dir.remove();
-    });
-    const { configPath } = await writeDaemonConfig(dir, world);
-    return {
-      world,
-      start: () => {
-        const daemon = new DaemonProcess(["start", "-c", configPath]);
-        t.after(() => daemon.stop());
-        return daemon;
-      },
-    };
-  }
-
-  test("a restarted daemon does not post a request twice and still updates its post", async (t) => {
-    const { world, start } = await restartableWorld(t);
-    const first = start();
-    await first.waitForLog("Watcher connected");
-    const request = world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "once" });
-    const id = request.metadata!.name;
-    await world.teleport.waitFor(
-      () => world.teleport.pluginData(id, "mattermost")?.["messages"],
-      10_000,
-      "posted",
-    );
-    assert.equal(await first.stop(), 0);
-    assert.ok(first.messages().includes("Successfully shut down"));
-
-    const second = start();
-    await second.waitForLog("Watcher connected");
-    world.teleport.approve(id);
-    await world.mattermost.waitFor(
-      (event) => event.type === "post_updated" && JSON.stringify(event.post.props).includes("APPROVED"),
-      10_000,
-    );
-    const posts = world.mattermost
-      .channelPosts(world.channel.id)
-      .filter((post) => JSON.stringify(post.props).includes(id));
-    assert.equal(posts.length, 1);
-    assert.equal(await second.stop(), 0);
-  });
-
-  test("two daemons on one cluster post each new request once", async (t) => {
-    const { world, start } = await restartableWorld(t);
-    const other = await makeTempDir();
-    t.after(() => other.remove());
-    const { configPath: otherConfig } = await writeDaemonConfig(other, world);
-    const second = new DaemonProcess(["start", "-c", otherConfig]);
-    t.after(() => second.stop());
-    const first = start();
-    await Promise.all([first.waitForLog("Catch-up finished"), second.waitForLog("Catch-up finished")]);
-    // Both see every event; each claims by compare-and-swap, so one posts and the other backs off.
-    const ids = Array.from(
-      { length: 20 },
-      (_, i) =>
-        world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: `twice? ${i}` }).metadata!.name,
-    );
-    for (const id of ids) {
-      await world.teleport.waitFor(
-        () => world.teleport.pluginData(id, "mattermost")?.["messages"],
-        10_000,
-        id,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const posts = world.mattermost.channelPosts(world.channel.id);
-    assert.equal(posts.length, ids.length);
-    for (const id of ids) {
-      assert.equal(posts.filter((post) => JSON.stringify(post.props).includes(id)).length, 1, id);
-    }
-  });
-
-  test("at start it catches up on what changed while it was stopped, and leaves up-to-date posts alone", async (t) => {
-    const { world, start } = await restartableWorld(t);
-    const first = start();
-    await first.waitForLog("Catch-up finished");
-    const ids = ["up to date", "approved meanwhile"].map(
-      (reason) => world.teleport.createRequest({ user: "alice", roles: ["dba"], reason }).metadata!.name,
-    );
-    for (const id of ids) {
-      await world.teleport.waitFor(
-        () => world.teleport.pluginData(id, "mattermost")?.["messages"],
-        10_000,
-        id,
-      );
-    }
-    assert.equal(await first.stop(), 0);
-
-    const [upToDate, approved] = ids as [string, string];
-    world.teleport.approve(approved);
-    const created = world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "while stopped" });
-    const createdId = created.metadata!.name;
-    const second = start();
-    const finished = await second.waitForLog("Catch-up finished");
-    assert.equal(finished["requests"], 3);
-    // One listing of all plugin data decides; only the two requests that changed are synced.
-    assert.equal(finished["queued"], 2);
-    assert.equal(world.teleport.pluginData(approved, "mattermost")?.["rendered"], "APPROVED");
-    assert.equal(world.teleport.pluginData(createdId, "mattermost")?.["rendered"], "PENDING");
-    assert.equal(world.teleport.pluginData(upToDate, "mattermost")?.["rendered"], "PENDING");
-    const posts = world.mattermost.channelPosts(world.channel.id).filter((post) => !post.root_id);
-    assert.equal(posts.length, 3, "one post per request, none twice");
-    assert.equal(await second.stop(), 0);
-  });
-});

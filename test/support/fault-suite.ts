@@ -5,12 +5,12 @@
  * reports what it saw. Nothing here asserts timing: the figures are for the operator.
  */
 import { REQUEST_ID_PROP } from "../../src/core/render.js";
-import { createWorld, type World, type WorldOptions } from "../../src/demo/world.js";
+import type { World, WorldOptions } from "../../src/demo/world.js";
 import type { StandinPost } from "../../src/standins/mattermost/index.js";
 import { RequestState } from "../../src/teleport/gen/teleport/types_pb.js";
-import { DaemonProcess, writeDaemonConfig } from "./daemon-process.js";
+import type { DaemonProcess } from "./daemon-process.js";
 import { decide } from "./decide.js";
-import { makeTempDir, type TempDir } from "./temp-dir.js";
+import { Stage } from "./stage.js";
 
 /** Delay on every Teleport call while a burst must still be running when a daemon is killed. */
 const SLOW_TELEPORT_MS = 20;
@@ -125,31 +125,29 @@ export async function waitUntil(check: () => boolean, timeoutMs: number, pollMs 
   return check();
 }
 
-/** A world plus daemons for one scenario, all stopped by `close()`. */
-export class Stage {
-  readonly daemons: DaemonProcess[] = [];
-  private readonly dirs: TempDir[] = [];
-
+/** The e2e stage (test/support/stage.ts) of one scenario, with its ledger; all stopped by `close()`. */
+export class FaultStage {
   private constructor(
-    readonly world: World,
+    private readonly stage: Stage,
     readonly ledger: Ledger,
   ) {}
 
-  static async open(options: WorldOptions = {}): Promise<Stage> {
-    const world = await createWorld(options);
-    return new Stage(world, new Ledger(world));
+  static async open(options: WorldOptions = {}): Promise<FaultStage> {
+    const stage = await Stage.open(options);
+    return new FaultStage(stage, new Ledger(stage.world));
+  }
+
+  get world(): World {
+    return this.stage.world;
   }
 
   /** Starts one more daemon on its own config and callback port; resolves once it watches. */
   async startDaemon(): Promise<DaemonProcess> {
-    const dir = await makeTempDir();
-    this.dirs.push(dir);
-    const { configPath } = await writeDaemonConfig(dir, this.world, {
+    const { daemon } = await this.stage.startDaemon({
+      dir: await this.stage.tempDir(),
       replace: { severity: 'severity = "info"' },
+      timeoutMs: 30_000,
     });
-    const daemon = new DaemonProcess(["start", "-c", configPath]);
-    this.daemons.push(daemon);
-    await daemon.waitForLog("Watcher connected", 30_000);
     return daemon;
   }
 
@@ -168,10 +166,8 @@ export class Stage {
     };
   }
 
-  async close(): Promise<void> {
-    await Promise.allSettled(this.daemons.map((daemon) => daemon.stop(5_000)));
-    await this.world.stop();
-    await Promise.allSettled(this.dirs.map((dir) => dir.remove()));
+  close(): Promise<void> {
+    return this.stage.close();
   }
 }
 
@@ -208,7 +204,7 @@ export const FULL_SIZES: Sizes = {
 
 /** 1. Daemon down while requests are created, approved and deleted → start → all converge. */
 export async function daemonDownScenario(sizes: Sizes): Promise<ScenarioResult> {
-  const stage = await Stage.open();
+  const stage = await FaultStage.open();
   try {
     const first = await stage.startDaemon();
     const before = stage.ledger.create(sizes.down, "before");
@@ -230,7 +226,7 @@ export async function daemonDownScenario(sizes: Sizes): Promise<ScenarioResult> 
 
 /** 2. SIGKILL in the middle of a burst → restart → every request posted once. */
 export async function killMidBurstScenario(sizes: Sizes): Promise<ScenarioResult> {
-  const stage = await Stage.open();
+  const stage = await FaultStage.open();
   try {
     const daemon = await stage.startDaemon();
     // A slower auth server keeps the burst in flight long enough to be cut in the middle.
@@ -259,7 +255,7 @@ export async function killMidBurstScenario(sizes: Sizes): Promise<ScenarioResult
 
 /** 3. Two daemons on the same servers; one is killed mid-burst. */
 export async function twoInstancesScenario(sizes: Sizes): Promise<ScenarioResult> {
-  const stage = await Stage.open();
+  const stage = await FaultStage.open();
   try {
     const [first] = [await stage.startDaemon(), await stage.startDaemon()];
     stage.world.teleport.delayMs = SLOW_TELEPORT_MS;
@@ -277,7 +273,7 @@ export async function twoInstancesScenario(sizes: Sizes): Promise<ScenarioResult
 
 /** 4. Teleport restarted in the middle of a burst → all posted, watch resumed. */
 export async function teleportRestartScenario(sizes: Sizes): Promise<ScenarioResult> {
-  const stage = await Stage.open();
+  const stage = await FaultStage.open();
   try {
     const daemon = await stage.startDaemon();
     const startedAt = Date.now();
@@ -296,7 +292,7 @@ export async function teleportRestartScenario(sizes: Sizes): Promise<ScenarioRes
 
 /** 5. Mattermost down, then a 429 storm under a rate limit, during a burst → all posted once. */
 export async function mattermostStormScenario(sizes: Sizes): Promise<ScenarioResult> {
-  const stage = await Stage.open({
+  const stage = await FaultStage.open({
     mattermost: { rateLimit: { perSec: sizes.ratePerSec, maxBurst: sizes.ratePerSec, varyBy: "token" } },
   });
   try {
@@ -321,7 +317,7 @@ export async function mattermostStormScenario(sizes: Sizes): Promise<ScenarioRes
 export async function clickDuringOutageScenario(
   sizes: Sizes,
 ): Promise<ScenarioResult & { decisions: number }> {
-  const stage = await Stage.open();
+  const stage = await FaultStage.open();
   try {
     await stage.startDaemon();
     const [id] = stage.ledger.create(1, "click");
