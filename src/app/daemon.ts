@@ -15,6 +15,7 @@ import { AppError } from "../errors.js";
 import { backoffDelay } from "../lib/backoff.js";
 import { fanOut } from "../lib/call-observer.js";
 import { type Clock, systemClock } from "../lib/clock.js";
+import { explainListenError } from "../lib/listen.js";
 import { MattermostClient } from "../mattermost/client.js";
 import { HealthServer } from "../observe/health-server.js";
 import { Metrics } from "../observe/metrics.js";
@@ -129,7 +130,7 @@ export class Daemon {
     const readiness = deps.readiness ?? new Readiness();
     logger.info(
       { version: options.version, instance_id: instanceId },
-      `Starting teleport-mattermost ${options.version}`,
+      `Starting Teleport Access Mattermost Bot ${options.version}`,
     );
     readiness.watchDisconnected("starting");
     metrics.setIdentityExpiry(new Date(new X509Certificate(options.teleport.identity.cert).validTo));
@@ -252,7 +253,10 @@ export class Daemon {
         },
         logger,
       });
-      const address = await callbackServer.listen();
+      const address = await callbackServer.listen().catch((error: unknown) => {
+        throw explainListenError(error, options.http.listenAddr, "[http] listen_addr");
+      });
+      // The seed guide's words (ORIGINAL-PLUGIN.md §5), which operators grep for; details in fields.
       logger.info(
         {
           listen_addr: options.http.listenAddr,
@@ -260,7 +264,7 @@ export class Daemon {
           action_url: `${publicBase}${ACTION_PATH}`,
           dialog_url: `${publicBase}${DIALOG_PATH}`,
         },
-        `${callbackServer.protocol === "https" ? "HTTPS" : "HTTP"} callback server listening on ${options.http.listenAddr}`,
+        `${callbackServer.protocol === "https" ? "Starting secure HTTPS server" : "Starting insecure HTTP server"} on ${options.http.listenAddr}`,
       );
       // The scheduler runs each sync and catches its failures, so the queue's own error hook never fires.
       const queue: KeyedWork<RequestView> = new KeyedWork<RequestView>(
@@ -479,19 +483,9 @@ async function startHealthServer(
   logger: Logger,
 ): Promise<HealthServer> {
   const server = new HealthServer({ listenAddr, metrics, readiness });
-  let port: number;
-  try {
-    port = (await server.listen()).port;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new AppError("CONFIG", `The health listener cannot listen on ${listenAddr}: ${code ?? error}`, {
-      cause: error,
-      fix:
-        code === "EADDRINUSE"
-          ? "Another process uses that port; set [health] listen_addr to a free one"
-          : "Check [health] listen_addr",
-    });
-  }
+  const { port } = await server.listen().catch((error: unknown) => {
+    throw explainListenError(error, listenAddr, "[health] listen_addr");
+  });
   logger.info({ listen_addr: listenAddr, port }, `Health and metrics listening on ${listenAddr}`);
   return server;
 }

@@ -12,7 +12,12 @@ const BOILERPLATE = `# teleport-mattermost configuration. EDIT THIS FILE before 
 #
 # Lines that read "# key = value" are optional settings, shown with their default or an
 # example; remove the "# " to turn one on. Relative paths are relative to this file's folder.
-# Check the result with: teleport-mattermost start -c /etc/teleport-mattermost.toml
+# Check the result with: teleport-mattermost check -c /etc/teleport-mattermost.toml
+#
+# This file holds the bot's token and the button secret. \`configure > FILE\` creates FILE
+# readable by everyone (with the usual umask 022): make it private before you fill it in,
+#   chmod 600 FILE   (or: chgrp teleport-mattermost FILE && chmod 640 FILE)
+# or keep the token in a file of its own (token = "/path"). start warns while it is not.
 
 [teleport]
 # Address of the Teleport auth server (port 3025), or of the proxy (port 443 or 3080), as
@@ -105,10 +110,15 @@ public_addr = "teleport-mattermost.example.com:8081"
 
 [log]
 # Where log lines go: "stderr", "stdout" or the path of a file. Default: "stderr".
+# A file is reopened on SIGHUP (systemctl reload), so logrotate can move it away.
 output = "stderr"
 
 # The least severe level logged: "debug", "info", "warn" or "error". Default: "info".
 severity = "info"
+
+# "text": readable lines (level, message, then the details as JSON); "json": one JSON object
+# per line, for log shippers. Default: "text".
+# format = "json"
 
 [review]
 # Who may approve or deny from Mattermost. A click on Approve or Deny opens a dialog that asks for

@@ -108,11 +108,15 @@ export type LogSeverity = "debug" | "info" | "warn" | "error";
 
 export type LogOutput = { kind: "stderr" } | { kind: "stdout" } | { kind: "file"; path: string };
 
+export type LogFormat = "text" | "json";
+
 export interface LogConfig {
   /** Default stderr. */
   output: LogOutput;
   /** Default info. */
   severity: LogSeverity;
+  /** Default text. */
+  format: LogFormat;
 }
 
 /** Problems that do not stop loading (deprecated keys, settings without effect), one line each. */

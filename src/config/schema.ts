@@ -55,6 +55,7 @@ export const healthTableSchema = z.strictObject({
 export const logTableSchema = z.strictObject({
   output: text,
   severity: text,
+  format: text,
 });
 
 const list = z.array(z.string()).optional();

@@ -54,7 +54,8 @@ export interface DemoOptions {
 }
 
 export async function runDemo(options: DemoOptions): Promise<number> {
-  const logger = options.logger ?? createLogger({ output: "stderr", severity: "info", format: "text" });
+  const logger =
+    options.logger ?? createLogger({ output: "stderr", severity: "info", format: "text" }).logger;
   const world = await createWorld();
   let daemon: Daemon | undefined;
   let page: http.Server | undefined;

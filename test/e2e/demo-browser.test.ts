@@ -45,7 +45,7 @@ describe("the demo page in Chromium", { skip: noChromium }, () => {
       demoDone = runDemo({
         port: 0,
         until,
-        logger: createLogger({ output: "stderr", severity: "warn", format: "json" }),
+        logger: createLogger({ output: "stderr", severity: "warn", format: "json" }).logger,
         onReady: (info) => resolve(info.url),
       });
       demoDone.catch(reject);
