@@ -16,6 +16,7 @@ import { backoffDelay } from "../lib/backoff.js";
 import { fanOut } from "../lib/call-observer.js";
 import { type Clock, systemClock } from "../lib/clock.js";
 import { explainListenError } from "../lib/listen.js";
+import { shownProxy } from "../lib/proxy-env.js";
 import { MattermostClient } from "../mattermost/client.js";
 import { HealthServer } from "../observe/health-server.js";
 import { Metrics } from "../observe/metrics.js";
@@ -134,12 +135,6 @@ export class Daemon {
     );
     readiness.watchDisconnected("starting");
     metrics.setIdentityExpiry(new Date(new X509Certificate(options.teleport.identity.cert).validTo));
-    // Up before Teleport is: probes get 503 with the reason while the daemon waits for it.
-    const health = options.health
-      ? await startHealthServer(options.health.listenAddr, metrics, readiness, logger)
-      : undefined;
-    const observers: Observers = { metrics, readiness, health };
-
     const teleport = new TeleportClient({
       addr: options.teleport.addr,
       identity: options.teleport.identity,
@@ -157,6 +152,16 @@ export class Daemon {
         logger.warn(info, "Mattermost call failed, retrying");
       },
     });
+    logProxies(logger, teleport, mattermost);
+    // Up before Teleport is: probes get 503 with the reason while the daemon waits for it.
+    const health = options.health
+      ? await startHealthServer(options.health.listenAddr, metrics, readiness, logger).catch((error) => {
+          teleport.close();
+          mattermost.close();
+          throw error;
+        })
+      : undefined;
+    const observers: Observers = { metrics, readiness, health };
     try {
       logger.debug({ addr: options.teleport.addr }, "Checking Teleport server version");
       const ping = await pingUntilAnswered(teleport, logger, clock, observers, deps.random);
@@ -473,6 +478,17 @@ function logDecisionMode(decisions: Decisions, review: ReviewConfig, logger: Log
     logger.warn(
       "No way to map Mattermost users to Teleport users is configured ([review.users], mattermost_user_trait or allow_email_username_match), so every decision from Mattermost will be refused",
     );
+  }
+}
+
+/** Says which connections go through a forward proxy (HTTPS_PROXY …), once at start. */
+function logProxies(logger: Logger, teleport: TeleportClient, mattermost: MattermostClient): void {
+  for (const [name, proxy] of [
+    ["Teleport", teleport.proxy],
+    ["Mattermost", mattermost.proxy],
+  ] as const) {
+    if (proxy)
+      logger.info({ proxy: shownProxy(proxy) }, `${name} is reached through the proxy ${shownProxy(proxy)}`);
   }
 }
 

@@ -59,6 +59,7 @@ export async function daemonOptions(
     mattermost: {
       url: config.mattermost.url,
       token: config.mattermost.token,
+      ...(config.mattermost.caFile ? { ca: await readFile(config.mattermost.caFile, "utf8") } : {}),
       secret: config.mattermost.secret,
       ...(config.mattermost.team && config.mattermost.channel
         ? { team: config.mattermost.team, channel: config.mattermost.channel }

@@ -47,6 +47,10 @@ root_cas = "/var/lib/teleport/plugins/mattermost/auth.cas"
 # The address you open Mattermost at.
 url = "https://mattermost.example.com"
 
+# PEM file of the CA certificates that sign Mattermost's certificate, when that is a private
+# (company) CA. They are trusted besides the usual public CAs. Default: none.
+# ca_file = "/etc/ssl/certs/company-ca.pem"
+
 # The team and channel that receive the access requests: the names in the channel's address,
 # https://mattermost.example.com/<team>/channels/<channel>, not the display names. Add the bot
 # to both. Needed unless recipients or [role_to_recipients] say where to post.

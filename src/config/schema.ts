@@ -29,6 +29,7 @@ export const mattermostTableSchema = z.strictObject({
   channel: text,
   token: text,
   secret: text,
+  ca_file: text,
   recipients: z.array(z.string()).optional(),
   dm_suggested_reviewers: flag,
   notify_requester: flag,

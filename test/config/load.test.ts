@@ -118,6 +118,7 @@ describe("loadConfig: a valid file", () => {
       },
       mattermost: {
         url: "https://mattermost.example.com",
+        caFile: undefined,
         team: "eng",
         channel: "access",
         token: "tok-123",
@@ -138,7 +139,7 @@ describe("loadConfig: a valid file", () => {
         clientCaFile: undefined,
       },
       health: { listen: { host: "127.0.0.1", port: 8082 } },
-      log: { output: { kind: "stderr" }, severity: "info" },
+      log: { output: { kind: "stderr" }, severity: "info", format: "text" },
       review: {
         mode: "auto",
         mapping: { users: {}, mattermostUserTrait: undefined, allowEmailUsernameMatch: false },
@@ -775,6 +776,17 @@ describe("loadConfig: values", () => {
     });
   });
 
+  it("reads [log] format, text by default, and refuses other formats", async () => {
+    assert.equal((await load(BASE)).config.log.format, "text");
+    assert.equal((await load(`${BASE}\n[log]\nformat = "JSON"\n`)).config.log.format, "json");
+    const text = `${BASE}\n[log]\nformat = "logfmt"\n`;
+    assertError(await loadError(text), {
+      line: lineOf(text, "format"),
+      message: 'log.format "logfmt" is not a known format',
+      fix: 'Use "text" (readable lines, the default) or "json"',
+    });
+  });
+
   it("refuses an unknown severity", async () => {
     const text = `${BASE}\n[log]\nseverity = "verbose"\n`;
     assertError(await loadError(text), {
@@ -951,6 +963,27 @@ describe("loadConfig: files named by keys", () => {
     assert.match(
       (await diskError(missing)).message,
       /line 19: http\.tls\.client_ca_file: file .*none\.pem not found$/,
+    );
+  });
+
+  it("reads [mattermost] ca_file, naming the key when it is missing or holds no certificate", async () => {
+    await temp.write("company-ca.pem", serverCert.certPem);
+    const withCa = (file: string) => BASE.replace("[http]", `ca_file = "${file}"\n[http]`);
+    const { config, warnings } = await loadFromDisk(withCa("company-ca.pem"));
+    assert.equal(config.mattermost.caFile, `${temp.path}/company-ca.pem`);
+    assert.deepEqual(warnings, []);
+    const missing = await diskError(withCa("none.pem"));
+    assert.match(missing.message, /line 14: mattermost\.ca_file: file .*none\.pem not found$/);
+    assert.match(missing.fix ?? "", /remove ca_file to trust only the usual public CAs/);
+    await temp.write("not-a-cert.pem", "hello\n");
+    assert.match(
+      (await diskError(withCa("not-a-cert.pem"))).message,
+      /mattermost\.ca_file: .*not-a-cert\.pem holds no PEM certificate/,
+    );
+    const plain = withCa("company-ca.pem").replace("https://mattermost", "http://mattermost");
+    assert.match(
+      (await loadFromDisk(plain)).warnings[0] as string,
+      /mattermost\.ca_file has no effect: mattermost\.url is http:\/\//,
     );
   });
 });

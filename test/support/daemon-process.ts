@@ -68,11 +68,15 @@ export class DaemonProcess {
   private readonly child: ChildProcess;
   private readonly waiters = new Set<() => void>();
 
-  /** `nodeArgs` go to node before the CLI's path (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
-  constructor(args: string[], options: { nodeArgs?: string[] } = {}) {
+  /**
+   * `nodeArgs` go to node before the CLI's path (e.g. `--cpu-prof`, which NODE_OPTIONS refuses);
+   * `env` replaces the inherited environment (e.g. proxy variables).
+   */
+  constructor(args: string[], options: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {}) {
     assertBuilt();
     this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI_PATH, ...args], {
       stdio: ["ignore", "pipe", "pipe"],
+      ...(options.env ? { env: options.env } : {}),
     });
     let buffered = "";
     this.child.stderr!.on("data", (chunk: Buffer) => {
