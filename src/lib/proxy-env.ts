@@ -50,7 +50,8 @@ function bypassed(host: string, port: number, noProxy: string): boolean {
   const entries = noProxy.split(/[,\s]+/).filter(Boolean);
   if (entries.includes("*")) return true;
   return entries.some((entry) => {
-    const parsed = /^(.+):(\d+)$/.exec(entry);
+    // host:port or [v6]:port; a bare IPv6 address ("::1") has colons but no port.
+    const parsed = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(entry);
     const name = (parsed ? (parsed[1] as string) : entry)
       .replace(/^\*?\./, "")
       .replace(/^\[|\]$/g, "")
