@@ -6,11 +6,10 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { createWorld, type World } from "../../src/demo/world.js";
+import { describe, test } from "node:test";
 import { VERSION } from "../../src/version.js";
 import { DaemonProcess, runCli, writeDaemonConfig } from "../support/daemon-process.js";
-import { makeTempDir, type TempDir } from "../support/temp-dir.js";
+import { worldAndDir } from "../support/world-and-dir.js";
 
 /** Polls until `read()` returns something truthy, failing after `timeoutMs`. */
 async function eventually<T>(
@@ -32,19 +31,10 @@ function fileText(path: string): string {
 }
 
 describe("log format and output", () => {
-  let world: World;
-  let dir: TempDir;
-  before(async () => {
-    world = await createWorld();
-    dir = await makeTempDir();
-  });
-  after(async () => {
-    await world.stop();
-    await dir.remove();
-  });
+  const setup = worldAndDir();
 
   test("text is the default: one readable line per event, with the seed guide's words", async (t) => {
-    const { configPath } = await writeDaemonConfig(dir, world, { replace: { format: "" } });
+    const { configPath } = await writeDaemonConfig(setup.dir, setup.world, { replace: { format: "" } });
     const daemon = new DaemonProcess(["start", "-d", "-c", configPath]);
     t.after(() => daemon.stop());
     await daemon.waitForLog(/ INFO: Watcher connected$/);
@@ -67,7 +57,7 @@ describe("log format and output", () => {
   });
 
   test('format = "json" writes one JSON object per line with the level by name', async (t) => {
-    const { configPath } = await writeDaemonConfig(dir, world);
+    const { configPath } = await writeDaemonConfig(setup.dir, setup.world);
     const daemon = new DaemonProcess(["start", "-c", configPath]);
     t.after(() => daemon.stop());
     const line = await daemon.waitForLog(/^Starting Teleport Access Mattermost Bot /);
@@ -82,8 +72,8 @@ describe("log format and output", () => {
   });
 
   test("a log file moved away by logrotate is reopened on SIGHUP", async (t) => {
-    const logPath = join(dir.path, "daemon.log");
-    const { configPath } = await writeDaemonConfig(dir, world, {
+    const logPath = join(setup.dir.path, "daemon.log");
+    const { configPath } = await writeDaemonConfig(setup.dir, setup.world, {
       replace: { output: `output = "${logPath}"` },
     });
     const daemon = new DaemonProcess(["start", "-c", configPath]);
@@ -107,8 +97,8 @@ describe("log format and output", () => {
   });
 
   test("a log file in a missing folder names [log] output and the fix, in one line", async () => {
-    const missing = join(dir.path, "no-such-folder");
-    const { configPath } = await writeDaemonConfig(dir, world, {
+    const missing = join(setup.dir.path, "no-such-folder");
+    const { configPath } = await writeDaemonConfig(setup.dir, setup.world, {
       replace: { output: `output = "${missing}/daemon.log"` },
     });
     const result = await runCli(["start", "-c", configPath]);

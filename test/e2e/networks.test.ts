@@ -8,11 +8,11 @@
 import assert from "node:assert/strict";
 import * as https from "node:https";
 import { after, before, describe, test } from "node:test";
-import { createWorld, type World } from "../../src/demo/world.js";
+import type { World } from "../../src/demo/world.js";
 import { createTestCa, issueCert } from "../support/certs.js";
 import { ConnectProxy } from "../support/connect-proxy.js";
 import { DaemonProcess, runCli, writeDaemonConfig } from "../support/daemon-process.js";
-import { makeTempDir, type TempDir } from "../support/temp-dir.js";
+import { worldAndDir } from "../support/world-and-dir.js";
 
 const PROXY_VARIABLES = ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY"];
 
@@ -34,29 +34,22 @@ async function requestIsPosted(world: World): Promise<void> {
 }
 
 describe("through a forward proxy", () => {
-  let world: World;
-  let dir: TempDir;
+  const setup = worldAndDir();
   let proxy: ConnectProxy;
   let mattermostTarget: string;
   let teleportTarget: string;
   before(async () => {
-    world = await createWorld();
-    dir = await makeTempDir();
     proxy = await ConnectProxy.start();
-    mattermostTarget = new URL(world.mattermost.url).host;
-    teleportTarget = world.teleport.addr;
+    mattermostTarget = new URL(setup.world.mattermost.url).host;
+    teleportTarget = setup.world.teleport.addr;
   });
-  after(async () => {
-    await proxy.stop();
-    await world.stop();
-    await dir.remove();
-  });
+  after(() => proxy.stop());
 
   async function runWith(env: Record<string, string>): Promise<DaemonProcess> {
-    const { configPath } = await writeDaemonConfig(dir, world);
+    const { configPath } = await writeDaemonConfig(setup.dir, setup.world);
     const daemon = new DaemonProcess(["start", "-c", configPath], { env: envWith(env) });
     await daemon.waitForLog("Watcher connected");
-    await requestIsPosted(world);
+    await requestIsPosted(setup.world);
     return daemon;
   }
 
@@ -96,27 +89,24 @@ describe("through a forward proxy", () => {
 });
 
 describe("Mattermost with a certificate from a company CA", () => {
-  let world: World;
-  let dir: TempDir;
-  let caPath: string;
-  before(async () => {
+  let caPem: string;
+  const setup = worldAndDir(async () => {
     const ca = await createTestCa("Acme Corp Root CA");
     const cert = await issueCert(ca, { commonName: "mattermost.acme.internal", ipAddresses: ["127.0.0.1"] });
-    world = await createWorld({ mattermost: { tls: { cert: cert.certPem, key: cert.keyPem } } });
-    dir = await makeTempDir();
-    caPath = await dir.write("acme-ca.pem", ca.certPem);
+    caPem = ca.certPem;
+    return { mattermost: { tls: { cert: cert.certPem, key: cert.keyPem } } };
   });
-  after(async () => {
-    await world.stop();
-    await dir.remove();
+  let caPath: string;
+  before(async () => {
+    caPath = await setup.dir.write("acme-ca.pem", caPem);
   });
 
   const untrusted = () =>
-    `Mattermost's certificate at ${world.mattermost.url} is not trusted: unable to verify the first certificate. ` +
+    `Mattermost's certificate at ${setup.world.mattermost.url} is not trusted: unable to verify the first certificate. ` +
     "Set [mattermost] ca_file to the PEM file of the CA that signs it (your company's CA; the usual public CAs stay trusted)";
 
   test("without [mattermost] ca_file, start says the certificate is not trusted and names the key", async () => {
-    const { configPath } = await writeDaemonConfig(dir, world);
+    const { configPath } = await writeDaemonConfig(setup.dir, setup.world);
     const result = await runCli(["start", "-c", configPath]);
     assert.equal(result.code, 1);
     const errorLine = result.stderr.split("\n").find((line) => line.startsWith("ERROR: "));
@@ -125,53 +115,46 @@ describe("Mattermost with a certificate from a company CA", () => {
   });
 
   test("without [mattermost] ca_file, check says the same on the Mattermost server line", async () => {
-    const { configPath } = await writeDaemonConfig(dir, world);
+    const { configPath } = await writeDaemonConfig(setup.dir, setup.world);
     const result = await runCli(["check", "-c", configPath], { timeoutMs: 30_000 });
     assert.equal(result.code, 1);
     assert.ok(result.stdout.includes(`✗ Mattermost server: ${untrusted()}\n`), result.stdout);
   });
 
   test("with [mattermost] ca_file the daemon trusts it and posts", async (t) => {
-    const { configPath } = await writeDaemonConfig(dir, world, {
-      replace: { url: `url = "${world.mattermost.url}"\nca_file = "${caPath}"` },
+    const { configPath } = await writeDaemonConfig(setup.dir, setup.world, {
+      replace: { url: `url = "${setup.world.mattermost.url}"\nca_file = "${caPath}"` },
     });
     const daemon = new DaemonProcess(["start", "-c", configPath]);
     t.after(() => daemon.stop());
     await daemon.waitForLog("Watcher connected");
-    await requestIsPosted(world);
+    await requestIsPosted(setup.world);
     assert.equal(await daemon.stop(), 0);
   });
 });
 
 describe("callback client certificates ([http.tls] client_ca_file)", () => {
-  let world: World;
-  let dir: TempDir;
+  const setup = worldAndDir();
   let daemon: DaemonProcess;
   let callbackUrl: string;
   let trusted: { cert: string; key: string };
   let stranger: { cert: string; key: string };
   before(async () => {
-    world = await createWorld();
-    dir = await makeTempDir();
     const clientsCa = await createTestCa("Acme Callback Clients CA");
     const otherCa = await createTestCa("Someone Else's CA");
     const good = await issueCert(clientsCa, { commonName: "mattermost-proxy" });
     const bad = await issueCert(otherCa, { commonName: "stranger" });
     trusted = { cert: good.certPem, key: good.keyPem };
     stranger = { cert: bad.certPem, key: bad.keyPem };
-    const caPath = await dir.write("clients-ca.pem", clientsCa.certPem);
-    const written = await writeDaemonConfig(dir, world, {
+    const caPath = await setup.dir.write("clients-ca.pem", clientsCa.certPem);
+    const written = await writeDaemonConfig(setup.dir, setup.world, {
       extra: `[http.tls]\nverify_client_cert = true\nclient_ca_file = "${caPath}"`,
     });
     callbackUrl = written.callbackUrl;
     daemon = new DaemonProcess(["start", "-c", written.configPath]);
     await daemon.waitForLog("Watcher connected");
   });
-  after(async () => {
-    await daemon?.stop();
-    await world.stop();
-    await dir.remove();
-  });
+  after(() => daemon?.stop());
 
   /** POSTs an empty click with `client` as the TLS client certificate; the status or the error code. */
   function click(client: { cert: string; key: string } | undefined): Promise<number | string> {

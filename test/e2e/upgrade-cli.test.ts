@@ -8,10 +8,9 @@ import { spawn } from "node:child_process";
 import { chmod, readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { createWorld, type World } from "../../src/demo/world.js";
+import { describe, test } from "node:test";
 import { CLI_PATH, DaemonProcess, runCli, writeDaemonConfig } from "../support/daemon-process.js";
-import { makeTempDir, type TempDir } from "../support/temp-dir.js";
+import { worldAndDir } from "../support/world-and-dir.js";
 
 /** Node's stack frames ("    at fn (/path/file.js:1:2)"), which must never reach an operator. */
 const STACK_FRAME = /^\s+at .*[/(]/m;
@@ -33,20 +32,11 @@ test("the configure header says that `configure > file` leaves the token readabl
 });
 
 describe("start and check as the original plugin's operators run them", () => {
-  let world: World;
-  let dir: TempDir;
-  before(async () => {
-    world = await createWorld();
-    dir = await makeTempDir();
-  });
-  after(async () => {
-    await world.stop();
-    await dir.remove();
-  });
+  const setup = worldAndDir();
 
   test("start --pid-file writes the pid and removes the file on a clean exit", async (t) => {
-    const { configPath } = await writeDaemonConfig(dir, world);
-    const pidFile = join(dir.path, "teleport-mattermost.pid");
+    const { configPath } = await writeDaemonConfig(setup.dir, setup.world);
+    const pidFile = join(setup.dir.path, "teleport-mattermost.pid");
     const daemon = new DaemonProcess(["start", "-c", configPath, `--pid-file=${pidFile}`]);
     t.after(() => daemon.stop());
     await daemon.waitForLog("Watcher connected");
@@ -56,7 +46,7 @@ describe("start and check as the original plugin's operators run them", () => {
   });
 
   test("check | head -1 prints the first line and exits without a stack trace", async () => {
-    const { configPath } = await writeDaemonConfig(dir, world);
+    const { configPath } = await writeDaemonConfig(setup.dir, setup.world);
     const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
       (resolve, reject) => {
         // The shell's stderr is check's: head takes only stdout.
@@ -89,7 +79,7 @@ describe("start and check as the original plugin's operators run them", () => {
     await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
     t.after(() => new Promise<void>((resolve) => busy.close(() => resolve())));
     const port = (busy.address() as { port: number }).port;
-    const { configPath } = await writeDaemonConfig(dir, world, { listenPort: port });
+    const { configPath } = await writeDaemonConfig(setup.dir, setup.world, { listenPort: port });
     const result = await runCli(["start", "-c", configPath]);
     assert.equal(result.code, 1);
     const errorLine = result.stderr.split("\n").find((line) => line.startsWith("ERROR: "));
@@ -102,7 +92,7 @@ describe("start and check as the original plugin's operators run them", () => {
   });
 
   test("start warns while the config file holding the token is readable by every user", async (t) => {
-    const { configPath } = await writeDaemonConfig(dir, world);
+    const { configPath } = await writeDaemonConfig(setup.dir, setup.world);
     await chmod(configPath, 0o644);
     const daemon = new DaemonProcess(["start", "-c", configPath]);
     t.after(() => daemon.stop());
