@@ -1,17 +1,19 @@
 #!/bin/sh
 # Installs the Debian packages some tests drive, when they are missing: Chromium (the demo page
-# in a real browser, with an emoji font so its screenshot shows the posts' status emoji) and
-# systemd (systemd-analyze verifies the shipped unit). Only as root, and quietly; otherwise the
+# in a real browser, with an emoji font so its screenshot shows the posts' status emoji),
+# systemd (systemd-analyze verifies the shipped unit) and binutils (readelf measures the release
+# binary's glibc floor). Only as root, and quietly; otherwise the
 # tests that need them skip and say why. Prints one line.
 set -eu
 
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
+command -v readelf >/dev/null 2>&1 || missing="$missing binutils"
 [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing="$missing fonts-noto-color-emoji"
 
 if [ -z "$missing" ]; then
-  echo "install-test-deps: chromium, its emoji font and systemd-analyze present"
+  echo "install-test-deps: chromium, its emoji font, systemd-analyze and readelf present"
   exit 0
 fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

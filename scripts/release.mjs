@@ -3,11 +3,13 @@
 //   release/teleport-mattermost-v<version>-linux-<arch>-bin.tar.gz
 //     teleport-mattermost/ teleport-mattermost (binary), install, teleport-mattermost.service,
 //                          teleport-mattermost.toml.example, README.md, LICENSE, VERSION
+//   release/teleport-mattermost-v<version>-linux-<arch>-bin.tar.gz.sha256 (`sha256sum -c` reads it)
 // `--out DIR` writes somewhere else (tests use a temporary folder).
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { chmod, copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { bundle } from "./build.mjs";
 
 const require = createRequire(import.meta.url);
@@ -68,5 +70,38 @@ await writeFile(join(folder, "VERSION"), `v${version}\n`);
 
 const tarball = join(out, `${NAME}-v${version}-linux-${ARCHES[process.arch]}-bin.tar.gz`);
 execFileSync("tar", ["-czf", tarball, "--owner=0", "--group=0", "-C", work, NAME]);
+// The line `sha256sum` writes, so that `sha256sum -c <tarball>.sha256` checks a download.
+const digest = createHash("sha256")
+  .update(await readFile(tarball))
+  .digest("hex");
+await writeFile(`${tarball}.sha256`, `${digest}  ${basename(tarball)}\n`);
+const floor = glibcFloor(binary);
 await rm(work, { recursive: true, force: true });
-console.log(`${tarball} (${said}; built in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+console.log(
+  `${tarball} (${said}; ${floor ? `needs ${floor}; ` : ""}built in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+);
+
+/**
+ * The newest glibc symbol version the binary needs (the README states it), read with binutils'
+ * readelf when this host has it. The binary is this `node`, so the floor is that of its build.
+ */
+function glibcFloor(file) {
+  let text;
+  try {
+    text = execFileSync("readelf", ["--version-info", "--wide", file], {
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch {
+    return undefined;
+  }
+  const versions = [...new Set(text.match(/GLIBC_\d+(\.\d+)+/g) ?? [])];
+  const key = (v) => v.slice(6).split(".").map(Number);
+  versions.sort((a, b) => {
+    const [x, y] = [key(a), key(b)];
+    for (let i = 0; i < Math.max(x.length, y.length); i++)
+      if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
+    return 0;
+  });
+  return versions.at(-1)?.replace("_", " ");
+}

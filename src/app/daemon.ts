@@ -11,6 +11,8 @@ import type { ReviewConfig } from "../config/config.js";
 import type { ReminderPolicy, RequestView } from "../core/plan.js";
 import { clicksCanWork } from "../core/review-policy.js";
 import { type Clock, systemClock } from "../lib/clock.js";
+import { explainListenError } from "../lib/listen.js";
+import { shownProxy } from "../lib/proxy-env.js";
 import { MattermostClient } from "../mattermost/client.js";
 import type { Metrics } from "../observe/metrics.js";
 import type { Readiness } from "../observe/readiness.js";
@@ -108,7 +110,7 @@ export class Daemon {
     const instanceId = deps.instanceId ?? randomUUID();
     logger.info(
       { version: options.version, instance_id: instanceId },
-      `Starting teleport-mattermost ${options.version}`,
+      `Starting Teleport Access Mattermost Bot ${options.version}`,
     );
     const observers = await Observers.start(
       {
@@ -133,6 +135,7 @@ export class Daemon {
       ...(deps.random ? { random: deps.random } : {}),
       ...observers.mattermostHooks(),
     });
+    logProxies(logger, teleport, mattermost);
     try {
       const ping = await checkTeleport(teleport, {
         logger,
@@ -220,7 +223,10 @@ export class Daemon {
         },
         logger,
       });
-      const address = await callbackServer.listen();
+      const address = await callbackServer.listen().catch((error: unknown) => {
+        throw explainListenError(error, options.http.listenAddr, "[http] listen_addr");
+      });
+      // The seed guide's words (ORIGINAL-PLUGIN.md §5), which operators grep for; details in fields.
       logger.info(
         {
           listen_addr: options.http.listenAddr,
@@ -228,7 +234,7 @@ export class Daemon {
           action_url: `${publicBase}${ACTION_PATH}`,
           dialog_url: `${publicBase}${DIALOG_PATH}`,
         },
-        `${callbackServer.protocol === "https" ? "HTTPS" : "HTTP"} callback server listening on ${options.http.listenAddr}`,
+        `${callbackServer.protocol === "https" ? "Starting secure HTTPS server" : "Starting insecure HTTP server"} on ${options.http.listenAddr}`,
       );
       // The scheduler runs each sync and catches its failures, so the queue's own error hook never fires.
       const queue: KeyedWork<RequestView> = new KeyedWork<RequestView>(
@@ -336,4 +342,15 @@ function withBasicAuth(base: string, auth: { user: string; password: string } | 
   url.username = encodeURIComponent(auth.user);
   url.password = encodeURIComponent(auth.password);
   return url.toString().replace(/\/+$/, "");
+}
+
+/** Says which connections go through a forward proxy (HTTPS_PROXY …), once at start. */
+function logProxies(logger: Logger, teleport: TeleportClient, mattermost: MattermostClient): void {
+  for (const [name, proxy] of [
+    ["Teleport", teleport.proxy],
+    ["Mattermost", mattermost.proxy],
+  ] as const) {
+    if (proxy)
+      logger.info({ proxy: shownProxy(proxy) }, `${name} is reached through the proxy ${shownProxy(proxy)}`);
+  }
 }

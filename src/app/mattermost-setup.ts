@@ -12,9 +12,18 @@ export async function tokenAccount(mattermost: MattermostClient): Promise<Matter
   try {
     return await mattermost.getMe();
   } catch (error) {
+    const failure = AppError.from(error);
+    // A TLS failure already says what failed and which key fixes it; url and token are fine.
+    if (failure.details["tls"]) {
+      throw new AppError("MATTERMOST", `Mattermost API health check failed: ${failure.message}`, {
+        cause: error,
+        details: failure.details,
+        ...(failure.fix ? { fix: failure.fix } : {}),
+      });
+    }
     throw new AppError("MATTERMOST", "Mattermost API health check failed", {
       cause: error,
-      fix: `${AppError.from(error).describe()}. Check [mattermost] url and token`,
+      fix: `${failure.describe()}. Check [mattermost] url and token`,
     });
   }
 }

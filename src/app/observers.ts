@@ -6,8 +6,9 @@
  */
 import { X509Certificate } from "node:crypto";
 import type { Logger } from "pino";
-import { AppError } from "../errors.js";
+import type { AppError } from "../errors.js";
 import { type CallObserver, fanOut } from "../lib/call-observer.js";
+import { explainListenError } from "../lib/listen.js";
 import type { MattermostClientOptions } from "../mattermost/client.js";
 import { HealthServer } from "../observe/health-server.js";
 import { Metrics } from "../observe/metrics.js";
@@ -99,19 +100,9 @@ async function startHealthServer(
   logger: Logger,
 ): Promise<HealthServer> {
   const server = new HealthServer({ listenAddr, metrics, readiness });
-  let port: number;
-  try {
-    port = (await server.listen()).port;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new AppError("CONFIG", `The health listener cannot listen on ${listenAddr}: ${code ?? error}`, {
-      cause: error,
-      fix:
-        code === "EADDRINUSE"
-          ? "Another process uses that port; set [health] listen_addr to a free one"
-          : "Check [health] listen_addr",
-    });
-  }
+  const { port } = await server.listen().catch((error: unknown) => {
+    throw explainListenError(error, listenAddr, "[health] listen_addr");
+  });
   logger.info({ listen_addr: listenAddr, port }, `Health and metrics listening on ${listenAddr}`);
   return server;
 }

@@ -9,6 +9,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
+import type { TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import { listenOn } from "../lib/listen.js";
 
@@ -76,10 +77,12 @@ export class CallbackServer {
             ...common,
             cert: options.tls.cert,
             key: options.tls.key,
+            // The certificate is checked once the handshake is done (clientCertRefusal), where
+            // the reason can be logged; nothing is read from the connection before that.
             ...(options.tls.verifyClientCert
               ? {
                   requestCert: true,
-                  rejectUnauthorized: true,
+                  rejectUnauthorized: false,
                   ...(options.tls.clientCa ? { ca: options.tls.clientCa } : {}),
                 }
               : {}),
@@ -91,6 +94,19 @@ export class CallbackServer {
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
     });
+    if (options.tls?.verifyClientCert) {
+      const said = new Map<string, number>();
+      this.server.on("secureConnection", (socket: TLSSocket) => {
+        const refusal = clientCertRefusal(socket);
+        if (!refusal) return;
+        socket.destroy();
+        // Once a minute per kind: a scanner without a certificate must not flood the log.
+        const last = said.get(refusal.kind) ?? Number.NEGATIVE_INFINITY;
+        if (Date.now() - last < REFUSAL_LOG_INTERVAL_MS) return;
+        said.set(refusal.kind, Date.now());
+        options.logger.warn({ remote: socket.remoteAddress, reason: refusal.reason }, refusal.message);
+      });
+    }
   }
 
   get protocol(): "https" | "http" {
@@ -114,6 +130,11 @@ export class CallbackServer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const log = this.options.logger;
+    // Refused at the handshake already (above); never serve an unverified client regardless.
+    if (this.options.tls?.verifyClientCert && !(req.socket as TLSSocket).authorized) {
+      req.socket.destroy();
+      return;
+    }
     const path = (req.url ?? "").split("?")[0] ?? "";
     const handler =
       path === ACTION_PATH
@@ -156,6 +177,42 @@ export class CallbackServer {
       clearTimeout(timer);
     }
   }
+}
+
+/** How often the same kind of refused client certificate is logged, at most. */
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
+/** OpenSSL's words for the verification results a wrong client_ca_file gives. */
+const VERIFY_REASONS: Record<string, string> = {
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "unable to verify the first certificate",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "unable to get local issuer certificate",
+  SELF_SIGNED_CERT_IN_CHAIN: "self-signed certificate in certificate chain",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "self-signed certificate",
+  CERT_HAS_EXPIRED: "certificate has expired",
+};
+
+/** Why a callback client's certificate is refused, said with the key that fixes it; undefined when it is fine. */
+function clientCertRefusal(socket: TLSSocket): { kind: string; reason: string; message: string } | undefined {
+  if (socket.authorized) return undefined;
+  const code = String(socket.authorizationError ?? "unknown");
+  const peer = socket.getPeerCertificate();
+  if (!peer || Object.keys(peer).length === 0) {
+    return {
+      kind: "none",
+      reason: "no certificate",
+      message:
+        "Callback refused: the client presented no TLS certificate, and [http.tls] verify_client_cert requires one. " +
+        "Give the client that calls the daemon (Mattermost or its proxy) a certificate, or set verify_client_cert = false",
+    };
+  }
+  const reason = VERIFY_REASONS[code] ?? code;
+  const subject = peer.subject?.CN ? ` (CN=${peer.subject.CN})` : "";
+  return {
+    kind: code,
+    reason,
+    message:
+      `Callback refused: the client's TLS certificate${subject} is not trusted: ${reason}. ` +
+      "Set [http.tls] client_ca_file to the PEM file of the CA that signs the client certificates",
+  };
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {

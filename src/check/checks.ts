@@ -75,6 +75,7 @@ async function checkMattermost(config: Config, emit: Emit, fail: Fail): Promise<
   const mattermost = new MattermostClient({
     url,
     token: config.mattermost.token,
+    ...(config.mattermost.caFile ? { ca: await readFile(config.mattermost.caFile, "utf8") } : {}),
     requestTimeoutMs: MATTERMOST_TIMEOUT_MS,
     maxRetries: 0,
   });
@@ -83,10 +84,13 @@ async function checkMattermost(config: Config, emit: Emit, fail: Fail): Promise<
       await mattermost.ping();
       emit("ok", "Mattermost server", `${url} answers`);
     } catch (error) {
+      const failure = AppError.from(error);
       emit(
         "fail",
         "Mattermost server",
-        `${url} does not answer as Mattermost: ${AppError.from(error).message}. Check [mattermost] url and that this host reaches it`,
+        failure.details["tls"]
+          ? failure.describe()
+          : `${url} does not answer as Mattermost: ${failure.message}. Check [mattermost] url and that this host reaches it`,
       );
       emit("skip", "Mattermost token, team and channel", "not checked: Mattermost did not answer");
       return;

@@ -2,6 +2,14 @@
 import "./heap.js"; // first: it sets how the garbage collector sizes the heap
 import { main } from "./main.js";
 
+// A reader that went away (`check | head -1`) is not an error of ours: the rest of the output
+// is dropped (main checks `writable`) instead of ending in a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+  });
+}
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {

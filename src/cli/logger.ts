@@ -1,70 +1,120 @@
 /**
- * Log setup: pino writing JSON lines (for files and log collectors) or readable text (on a
- * terminal), to stderr, stdout or a file, at the configured severity. No transports (worker
- * threads do not survive bundling into one file: STACK.md §2.7). Secrets are redacted by key.
+ * Log setup: pino, to stderr, stdout or a file, at the configured severity, as readable text
+ * (the default, like Teleport's own daemons) or JSON lines (for log shippers). Text is made by
+ * pino-pretty's synchronous formatter, not a transport: transports run in worker threads that
+ * need their files on disk, which a bundle or single executable does not have (STACK.md §2.7).
+ * Secrets are redacted by key in both formats. A log file is reopened on request (SIGHUP), so
+ * logrotate can move it away.
  */
 import * as fs from "node:fs";
+import { dirname } from "node:path";
 import pino, { type Logger } from "pino";
+import { prettyFactory } from "pino-pretty";
+import { AppError } from "../errors.js";
 
 export type Severity = "debug" | "info" | "warn" | "error";
+export type LogFormat = "text" | "json";
 
 export interface LogOptions {
   /** "stderr", "stdout" or a file path. */
   output: string;
   severity: Severity;
-  /** Text or JSON; default: text on a terminal, JSON elsewhere. */
-  format?: "text" | "json";
+  /** Default "text". */
+  format?: LogFormat;
+}
+
+/** The logger and, for a file, how to reopen it after logrotate moved it. */
+export interface LogSetup {
+  logger: Logger;
+  /** Closes the log file and opens its path again (a no-op for stderr and stdout). */
+  reopen(): void;
 }
 
 const REDACT_PATHS = ["token", "secret", "password", "*.token", "*.secret", "*.password", "authorization"];
-const HIDDEN_KEYS = new Set(["level", "time", "msg", "pid", "hostname"]);
+/** The key that names the log file in errors about it. */
+const OUTPUT_KEY = "[log] output";
 
 interface Sink {
   write(line: string): void;
+  reopen(): void;
   isTTY: boolean;
+}
+
+function openLogFile(path: string): number {
+  try {
+    return fs.openSync(path, "a", 0o640);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const folder = dirname(path);
+    const why =
+      code === "ENOENT"
+        ? `its folder ${folder} does not exist`
+        : code === "EACCES" || code === "EPERM"
+          ? "permission denied"
+          : code === "EISDIR"
+            ? "it is a folder"
+            : (code ?? String(error));
+    const fix =
+      code === "ENOENT"
+        ? `Create ${folder} (writable by the daemon's user), or set ${OUTPUT_KEY} to another file, "stderr" or "stdout"`
+        : `Make ${path} writable by the daemon's user, or set ${OUTPUT_KEY} to another file, "stderr" or "stdout"`;
+    throw new AppError("CONFIG", `${OUTPUT_KEY}: cannot open the log file ${path}: ${why}`, {
+      cause: error,
+      fix,
+    });
+  }
 }
 
 function openSink(output: string): Sink {
   if (output === "stderr")
-    return { write: (line) => process.stderr.write(line), isTTY: process.stderr.isTTY === true };
+    return {
+      write: (line) => process.stderr.write(line),
+      reopen: () => {},
+      isTTY: process.stderr.isTTY === true,
+    };
   if (output === "stdout")
-    return { write: (line) => process.stdout.write(line), isTTY: process.stdout.isTTY === true };
-  const fd = fs.openSync(output, "a", 0o640);
-  return { write: (line) => fs.writeSync(fd, line), isTTY: false };
-}
-
-/** Formats one pino JSON line as `LEVEL message key=value …`. */
-export function textLine(json: string): string {
-  let record: Record<string, unknown>;
-  try {
-    record = JSON.parse(json) as Record<string, unknown>;
-  } catch {
-    return json;
-  }
-  const level = String(record["level"] ?? "info")
-    .toUpperCase()
-    .padEnd(5);
-  const fields = Object.entries(record)
-    .filter(([key]) => !HIDDEN_KEYS.has(key))
-    .map(
-      ([key, value]) =>
-        `${key}=${typeof value === "string" && !/\s/.test(value) ? value : JSON.stringify(value)}`,
-    );
-  const time = typeof record["time"] === "number" ? new Date(record["time"]).toISOString() : "";
-  return `${time} ${level} ${String(record["msg"] ?? "")}${fields.length ? ` ${fields.join(" ")}` : ""}\n`;
-}
-
-export function createLogger(options: LogOptions): Logger {
-  const sink = openSink(options.output);
-  const format = options.format ?? (sink.isTTY ? "text" : "json");
-  const stream = { write: (line: string) => sink.write(format === "text" ? textLine(line) : line) };
-  return pino(
-    {
-      level: options.severity,
-      base: undefined,
-      redact: { paths: REDACT_PATHS, censor: "[redacted]" },
-      formatters: { level: (label) => ({ level: label }) },
+    return {
+      write: (line) => process.stdout.write(line),
+      reopen: () => {},
+      isTTY: process.stdout.isTTY === true,
+    };
+  let fd = openLogFile(output);
+  return {
+    write: (line) => fs.writeSync(fd, line),
+    reopen: () => {
+      // Open first: if the new file cannot be opened, lines keep going to the old one.
+      const next = openLogFile(output);
+      const previous = fd;
+      fd = next;
+      fs.closeSync(previous);
     },
-    stream,
-  );
+    isTTY: false,
+  };
+}
+
+export function createLogger(options: LogOptions): LogSetup {
+  const sink = openSink(options.output);
+  const format = options.format ?? "text";
+  const base = {
+    level: options.severity,
+    base: undefined,
+    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+  };
+  if (format === "json") {
+    const logger = pino(
+      { ...base, formatters: { level: (label: string) => ({ level: label }) } },
+      { write: (line: string) => sink.write(line) },
+    );
+    return { logger, reopen: () => sink.reopen() };
+  }
+  const pretty = prettyFactory({
+    colorize: sink.isTTY && process.env["NO_COLOR"] === undefined,
+    singleLine: true,
+    translateTime: "SYS:yyyy-mm-dd'T'HH:MM:ss.lo",
+    ignore: "pid,hostname",
+    // Our `err` fields are one-line descriptions; keep them on the line with the other fields.
+    errorLikeObjectKeys: [],
+  });
+  const logger = pino(base, { write: (line: string) => sink.write(pretty(line)) });
+  return { logger, reopen: () => sink.reopen() };
 }

@@ -2,12 +2,15 @@
  * The command line: `configure`, `start`, `check`, `version`, `demo`. Every failure ends as one clear
  * message on stderr and exit code 1; a clean shutdown exits 0.
  */
+import { resolve } from "node:path";
 import { Command, CommanderError } from "commander";
 import { configureText } from "../config/boilerplate.js";
 import { DEFAULT_CONFIG_PATH, loadConfig } from "../config/load.js";
 import { AppError } from "../errors.js";
 import { VERSION } from "../version.js";
+import { tokenExposureWarning } from "./config-permissions.js";
 import { createLogger } from "./logger.js";
+import { writePidFile } from "./pid-file.js";
 import { runDaemon } from "./start.js";
 
 /** ✓ passed, ✗ failed (with the fix), – not checked because an earlier check failed. */
@@ -17,6 +20,40 @@ function versionLine(): string {
   return `teleport-mattermost v${VERSION} node ${process.version}`;
 }
 
+interface StartOptions {
+  config: string;
+  debug: boolean;
+  insecureNoTls: boolean;
+  pidFile?: string;
+}
+
+/** `start`: config, logger, then the daemon until it stops; resolves with the exit code. */
+async function start(options: StartOptions): Promise<number> {
+  const { config, warnings } = await loadConfig(options.config, { insecureNoTls: options.insecureNoTls });
+  const output = config.log.output.kind === "file" ? config.log.output.path : config.log.output.kind;
+  const severity = options.debug ? "debug" : config.log.severity;
+  const { logger, reopen } = createLogger({ output, severity, format: config.log.format });
+  // The seed guide's first line (ORIGINAL-PLUGIN.md §1); operators grep for it as written.
+  if (options.debug) logger.debug("DEBUG logging enabled");
+  for (const warning of warnings) logger.warn(warning);
+  if (config.mattermost.tokenFile === undefined) {
+    const exposed = await tokenExposureWarning(config.configPath);
+    if (exposed) logger.warn(exposed);
+  }
+  try {
+    const reload = async () => {
+      const reloaded = await loadConfig(options.config, { insecureNoTls: options.insecureNoTls });
+      for (const warning of reloaded.warnings) logger.warn(warning);
+      return reloaded.config;
+    };
+    return await runDaemon(config, logger, reload, reopen);
+  } catch (error) {
+    const failure = AppError.from(error);
+    logger.error({ code: failure.code }, `Terminating due to error: ${failure.describe()}`);
+    throw failure;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const program = new Command()
@@ -24,7 +61,9 @@ export async function main(argv: string[]): Promise<number> {
     .description("Approve or deny Teleport access requests from Mattermost")
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
-    .showHelpAfterError(false);
+    .showHelpAfterError(false)
+    // As the original plugin's `version` command (ORIGINAL-PLUGIN.md §1), also as a flag.
+    .version(versionLine(), "-v, --version", "Print the version");
 
   program
     .command("configure")
@@ -46,23 +85,13 @@ export async function main(argv: string[]): Promise<number> {
     .option("-c, --config <path>", "configuration file", DEFAULT_CONFIG_PATH)
     .option("-d, --debug", "debug logging (overrides [log] severity)", false)
     .option("--insecure-no-tls", "serve the callback over plain HTTP (behind a TLS-terminating proxy)", false)
-    .action(async (options: { config: string; debug: boolean; insecureNoTls: boolean }) => {
-      const { config, warnings } = await loadConfig(options.config, { insecureNoTls: options.insecureNoTls });
-      const output = config.log.output.kind === "file" ? config.log.output.path : config.log.output.kind;
-      const logger = createLogger({ output, severity: options.debug ? "debug" : config.log.severity });
-      if (options.debug) logger.debug("Debug logging enabled");
-      for (const warning of warnings) logger.warn(warning);
+    .option("--pid-file <path>", "write the process id to this file (removed on exit)")
+    .action(async (options: StartOptions) => {
+      const removePidFile = options.pidFile ? writePidFile(resolve(options.pidFile)) : undefined;
       try {
-        const reload = async () => {
-          const reloaded = await loadConfig(options.config, { insecureNoTls: options.insecureNoTls });
-          for (const warning of reloaded.warnings) logger.warn(warning);
-          return reloaded.config;
-        };
-        exitCode = await runDaemon(config, logger, reload);
-      } catch (error) {
-        const failure = AppError.from(error);
-        logger.error({ code: failure.code }, `Terminating due to error: ${failure.describe()}`);
-        throw failure;
+        exitCode = await start(options);
+      } finally {
+        removePidFile?.();
       }
     });
 
@@ -79,7 +108,10 @@ export async function main(argv: string[]): Promise<number> {
       const { runChecks } = await import("../check/checks.js");
       const passed = await runChecks(
         { configPath: options.config, insecureNoTls: options.insecureNoTls },
-        (line) => process.stdout.write(`${CHECK_MARKS[line.status]} ${line.subject}: ${line.text}\n`),
+        // Once the reader is gone (`check | head -1`) the remaining lines have nowhere to go.
+        (line) =>
+          process.stdout.writable &&
+          process.stdout.write(`${CHECK_MARKS[line.status]} ${line.subject}: ${line.text}\n`),
       );
       exitCode = passed ? 0 : 1;
     });

@@ -59,6 +59,7 @@ export async function daemonOptions(
     mattermost: {
       url: config.mattermost.url,
       token: config.mattermost.token,
+      ...(config.mattermost.caFile ? { ca: await readFile(config.mattermost.caFile, "utf8") } : {}),
       secret: config.mattermost.secret,
       ...(config.mattermost.team && config.mattermost.channel
         ? { team: config.mattermost.team, channel: config.mattermost.channel }
@@ -99,16 +100,32 @@ async function prepare(config: Config, logger: Logger): Promise<DaemonOptions & 
  * Runs the daemon until SIGTERM/SIGINT stops it (a second SIGINT forces the exit) and returns
  * the exit code. SIGHUP re-reads the config file and the identity: when they are valid the
  * daemon restarts on them (the watch resumes with a catch-up, so nothing is missed); when not,
- * the running daemon keeps going and the log says why. Log output and severity stay as started.
+ * the running daemon keeps going and the log says why. A log file is reopened (logrotate); log
+ * output, format and severity stay as started.
  */
 export async function runDaemon(
   config: Config,
   logger: Logger,
   reload: () => Promise<Config>,
+  reopenLog: () => void = () => {},
 ): Promise<number> {
+  // Every SIGHUP first reopens a log file, so that logrotate may move it away at any time.
+  const reopen = () => {
+    try {
+      reopenLog();
+    } catch (error) {
+      logger.error(
+        { err: AppError.from(error).describe() },
+        "Reopening the log file failed; logging on to the old one",
+      );
+    }
+  };
   // SIGHUP's default action ends the process; until the reload handler below is in place (the
   // start can wait long for Teleport), a SIGHUP is logged and otherwise ignored.
-  const tooEarly = () => logger.warn("SIGHUP during startup ignored; send it again once the daemon runs");
+  const tooEarly = () => {
+    reopen();
+    logger.warn("SIGHUP during startup ignored; send it again once the daemon runs");
+  };
   process.on("SIGHUP", tooEarly);
   let options = await prepare(config, logger);
   // One registry and one readiness for the life of the process: a reload restarts the daemon
@@ -169,7 +186,10 @@ export async function runDaemon(
         reloading = undefined;
       });
     };
-    const hangup = () => restart("SIGHUP: reloading the configuration and the Teleport identity", reload);
+    const hangup = () => {
+      reopen();
+      restart("SIGHUP: reloading the configuration and the Teleport identity", reload);
+    };
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
     process.off("SIGHUP", tooEarly);

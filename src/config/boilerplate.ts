@@ -12,7 +12,12 @@ const BOILERPLATE = `# teleport-mattermost configuration. EDIT THIS FILE before 
 #
 # Lines that read "# key = value" are optional settings, shown with their default or an
 # example; remove the "# " to turn one on. Relative paths are relative to this file's folder.
-# Check the result with: teleport-mattermost start -c /etc/teleport-mattermost.toml
+# Check the result with: teleport-mattermost check -c /etc/teleport-mattermost.toml
+#
+# This file holds the bot's token and the button secret. \`configure > FILE\` creates FILE
+# readable by everyone (with the usual umask 022): make it private before you fill it in,
+#   chmod 600 FILE   (or: chgrp teleport-mattermost FILE && chmod 640 FILE)
+# or keep the token in a file of its own (token = "/path"). start warns while it is not.
 
 [teleport]
 # Address of the Teleport auth server (port 3025), or of the proxy (port 443 or 3080), as
@@ -41,6 +46,10 @@ root_cas = "/var/lib/teleport/plugins/mattermost/auth.cas"
 [mattermost]
 # The address you open Mattermost at.
 url = "https://mattermost.example.com"
+
+# PEM file of the CA certificates that sign Mattermost's certificate, when that is a private
+# (company) CA. They are trusted besides the usual public CAs. Default: none.
+# ca_file = "/etc/ssl/certs/company-ca.pem"
 
 # The team and channel that receive the access requests: the names in the channel's address,
 # https://mattermost.example.com/<team>/channels/<channel>, not the display names. Add the bot
@@ -106,10 +115,15 @@ public_addr = "teleport-mattermost.example.com:8081"
 
 [log]
 # Where log lines go: "stderr", "stdout" or the path of a file. Default: "stderr".
+# A file is reopened on SIGHUP (systemctl reload), so logrotate can move it away.
 output = "stderr"
 
 # The least severe level logged: "debug", "info", "warn" or "error". Default: "info".
 severity = "info"
+
+# "text": readable lines (level, message, then the details as JSON); "json": one JSON object
+# per line, for log shippers. Default: "text".
+# format = "json"
 
 [review]
 # Who may approve or deny from Mattermost. A click on Approve or Deny opens a dialog that asks for

@@ -48,6 +48,8 @@ export type TeleportCredentials =
 export interface MattermostConfig {
   /** Base URL without a trailing slash, e.g. `https://mattermost.example.com`. */
   url: string;
+  /** PEM file of CAs that sign Mattermost's certificate, trusted besides the default ones; default none. */
+  caFile: string | undefined;
   /** Team and channel *names* (URL handles) of the channel posts go to; both or neither. */
   team: string | undefined;
   channel: string | undefined;
@@ -108,11 +110,15 @@ export type LogSeverity = "debug" | "info" | "warn" | "error";
 
 export type LogOutput = { kind: "stderr" } | { kind: "stdout" } | { kind: "file"; path: string };
 
+export type LogFormat = "text" | "json";
+
 export interface LogConfig {
   /** Default stderr. */
   output: LogOutput;
   /** Default info. */
   severity: LogSeverity;
+  /** Default text. */
+  format: LogFormat;
 }
 
 /** Problems that do not stop loading (deprecated keys, settings without effect), one line each. */

@@ -29,6 +29,7 @@ export const mattermostTableSchema = z.strictObject({
   channel: text,
   token: text,
   secret: text,
+  ca_file: text,
   recipients: z.array(z.string()).optional(),
   dm_suggested_reviewers: flag,
   notify_requester: flag,
@@ -55,6 +56,7 @@ export const healthTableSchema = z.strictObject({
 export const logTableSchema = z.strictObject({
   output: text,
   severity: text,
+  format: text,
 });
 
 const list = z.array(z.string()).optional();

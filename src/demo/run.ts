@@ -56,7 +56,8 @@ export interface DemoOptions {
 }
 
 export async function runDemo(options: DemoOptions): Promise<number> {
-  const logger = options.logger ?? createLogger({ output: "stderr", severity: "info", format: "text" });
+  const logger =
+    options.logger ?? createLogger({ output: "stderr", severity: "info", format: "text" }).logger;
   const host = options.host ?? "127.0.0.1";
   // The page's port is taken first, so a busy one fails before anything starts.
   const page = http.createServer((_req, res) => {

@@ -1,16 +1,20 @@
 /**
  * A small Mattermost REST API v4 client for a bot account: bearer token, explicit timeouts,
- * keep-alive connections, per-client CA, JSON parsed whatever the content type, typed errors
- * from Mattermost's error body, and retries of 429 (honouring Retry-After), 5xx and connection
- * resets. Only the endpoints the daemon needs (MATTERMOST-API.md §2).
+ * keep-alive connections (undici), extra CAs on top of the default ones, the forward proxy of
+ * HTTPS_PROXY/HTTP_PROXY unless NO_PROXY names the server, JSON parsed whatever the content
+ * type, typed errors from Mattermost's error body, and retries of 429 (honouring Retry-After),
+ * 5xx and connection resets. Only the endpoints the daemon needs (MATTERMOST-API.md §2).
  */
-import * as http from "node:http";
-import * as https from "node:https";
+import type { IncomingHttpHeaders } from "node:http";
+import { rootCertificates } from "node:tls";
+import { Agent, type Dispatcher, ProxyAgent, request } from "undici";
 import { AppError } from "../errors.js";
 import { type BackoffPolicy, backoffDelay } from "../lib/backoff.js";
 import type { CallObserver } from "../lib/call-observer.js";
 import { type Clock, systemClock } from "../lib/clock.js";
+import { type ProxyChoice, proxyFor, shownProxy } from "../lib/proxy-env.js";
 import { RateLimitGate, rateLimitWaitMs } from "./rate-limit-gate.js";
+import { tlsFailure } from "./tls-failure.js";
 import type {
   MattermostChannel,
   MattermostPost,
@@ -27,14 +31,21 @@ export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 const RETRY_BACKOFF: BackoffPolicy = { baseMs: 250, maxMs: 30_000 };
 /** Connections to Mattermost, at most: calls beyond wait for one. */
 const MAX_SOCKETS = 16;
+/**
+ * How long an idle connection is kept. undici's default (4 s) would reconnect between calls a
+ * few seconds apart; servers that close sooner say so in Keep-Alive, which undici honours.
+ */
+const KEEP_ALIVE_MS = 30_000;
 const USER_AGENT = "teleport-mattermost";
 
 export interface MattermostClientOptions {
   /** Site URL, e.g. https://mattermost.example.com (no /api/v4). */
   url: string;
   token: string;
-  /** Extra CA certificates (PEM) to trust for the Mattermost server. */
+  /** Extra CA certificates (PEM) to trust for the Mattermost server, besides the default ones. */
   ca?: string;
+  /** Where the proxy variables are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
   requestTimeoutMs?: number;
   /** How many times one call is retried on 429/5xx/reset before giving up. */
   maxRetries?: number;
@@ -56,7 +67,7 @@ export interface ApiErrorBody {
 
 interface RawResponse {
   status: number;
-  headers: http.IncomingHttpHeaders;
+  headers: IncomingHttpHeaders;
   body: string;
 }
 
@@ -73,8 +84,10 @@ const RETRYABLE_NETWORK_CODES = new Set([
 
 export class MattermostClient {
   readonly baseUrl: URL;
+  /** The forward proxy Mattermost is reached through, when the environment names one. */
+  readonly proxy: ProxyChoice | undefined;
   private readonly token: string;
-  private readonly agent: http.Agent;
+  private readonly dispatcher: Dispatcher;
   private readonly requestTimeoutMs: number;
   private readonly maxRetries: number;
   private readonly clock: Clock;
@@ -93,16 +106,18 @@ export class MattermostClient {
     this.random = options.random ?? Math.random;
     this.onRetry = options.onRetry;
     this.observer = options.observer;
-    const agentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS };
     this.gate = new RateLimitGate(this.clock, MAX_SOCKETS);
-    this.agent =
-      this.baseUrl.protocol === "https:"
-        ? new https.Agent({ ...agentOptions, ...(options.ca ? { ca: options.ca } : {}) })
-        : new http.Agent(agentOptions);
+    // Node's `ca` replaces its default CAs; the configured ones are added to them instead.
+    const tls = options.ca ? { ca: [...rootCertificates, options.ca] } : {};
+    const pool = { connections: MAX_SOCKETS, keepAliveTimeout: KEEP_ALIVE_MS };
+    this.proxy = proxyFor(this.baseUrl, options.env);
+    this.dispatcher = this.proxy
+      ? new ProxyAgent({ ...pool, uri: this.proxy.url.href, requestTls: tls, proxyTls: tls })
+      : new Agent({ ...pool, connect: tls });
   }
 
   close(): void {
-    this.agent.destroy();
+    this.dispatcher.destroy().catch(() => {});
   }
 
   /** Answers without a token: is this URL a Mattermost server that is up? */
@@ -237,17 +252,22 @@ export class MattermostClient {
         const code = (error as NodeJS.ErrnoException).code ?? "";
         if (signal?.aborted)
           throw new AppError("ABORTED", `Mattermost ${method} /${path} aborted`, { cause: error });
+        const tls = tlsFailure(error, this.baseUrl);
+        if (tls) throw tls;
         const timedOut = code === "ETIMEDOUT_REQUEST";
         const transient = timedOut || RETRYABLE_NETWORK_CODES.has(code);
+        const via = this.proxy ? ` through the proxy ${shownProxy(this.proxy)}` : "";
         const failure = new AppError(
           timedOut ? "TIMEOUT" : "MATTERMOST",
           timedOut
-            ? `Mattermost ${method} /api/v4/${stripQuery(path)} timed out after ${this.requestTimeoutMs} ms`
-            : `Mattermost ${method} /api/v4/${stripQuery(path)} failed: ${(error as Error).message}`,
+            ? `Mattermost ${method} /api/v4/${stripQuery(path)} timed out after ${this.requestTimeoutMs} ms${via}`
+            : `Mattermost ${method} /api/v4/${stripQuery(path)} failed${via}: ${(error as Error).message}`,
           {
             cause: error,
             retryable: transient,
-            fix: `Check that ${this.baseUrl.origin} is reachable from this host`,
+            fix: this.proxy
+              ? `Check that the proxy answers and lets this host reach ${this.baseUrl.host}, or list ${this.baseUrl.hostname} in NO_PROXY`
+              : `Check that ${this.baseUrl.origin} is reachable from this host`,
           },
         );
         if (!transient || attempt >= this.maxRetries) throw failure;
@@ -291,52 +311,52 @@ export class MattermostClient {
     }
   }
 
-  private exchange(
+  private async exchange(
     method: string,
     path: string,
     payload: string | undefined,
     signal?: AbortSignal,
   ): Promise<RawResponse> {
     const url = new URL(`api/v4/${path}`, this.baseUrl);
-    const transport = url.protocol === "https:" ? https : http;
-    return new Promise((resolve, reject) => {
-      const headers: http.OutgoingHttpHeaders = {
-        Authorization: `Bearer ${this.token}`,
-        Accept: "application/json",
-        "User-Agent": USER_AGENT,
-      };
-      if (payload !== undefined) {
-        headers["Content-Type"] = "application/json";
-        headers["Content-Length"] = Buffer.byteLength(payload);
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${this.token}`,
+      Accept: "application/json",
+      "User-Agent": USER_AGENT,
+    };
+    if (payload !== undefined) headers["Content-Type"] = "application/json";
+    // One deadline for connecting, sending and reading, whichever takes the time.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => {
+      const error = new Error("request timed out") as NodeJS.ErrnoException;
+      error.code = "ETIMEDOUT_REQUEST";
+      deadline.abort(error);
+    }, this.requestTimeoutMs);
+    try {
+      const response = await request(url, {
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        body: payload,
+        dispatcher: this.dispatcher,
+        signal: signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal,
+      });
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > MAX_RESPONSE_BYTES) {
+          response.body.destroy();
+          throw new Error(`response larger than ${MAX_RESPONSE_BYTES} bytes`);
+        }
+        chunks.push(chunk);
       }
-      const request = transport.request(url, { method, headers, agent: this.agent, signal }, (response) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        response.on("data", (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_RESPONSE_BYTES) {
-            request.destroy(new Error(`response larger than ${MAX_RESPONSE_BYTES} bytes`));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        response.on("end", () =>
-          resolve({
-            status: response.statusCode ?? 0,
-            headers: response.headers,
-            body: Buffer.concat(chunks).toString("utf8"),
-          }),
-        );
-        response.on("error", reject);
-      });
-      request.setTimeout(this.requestTimeoutMs, () => {
-        const error = new Error("request timed out") as NodeJS.ErrnoException;
-        error.code = "ETIMEDOUT_REQUEST";
-        request.destroy(error);
-      });
-      request.on("error", reject);
-      request.end(payload);
-    });
+      return {
+        status: response.statusCode,
+        headers: response.headers as IncomingHttpHeaders,
+        body: Buffer.concat(chunks).toString("utf8"),
+      };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 

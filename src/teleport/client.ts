@@ -8,8 +8,9 @@ import { create, type MessageShape } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import type { AccessRequest, RequestState, TeleportUser } from "../core/access-request.js";
-import { isAppError } from "../errors.js";
+import { AppError, isAppError } from "../errors.js";
 import type { CallObserver } from "../lib/call-observer.js";
+import { type ProxyChoice, proxyFor, shownProxy } from "../lib/proxy-env.js";
 import { accessRequestFromProto, stateToProto } from "./convert.js";
 import { teleportError } from "./errors.js";
 import {
@@ -42,6 +43,33 @@ export const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
 /** Default deadline of one unary call. */
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 
+/**
+ * grpc-js reads the proxy variables its own way (lower case only, and NO_PROXY names match as
+ * bare suffixes), so it is told not to, and is given the proxy the Mattermost calls would take
+ * (lib/proxy-env.ts): it then dials the proxy and tunnels to `addr` with HTTP CONNECT.
+ */
+function proxyOptions(addr: string, proxy: ProxyChoice | undefined): grpc.ChannelOptions {
+  if (!proxy) return { "grpc.enable_http_proxy": 0 };
+  if (proxy.url.protocol !== "http:") {
+    throw new AppError(
+      "CONFIG",
+      `${proxy.variable} names the proxy ${shownProxy(proxy)}, but the Teleport connection can only use an http:// proxy`,
+      { fix: `Use an http:// proxy, or list the auth server ${addr} in NO_PROXY to reach it directly` },
+    );
+  }
+  const { username, password } = proxy.url;
+  return {
+    "grpc.enable_http_proxy": 0,
+    "grpc.http_connect_target": `dns:${addr}`,
+    ...(username ? { "grpc.http_connect_creds": decodeURIComponent(`${username}:${password}`) } : {}),
+  };
+}
+
+/** host:port of the proxy (URL keeps an IPv6 host in brackets; an http proxy defaults to 80). */
+function proxyTarget(proxy: ProxyChoice): string {
+  return `${proxy.url.hostname}:${proxy.url.port || "80"}`;
+}
+
 const methods = grpcDefinition(AuthService);
 type Methods = typeof methods;
 type MethodName = keyof Methods;
@@ -60,6 +88,8 @@ export interface TeleportClientOptions {
   callTimeoutMs?: number;
   /** Told about every unary call and listing stream, for metrics. */
   observer?: CallObserver;
+  /** Where the proxy variables are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface PingResult {
@@ -78,6 +108,8 @@ export type PluginDataMap = Record<string, string>;
 
 export class TeleportClient {
   readonly addr: string;
+  /** The forward proxy the auth server is reached through, when the environment names one. */
+  readonly proxy: ProxyChoice | undefined;
   private readonly client: grpc.Client;
   private readonly callTimeoutMs: number;
   private readonly observer: CallObserver | undefined;
@@ -94,7 +126,9 @@ export class TeleportClient {
       Buffer.from(options.identity.key),
       Buffer.from(options.identity.cert),
     );
-    this.client = new grpc.Client(options.addr, credentials, {
+    this.proxy = proxyFor(new URL(`https://${options.addr}`), options.env);
+    this.client = new grpc.Client(this.proxy ? proxyTarget(this.proxy) : options.addr, credentials, {
+      ...proxyOptions(options.addr, this.proxy),
       "grpc.ssl_target_name_override": serverName,
       "grpc.default_authority": serverName,
       // Keep the watch stream's connection alive through idle NATs and notice dead peers.

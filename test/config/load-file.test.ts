@@ -38,6 +38,7 @@ describe("loadConfig: a valid file", () => {
       },
       mattermost: {
         url: "https://mattermost.example.com",
+        caFile: undefined,
         team: "eng",
         channel: "access",
         token: "tok-123",
@@ -58,7 +59,7 @@ describe("loadConfig: a valid file", () => {
         clientCaFile: undefined,
       },
       health: { listen: { host: "127.0.0.1", port: 8082 } },
-      log: { output: { kind: "stderr" }, severity: "info" },
+      log: { output: { kind: "stderr" }, severity: "info", format: "text" },
       review: {
         mode: "auto",
         mapping: { users: {}, mattermostUserTrait: undefined, allowEmailUsernameMatch: false },

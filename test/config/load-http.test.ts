@@ -118,7 +118,7 @@ describe("loadConfig: [http] addresses and basic auth", () => {
   });
 });
 
-describe("loadConfig: [http] TLS files", () => {
+describe("loadConfig: TLS files ([http], [mattermost] ca_file)", () => {
   let temp: TempDir;
   let serverCert: { certPem: string; keyPem: string };
   let otherKeyPem: string;
@@ -219,6 +219,27 @@ describe("loadConfig: [http] TLS files", () => {
     assert.match(
       (await diskError(temp, missing)).message,
       /line 19: http\.tls\.client_ca_file: file .*none\.pem not found$/,
+    );
+  });
+
+  it("reads [mattermost] ca_file, naming the key when it is missing or holds no certificate", async () => {
+    await temp.write("company-ca.pem", serverCert.certPem);
+    const withCa = (file: string) => BASE.replace("[http]", `ca_file = "${file}"\n[http]`);
+    const { config, warnings } = await loadFromDisk(temp, withCa("company-ca.pem"));
+    assert.equal(config.mattermost.caFile, `${temp.path}/company-ca.pem`);
+    assert.deepEqual(warnings, []);
+    const missing = await diskError(temp, withCa("none.pem"));
+    assert.match(missing.message, /line 14: mattermost\.ca_file: file .*none\.pem not found$/);
+    assert.match(missing.fix ?? "", /remove ca_file to trust only the usual public CAs/);
+    await temp.write("not-a-cert.pem", "hello\n");
+    assert.match(
+      (await diskError(temp, withCa("not-a-cert.pem"))).message,
+      /mattermost\.ca_file: .*not-a-cert\.pem holds no PEM certificate/,
+    );
+    const plain = withCa("company-ca.pem").replace("https://mattermost", "http://mattermost");
+    assert.match(
+      (await loadFromDisk(temp, plain)).warnings[0] as string,
+      /mattermost\.ca_file has no effect: mattermost\.url is http:\/\//,
     );
   });
 });

@@ -34,6 +34,17 @@ describe("loadConfig: [log]", () => {
     }
   });
 
+  it("reads [log] format, text by default, and refuses other formats", async () => {
+    assert.equal((await load(BASE)).config.log.format, "text");
+    assert.equal((await load(`${BASE}\n[log]\nformat = "JSON"\n`)).config.log.format, "json");
+    const text = `${BASE}\n[log]\nformat = "logfmt"\n`;
+    assertError(await loadError(text), {
+      line: lineOf(text, "format"),
+      message: 'log.format "logfmt" is not a known format',
+      fix: 'Use "text" (readable lines, the default) or "json"',
+    });
+  });
+
   it("refuses an unknown severity", async () => {
     const text = `${BASE}\n[log]\nseverity = "verbose"\n`;
     assertError(await loadError(text), {

@@ -9,6 +9,7 @@ import type { World } from "../../src/demo/world.js";
 import type { StandinPost } from "../../src/standins/mattermost/index.js";
 import type { AccessRequestV3 } from "../../src/teleport/gen/teleport/types_pb.js";
 import { RequestState } from "../../src/teleport/gen/teleport/types_pb.js";
+import { VERSION } from "../../src/version.js";
 import { type DaemonProcess, TEST_SECRET } from "../support/daemon-process.js";
 import { decide } from "../support/decide.js";
 import { postRaw } from "../support/http.js";
@@ -73,13 +74,15 @@ for (const version of ["4.2.8", "6.2.1", "18.0.0"] as const)
       ({ daemon } = await stage.startDaemon({ args: ["-d"] }));
     });
 
-    test("logs the startup sequence of the operator's guide, in order", () => {
+    test("logs the startup sequence of the operator's guide, in order, in its words", () => {
       const wanted = [
-        /^Starting teleport-mattermost /,
+        /^DEBUG logging enabled$/,
+        new RegExp(`^Starting Teleport Access Mattermost Bot ${VERSION.replaceAll(".", "\\.")}$`),
         /^Teleport server version checked$/,
-        /^Starting a request watcher/,
-        /^Mattermost API health checked$/,
-        /^HTTPS callback server listening on 127\.0\.0\.1:\d+$/,
+        /^Starting a request watcher\.\.\.$/,
+        /^Starting Mattermost API health check\.\.\.$/,
+        /^Mattermost API health check finished ok$/,
+        /^Starting secure HTTPS server on 127\.0\.0\.1:\d+$/,
         /^Watcher connected$/,
       ];
       const messages = daemon.messages();

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { chmod, mkdir, readdir, readFile, stat, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -17,6 +18,8 @@ const NAME = "teleport-mattermost";
 /** Everything deploy/install runs; nothing else is on PATH. */
 const INSTALL_TOOLS = ["sh", "dirname", "cp", "chmod", "mv", "mkdir", "sed", "id"];
 const NOBODY_UID = 65534;
+const readelf = spawnSync("readelf", ["--version"], { encoding: "utf8" });
+const noReadelf = readelf.error || readelf.status !== 0 ? "readelf (binutils) is not installed" : false;
 
 interface Run {
   status: number | null;
@@ -89,7 +92,7 @@ describe("the release tarball", () => {
       assert.match(install.stdout, new RegExp(`Installed ${stage}/etc/systemd/system/${NAME}\\.service\\n`));
       assert.match(
         install.stdout,
-        /Next steps:\n {2}1\. \/usr\/local\/bin\/teleport-mattermost configure > /,
+        /Next steps:\n {2}1\. \(umask 027; \/usr\/local\/bin\/teleport-mattermost configure > \/etc\/teleport-mattermost\.toml\) && chgrp teleport-mattermost /,
       );
     }
     const installed = join(stage, "usr/local/bin", NAME);
@@ -135,14 +138,74 @@ describe("the release tarball", () => {
     const home = join(tmp.path, "home");
     await mkdir(home);
     await chmod(home, 0o777);
-    const own = bare("sh", [join(folder, "install")], { PREFIX: join(home, ".local") }, NOBODY_UID);
+    const own = bare(
+      "sh",
+      [join(folder, "install")],
+      { PREFIX: join(home, ".local"), HOME: home },
+      NOBODY_UID,
+    );
     assert.equal(own.status, 0, own.stderr);
     assert.match(own.stdout, /Skipped the systemd unit and the service user \(they need root\)/);
-    assert.match(
-      own.stdout,
-      /4\. .*\.local\/bin\/teleport-mattermost start -c \/etc\/teleport-mattermost\.toml/,
+    // Every path in the next steps is one this user can write: nothing in /etc or /var/lib.
+    const steps = own.stdout.slice(own.stdout.indexOf("Next steps:"));
+    const configDir = join(home, ".config", NAME);
+    assert.match(steps, new RegExp(`1\\. mkdir -p ${configDir} && \\(umask 077; `));
+    assert.ok(
+      steps.includes(`4. ${join(home, ".local/bin", NAME)} start -c ${configDir}/${NAME}.toml`),
+      steps,
     );
+    assert.doesNotMatch(steps, /\/etc\/|\/var\/lib\//);
+    // And following them works as that user.
+    const followed = bare(
+      "sh",
+      [
+        "-c",
+        `mkdir -p ${configDir} && (umask 077; ${join(home, ".local/bin", NAME)} configure > ${configDir}/${NAME}.toml)`,
+      ],
+      {},
+      NOBODY_UID,
+    );
+    assert.equal(followed.status, 0, followed.stderr);
+    assert.equal((await stat(join(configDir, `${NAME}.toml`))).mode & 0o777, 0o600);
     const said = bare(join(home, ".local/bin", NAME), ["version"], {}, NOBODY_UID);
     assert.equal(said.status, 0, said.stderr);
+  });
+
+  test("refuses to write a unit that runs a binary inside a home folder (ProtectHome=yes)", async () => {
+    const stage = join(tmp.path, "stage-home");
+    const install = bare("sh", [join(folder, "install")], { PREFIX: "/home/alice/.local", DESTDIR: stage });
+    assert.equal(install.status, 1);
+    assert.equal(
+      install.stderr,
+      "ERROR: PREFIX=/home/alice/.local is inside a home folder, where the systemd unit (ProtectHome=yes, user teleport-mattermost) cannot run the binary: install it to a system folder (the default /usr/local, or PREFIX=/opt/teleport-mattermost), or run ./install without root to install only the binary\n",
+    );
+    await assert.rejects(stat(stage), { code: "ENOENT" }, "nothing was written");
+  });
+
+  test("writes a .sha256 beside the tarball that sha256sum -c accepts", async () => {
+    const out = join(tmp.path, "out");
+    const name = `${NAME}-v${version}-linux-amd64-bin.tar.gz`;
+    const line = await readFile(join(out, `${name}.sha256`), "utf8");
+    const digest = createHash("sha256")
+      .update(await readFile(join(out, name)))
+      .digest("hex");
+    assert.equal(line, `${digest}  ${name}\n`);
+    const checked = spawnSync("sha256sum", ["-c", `${name}.sha256`], { cwd: out, encoding: "utf8" });
+    if (checked.error === undefined) {
+      assert.equal(checked.status, 0, checked.stderr);
+      assert.equal(checked.stdout, `${name}: OK\n`);
+    }
+  });
+
+  test("the README states the glibc floor the binary needs", { skip: noReadelf }, async () => {
+    const text = spawnSync("readelf", ["--version-info", "--wide", join(folder, NAME)], {
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    }).stdout;
+    const versions = [...new Set(text.match(/GLIBC_\d+\.\d+/g) ?? [])].map((v) => v.slice(6));
+    const newest = versions.sort((a, b) => a.localeCompare(b, "en", { numeric: true })).at(-1);
+    assert.ok(newest, "no GLIBC_ versions found");
+    const readme = await readFile(join(REPO, "README.md"), "utf8");
+    assert.ok(readme.includes(`glibc ${newest} or newer`), `README must say "glibc ${newest} or newer"`);
   });
 });

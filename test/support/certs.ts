@@ -47,6 +47,8 @@ export interface IssueOptions {
   /** Extended key usages; default serverAuth + clientAuth like Teleport user certs. */
   extendedKeyUsages?: string[];
   dnsNames?: string[];
+  /** IP addresses in the subject alternative names (e.g. 127.0.0.1 for a server on loopback). */
+  ipAddresses?: string[];
 }
 
 function toPem(label: string, der: ArrayBuffer): string {
@@ -116,11 +118,11 @@ export async function issueCert(ca: TestCa, options: IssueOptions): Promise<Issu
       options.extendedKeyUsages ?? [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
     ),
   ];
-  if (options.dnsNames && options.dnsNames.length > 0) {
-    extensions.push(
-      new x509.SubjectAlternativeNameExtension(options.dnsNames.map((value) => ({ type: "dns", value }))),
-    );
-  }
+  const altNames = [
+    ...(options.dnsNames ?? []).map((value) => ({ type: "dns" as const, value })),
+    ...(options.ipAddresses ?? []).map((value) => ({ type: "ip" as const, value })),
+  ];
+  if (altNames.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(altNames));
   const cert = await x509.X509CertificateGenerator.create({
     subject: distinguishedName(options.commonName, options.organizations ?? []),
     issuer: distinguishedName(ca.name, [ca.name]),

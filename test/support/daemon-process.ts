@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { chmod } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { World } from "../../src/demo/world.js";
 import { freePort } from "../../src/lib/free-port.js";
@@ -67,11 +68,15 @@ export class DaemonProcess {
   private readonly child: ChildProcess;
   private readonly waiters = new Set<() => void>();
 
-  /** `nodeArgs` go to node before the CLI's path (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
-  constructor(args: string[], options: { nodeArgs?: string[] } = {}) {
+  /**
+   * `nodeArgs` go to node before the CLI's path (e.g. `--cpu-prof`, which NODE_OPTIONS refuses);
+   * `env` replaces the inherited environment (e.g. proxy variables).
+   */
+  constructor(args: string[], options: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {}) {
     assertBuilt();
     this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI_PATH, ...args], {
       stdio: ["ignore", "pipe", "pipe"],
+      ...(options.env ? { env: options.env } : {}),
     });
     let buffered = "";
     this.child.stderr!.on("data", (chunk: Buffer) => {
@@ -237,6 +242,8 @@ export async function writeDaemonConfig(
     "[log]",
     'output = "stderr"',
     'severity = "debug"',
+    // Tests read the lines as JSON; the default is text (test/e2e/logs.test.ts).
+    'format = "json"',
     "",
   ].join("\n");
   for (const [key, line] of Object.entries(options.replace ?? {})) {
@@ -245,5 +252,7 @@ export async function writeDaemonConfig(
   toml += `\n${options.review ?? DEFAULT_REVIEW_TOML}\n`;
   if (options.extra) toml += `\n${options.extra}\n`;
   const configPath = await dir.write("teleport-mattermost.toml", toml);
+  // It holds the token: private, as the README says (start warns otherwise).
+  await chmod(configPath, 0o600);
   return { configPath, callbackUrl: `https://127.0.0.1:${port}`, port };
 }

@@ -96,15 +96,41 @@ export async function openStage(t: TestContext, options: WorldOptions = {}): Pro
   return stage;
 }
 
+/** Options for a suite's world, or a function that makes them once the suite starts (e.g. a CA). */
+export type SuiteWorldOptions = WorldOptions | (() => Promise<WorldOptions>);
+
 /**
  * A stage shared by the tests of a describe block: opened before the first (then `prepare` runs,
  * to start a daemon or add people) and closed after the last. Call it in the describe body.
  */
-export function suiteStage(options: WorldOptions, prepare: (stage: Stage) => Promise<void>): void {
+export function suiteStage(options: SuiteWorldOptions, prepare: (stage: Stage) => Promise<void>): void {
   let stage: Stage | undefined;
   before(async () => {
-    stage = await Stage.open(options);
+    stage = await Stage.open(typeof options === "function" ? await options() : options);
     await prepare(stage);
   });
   after(() => stage?.close());
+}
+
+/** The suite's stage (see suiteStage) as a handle whose world and dir are read inside tests. */
+export function suiteWorld(options: SuiteWorldOptions = {}): {
+  readonly world: World;
+  readonly dir: TempDir;
+} {
+  let stage: Stage | undefined;
+  suiteStage(options, async (opened) => {
+    stage = opened;
+  });
+  const opened = (): Stage => {
+    if (!stage) throw new Error("the stage is opened in before()");
+    return stage;
+  };
+  return {
+    get world() {
+      return opened().world;
+    },
+    get dir() {
+      return opened().dir;
+    },
+  };
 }

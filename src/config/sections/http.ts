@@ -4,11 +4,12 @@
  * Files are checked now (exist, parse, key matches certificate) so a wrong file is a config
  * error at start, not a TLS failure at the first click.
  */
-import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
+import { createPrivateKey, type KeyObject, type X509Certificate } from "node:crypto";
 import { isPrivateKeyLabel, pemBlocks } from "../../lib/pem.js";
 import type { HttpConfig } from "../config.js";
 import { ConfigIssue, type KeyPath } from "../config-issue.js";
 import { parseHostPort } from "../host-port.js";
+import { readCertificates } from "../read-certificates.js";
 import { readNamedFile } from "../read-named-file.js";
 import type { RawConfig } from "../schema.js";
 import { configFilePath, given, type SectionContext } from "../section-context.js";
@@ -188,36 +189,6 @@ async function resolveClientCa(
   }
   await readCertificates(ctx, path, file, "Check the path, or remove client_ca_file to use the system's CAs");
   return file;
-}
-
-/** All certificates of a PEM file; at least one, each parsable. */
-async function readCertificates(
-  ctx: SectionContext,
-  path: KeyPath,
-  file: string,
-  missingFix: string,
-): Promise<X509Certificate[]> {
-  const blocks = pemBlocks((await readNamedFile(ctx, path, file, missingFix)).toString("utf8"));
-  const certificates = blocks.filter((block) => block.label === "CERTIFICATE");
-  if (certificates.length === 0) {
-    throw new ConfigIssue(
-      path,
-      `${ctx.keyName(path)}: ${file} holds no PEM certificate`,
-      "Point it at a PEM file (-----BEGIN CERTIFICATE-----)",
-    );
-  }
-  return certificates.map((block) => {
-    try {
-      return new X509Certificate(block.text);
-    } catch (error) {
-      throw new ConfigIssue(
-        path,
-        `${ctx.keyName(path)}: ${file} holds a certificate that does not parse (${(error as Error).message})`,
-        "Point it at a valid PEM certificate",
-        { cause: error },
-      );
-    }
-  });
 }
 
 async function readPrivateKey(ctx: SectionContext, path: KeyPath, file: string): Promise<KeyObject> {

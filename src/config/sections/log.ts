@@ -3,7 +3,7 @@
  * plugin accepted (ORIGINAL-PLUGIN.md §1).
  */
 
-import type { LogConfig, LogOutput, LogSeverity } from "../config.js";
+import type { LogConfig, LogFormat, LogOutput, LogSeverity } from "../config.js";
 import { ConfigIssue } from "../config-issue.js";
 import type { RawConfig } from "../schema.js";
 import { configFilePath, given, type SectionContext } from "../section-context.js";
@@ -29,7 +29,24 @@ const SEVERITIES: Record<string, LogSeverity> = {
 };
 
 export function resolveLog(table: LogTable, ctx: SectionContext): LogConfig {
-  return { output: resolveOutput(table, ctx), severity: resolveSeverity(table, ctx) };
+  return {
+    output: resolveOutput(table, ctx),
+    severity: resolveSeverity(table, ctx),
+    format: resolveFormat(table, ctx),
+  };
+}
+
+/** Text for people (the default, as Teleport's own daemons log), JSON lines for log shippers. */
+function resolveFormat(table: LogTable, ctx: SectionContext): LogFormat {
+  if (!given(table.format)) return "text";
+  const format = table.format.trim().toLowerCase();
+  if (format === "text" || format === "json") return format;
+  const path = ["log", "format"];
+  throw new ConfigIssue(
+    path,
+    `${ctx.keyName(path)} ${JSON.stringify(table.format)} is not a known format`,
+    'Use "text" (readable lines, the default) or "json" (one JSON object per line, for log shippers)',
+  );
 }
 
 function resolveOutput(table: LogTable, ctx: SectionContext): LogOutput {

@@ -4,9 +4,10 @@
 
 import type { MattermostConfig } from "../config.js";
 import { ConfigIssue, type KeyPath } from "../config-issue.js";
+import { readCertificates } from "../read-certificates.js";
 import { readNamedFile } from "../read-named-file.js";
 import type { RawConfig } from "../schema.js";
-import { given, type SectionContext } from "../section-context.js";
+import { configFilePath, given, type SectionContext } from "../section-context.js";
 
 type MattermostTable = NonNullable<RawConfig["mattermost"]>;
 
@@ -38,8 +39,10 @@ export async function resolveMattermost(
     ctx.warn(["mattermost", "dm_suggested_reviewers"], NOWHERE_TO_POST);
   }
   const { token, tokenFile } = await resolveToken(table, ctx);
+  const url = resolveUrl(table, ctx);
   return {
-    url: resolveUrl(table, ctx),
+    url,
+    caFile: await resolveCaFile(table, url, ctx),
     team,
     channel,
     token,
@@ -76,6 +79,27 @@ function resolveUrl(table: MattermostTable, ctx: SectionContext): string {
   }
   // Client paths are appended as `${url}/api/v4/…`; a trailing slash would double it.
   return `${url.origin}${url.pathname}`.replace(/\/+$/, "");
+}
+
+/** CA certificates that sign Mattermost's certificate, trusted besides the usual public ones. */
+async function resolveCaFile(
+  table: MattermostTable,
+  url: string,
+  ctx: SectionContext,
+): Promise<string | undefined> {
+  const path = ["mattermost", "ca_file"];
+  if (!given(table.ca_file)) return undefined;
+  const file = configFilePath(ctx, table.ca_file);
+  if (url.startsWith("http:")) {
+    ctx.warn(path, `${ctx.keyName(path)} has no effect: ${ctx.keyName(["mattermost", "url"])} is http://`);
+  }
+  await readCertificates(
+    ctx,
+    path,
+    file,
+    "Check the path, or remove ca_file to trust only the usual public CAs",
+  );
+  return file;
 }
 
 async function resolveToken(

@@ -1,0 +1,47 @@
+/**
+ * The config file may hold the bot's token, and `configure > FILE` creates FILE readable by
+ * every user (umask 022). `start` warns while that is so.
+ */
+import { stat } from "node:fs/promises";
+
+/** Permission bits: readable by the file's group, and by every other user. */
+const GROUP_READ = 0o040;
+const OTHER_READ = 0o004;
+
+export interface ProcessIds {
+  /** The daemon's own groups; a file readable by one of them is not readable by strangers. */
+  groups: number[];
+}
+
+export function processIds(): ProcessIds {
+  const groups = [process.getgid?.(), ...(process.getgroups?.() ?? [])].filter(
+    (gid): gid is number => gid !== undefined,
+  );
+  return { groups };
+}
+
+/**
+ * A warning when `configPath`, which holds the token itself (not the path of a token file), may
+ * be read by users other than the daemon's: by everyone, or by a group the daemon is not in.
+ */
+export async function tokenExposureWarning(
+  configPath: string,
+  ids: ProcessIds = processIds(),
+): Promise<string | undefined> {
+  let mode: number;
+  let gid: number;
+  try {
+    ({ mode, gid } = await stat(configPath));
+  } catch {
+    return undefined; // it was just read; a file gone meanwhile is not this check's business
+  }
+  const byOthers = (mode & OTHER_READ) !== 0;
+  const byGroup = (mode & GROUP_READ) !== 0 && !ids.groups.includes(gid);
+  if (!byOthers && !byGroup) return undefined;
+  const octal = (mode & 0o777).toString(8).padStart(4, "0");
+  const who = byOthers ? "every user" : `the members of group ${gid}`;
+  return (
+    `The config file ${configPath} holds the Mattermost bot token and is readable by ${who} (mode ${octal}). ` +
+    `Run chmod 600 ${configPath} (or chmod 640 with the daemon's group), or set [mattermost] token to the path of a file only the daemon can read`
+  );
+}
