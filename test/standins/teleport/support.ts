@@ -25,7 +25,8 @@ import { AuthService, type Event, Operation } from "../../../src/teleport/gen/te
 import { RequestState } from "../../../src/teleport/gen/teleport/types_pb.js";
 import { grpcDefinition } from "../../../src/teleport/grpc-service.js";
 
-export const TEST_TIMEOUT_MS = 20_000;
+/** Generous: a test that starts a stand-in per version profile takes over 20 s on a loaded 2-core machine. */
+export const TEST_TIMEOUT_MS = 60_000;
 const CALL_TIMEOUT_MS = 5_000;
 export const GO_ZERO_TIME_SECONDS = -62135596800n;
 export const HOUR_MS = 3_600_000;
