@@ -12,6 +12,8 @@ import { until } from "./site.js";
 export const TRACKED_REQUESTS = 10_000;
 /** Requests created but not yet recorded, at most: keeps the daemon busy without an unbounded queue. */
 const IN_FLIGHT = 500;
+/** The load stops here if not done: on a busy shared machine a slow contender still reports. */
+const LOAD_TIMEOUT_MS = 180_000;
 /** Idle time before RSS is read, so startup's garbage has had a chance to be collected. */
 const SETTLE_MS = 1_000;
 /** Idle time after the load before "settled" RSS is read: V8's memory reducer runs ~8 s after a load ends. */
@@ -46,7 +48,7 @@ export async function memory(bench: Bench): Promise<PerContender<MemoryResult>> 
       const ownCpuBefore = ownCpuMs();
       const start = performance.now();
       const ids: string[] = [];
-      const deadline = start + 120_000;
+      const deadline = start + LOAD_TIMEOUT_MS;
       while (ids.length < TRACKED_REQUESTS && performance.now() < deadline) {
         const inFlight = ids.length - site.recorded.size;
         const batch = Math.min(IN_FLIGHT - inFlight, TRACKED_REQUESTS - ids.length);
