@@ -79,6 +79,28 @@ const unusedModules = {
 };
 
 /**
+ * undici's index loads all it offers (fetch, WebSocket, EventSource, caches, mocks: 1 MB of the
+ * bundle and node:assert, worker_threads and more at start); the Mattermost client uses its
+ * Agent and ProxyAgent and their `request`, which the index adds to every dispatcher.
+ */
+const undiciSubset = {
+  name: "undici-subset",
+  setup(pluginBuild) {
+    const root = dirname(require.resolve("undici"));
+    pluginBuild.onResolve({ filter: /^undici$/ }, () => ({ path: "undici", namespace: "undici-subset" }));
+    pluginBuild.onLoad({ filter: /.*/, namespace: "undici-subset" }, () => ({
+      resolveDir: root,
+      loader: "js",
+      contents: [
+        'Object.assign(require("./lib/dispatcher/dispatcher").prototype, require("./lib/api"));',
+        'exports.Agent = require("./lib/dispatcher/agent");',
+        'exports.ProxyAgent = require("./lib/dispatcher/proxy-agent");',
+      ].join("\n"),
+    }));
+  },
+};
+
+/**
  * prom-client's index loads everything it offers: the cluster aggregator (node:cluster, which
  * loads child_process and more), the push gateway (zlib, http clients), summaries (tdigest).
  * The daemon uses a registry, counters, gauges, histograms and the default metrics: only those.
@@ -136,7 +158,7 @@ export async function bundle(outfile = DEFAULT_OUTFILE) {
     // stack traces still say which function failed.
     minifyWhitespace: true,
     minifySyntax: true,
-    plugins: [wktSubset, promClientSubset, unusedModules],
+    plugins: [wktSubset, promClientSubset, undiciSubset, unusedModules],
   });
   // V8 keeps a script's source as a string for the process's lifetime, two bytes per character
   // as soon as one character is beyond Latin-1. esbuild escapes such characters in strings but
