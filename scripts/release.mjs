@@ -1,5 +1,5 @@
 // `npm run release`: the bundle as a single executable (Node SEA: this node binary with the
-// bundle injected by postject) and a tarball an operator unpacks and installs:
+// entry point, the bundle and its code cache injected by postject) and a tarball an operator unpacks and installs:
 //   release/teleport-mattermost-v<version>-linux-<arch>-bin.tar.gz
 //     teleport-mattermost/ teleport-mattermost (binary), install, teleport-mattermost.service,
 //                          teleport-mattermost.toml.example, README.md, LICENSE, VERSION
@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { chmod, copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { basename, join, resolve } from "node:path";
-import { bundle } from "./build.mjs";
+import { BUNDLE_FILE, bundle, CODE_CACHE_FILE } from "./build.mjs";
 
 const require = createRequire(import.meta.url);
 const { inject } = require("postject");
@@ -37,9 +37,16 @@ const bundled = join(work, `${NAME}.cjs`);
 await bundle(bundled);
 const seaConfig = join(work, "sea-config.json");
 const blob = join(work, "sea-prep.blob");
+// The entry point (src/cli/loader.ts) finds the bundle and its code cache among the assets.
 await writeFile(
   seaConfig,
-  JSON.stringify({ main: bundled, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false }),
+  JSON.stringify({
+    main: bundled,
+    output: blob,
+    disableExperimentalSEAWarning: true,
+    useSnapshot: false,
+    assets: { [BUNDLE_FILE]: join(work, BUNDLE_FILE), [CODE_CACHE_FILE]: join(work, CODE_CACHE_FILE) },
+  }),
 );
 execFileSync(process.execPath, ["--experimental-sea-config", seaConfig], { stdio: "ignore" });
 await copyFile(process.execPath, binary);

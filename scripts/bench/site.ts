@@ -1,30 +1,44 @@
 /**
  * One benchmark site: the Teleport and Mattermost stand-ins running in this process, set up as
- * an operator would (src/demo/world.ts), the daemon's config and identity files in a temporary
- * folder, and logs of what happened when (posts created and updated, requests decided, plugin
- * data recorded), timed with this process's monotonic clock. The daemon runs as a separate
- * process, started from the built CLI.
+ * an operator would (src/demo/world.ts), config and identity files for both contenders (this
+ * project's daemon and the original Go plugin) in a temporary folder, with the same callback
+ * certificate, and logs of what happened when (posts created and updated, requests decided,
+ * plugin data recorded), timed with this process's monotonic clock. A daemon runs as a separate
+ * process: ours from the built CLI, the original from its binary.
  */
+import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { selfSignedCert } from "../../src/callback/self-signed.js";
 import { createWorld, type World } from "../../src/demo/world.js";
+import { freePort } from "../../src/lib/free-port.js";
 import type { RateLimitOptions, StandinPost } from "../../src/standins/mattermost/index.js";
 import { DaemonProcess, writeDaemonConfig } from "../../test/support/daemon-process.js";
 import { makeTempDir, type TempDir } from "../../test/support/temp-dir.js";
+import { GO_READY_LOGS, GoProcess, writeGoConfig } from "./go-original.js";
 
-/** Node options for every daemon process (`--daemon-node-args`), e.g. `--cpu-prof` to profile it. */
+/** Node options for every daemon process of ours (`--daemon-node-args`), e.g. `--cpu-prof`. */
 export const daemonNodeArgs: string[] = [];
 
+export type Contender = "go" | "ours";
+export const CONTENDER_NAMES: Record<Contender, string> = { go: "Go 0.1.0", ours: "ours" };
+
 /** Daemon processes running now, so an interrupted benchmark can kill them. */
-const runningDaemons = new Set<DaemonProcess>();
+const running = new Set<{ kill(signal: NodeJS.Signals): void }>();
 
 /** Kills every daemon process still running (on SIGINT/SIGTERM of the benchmark). */
 export function killAllDaemons(): void {
-  for (const daemon of runningDaemons) daemon.kill("SIGKILL");
+  for (const daemon of running) daemon.kill("SIGKILL");
 }
 
-/** The log line after which the daemon posts new requests with nothing left to catch up on. */
+/** Our log line after which the daemon posts new requests with nothing left to catch up on. */
 export const READY_LOG = "Catch-up finished";
 const START_TIMEOUT_MS = 60_000;
+/**
+ * The Mattermost the original was measured against (anchor README: 5.36.1 with Teleport 6.2.1);
+ * both contenders speak both.
+ */
+const MATTERMOST_VERSION = "5.36.1";
+const TELEPORT_VERSION = "6.2.1";
 
 export interface PostSeen {
   postId: string;
@@ -35,27 +49,38 @@ export interface PostSeen {
 }
 
 export interface StartedDaemon {
-  process: DaemonProcess;
+  contender: Contender;
   pid: number;
-  /** ms from spawning the process to its READY_LOG line. */
+  /** ms from spawning the process to ready (ours: READY_LOG; the original: GO_READY_LOGS or its watch and listener up). */
   startupMs: number;
-  /** The `requests` field of the READY_LOG line: how many requests catch-up went through. */
+  /** Ours: the `requests` field of the READY_LOG line (how many requests catch-up went through). */
   caughtUp: number;
+  /** Stops the process; fails when it does not exit cleanly. */
+  stop(): Promise<void>;
 }
 
-/** A field of a post's attachment (core/render.ts), e.g. "Status" → "✅ APPROVED". */
+/** A field of our post's attachment (core/render.ts), e.g. "Status" → "✅ APPROVED". */
 function fieldOf(post: StandinPost, title: string): string | undefined {
-  type Props = { attachments?: Array<{ fields?: Array<{ title: string; value: string }> }> };
+  type Props = {
+    attachments?: Array<{ text?: string; fields?: Array<{ title: string; value: string }> | null }>;
+  };
   return (post.props as Props).attachments?.[0]?.fields?.find((field) => field.title === title)?.value;
 }
 
-/** The request id a post shows, backticks stripped. */
+/** The original's attachment text: a code block of `Title:  value` lines. */
+function textLineOf(post: StandinPost, title: string): string | undefined {
+  type Props = { attachments?: Array<{ text?: string }> };
+  const text = (post.props as Props).attachments?.[0]?.text ?? "";
+  return new RegExp(`^${title}:\\s+(.+)$`, "m").exec(text)?.[1]?.trim();
+}
+
+/** The request id a post shows, backticks stripped (either contender's layout). */
 export function requestIdOf(post: StandinPost): string | undefined {
-  return fieldOf(post, "Request ID")?.replace(/`/g, "");
+  return (fieldOf(post, "Request ID") ?? textLineOf(post, "Request ID"))?.replace(/`/g, "");
 }
 
 export function statusOf(post: StandinPost): string | undefined {
-  return fieldOf(post, "Status");
+  return fieldOf(post, "Status") ?? textLineOf(post, "Status");
 }
 
 /**
@@ -71,6 +96,21 @@ export async function until(done: () => boolean, timeoutMs: number, pollMs = 20)
   return true;
 }
 
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+export interface SiteOptions {
+  rateLimit?: RateLimitOptions;
+}
+
 export class BenchSite {
   /** First post per request id. */
   readonly posts = new Map<string, PostSeen>();
@@ -82,7 +122,8 @@ export class BenchSite {
   readonly decided = new Map<string, number>();
   /** performance.now() when a post first showed a decision, per post id. */
   readonly postDecided = new Map<string, number>();
-  private configPath = "";
+  private configs = { ours: "", goInfo: "", goDebug: "" };
+  private goPort = 0;
 
   private constructor(
     readonly world: World,
@@ -103,7 +144,9 @@ export class BenchSite {
       if (!this.postDecided.has(post.id) && /APPROVED|DENIED/.test(status)) this.postDecided.set(post.id, at);
     });
     world.teleport.on("pluginData", ({ id, data }) => {
-      if (data?.["messages"] && !this.recorded.has(id)) this.recorded.set(id, performance.now());
+      // Ours records `messages`; the original `post_id` (and `channel_id`).
+      if ((data?.["messages"] || data?.["post_id"]) && !this.recorded.has(id))
+        this.recorded.set(id, performance.now());
     });
     world.teleport.on("change", (change) => {
       if (change.type !== "put" || this.decided.has(change.id)) return;
@@ -113,19 +156,40 @@ export class BenchSite {
     });
   }
 
-  static async create(options: { rateLimit?: RateLimitOptions } = {}): Promise<BenchSite> {
+  static async create(options: SiteOptions = {}): Promise<BenchSite> {
     const world = await createWorld({
-      ...(options.rateLimit ? { mattermost: { rateLimit: options.rateLimit } } : {}),
+      teleportVersion: TELEPORT_VERSION,
+      mattermost: {
+        version: MATTERMOST_VERSION,
+        ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+      },
     });
     let dir: TempDir | undefined;
     try {
       dir = await makeTempDir("teleport-mattermost-bench-");
       const site = new BenchSite(world, dir);
+      // Both get the operator's certificate for the callback: neither generates one at start.
+      const callback = await selfSignedCert({ commonName: "127.0.0.1", hosts: ["127.0.0.1", "localhost"] });
+      const certFile = await dir.write("callback.crt", callback.cert);
+      const keyFile = await dir.write("callback.key", callback.key);
       // Info level, JSON lines on a pipe: what an operator's service manager would collect.
-      const { configPath } = await writeDaemonConfig(dir, world, {
-        replace: { severity: 'severity = "info"' },
+      const ourPort = await freePort();
+      const ours = await writeDaemonConfig(dir, world, {
+        listenPort: ourPort,
+        replace: {
+          severity: 'severity = "info"',
+          public_addr: [
+            `public_addr = "https://127.0.0.1:${ourPort}"`,
+            `https_key_file = "${keyFile}"`,
+            `https_cert_file = "${certFile}"`,
+          ].join("\n"),
+        },
       });
-      site.configPath = configPath;
+      site.configs.ours = ours.configPath;
+      site.goPort = await freePort();
+      const go = { port: site.goPort, certFile, keyFile };
+      site.configs.goInfo = await writeGoConfig(dir, world, { ...go, severity: "info" });
+      site.configs.goDebug = await writeGoConfig(dir, world, { ...go, severity: "debug" });
       return site;
     } catch (error) {
       await world.stop();
@@ -134,16 +198,70 @@ export class BenchSite {
     }
   }
 
-  /** Spawns the daemon and waits until it has caught up. */
-  async startDaemon(): Promise<StartedDaemon> {
+  /**
+   * Spawns a daemon and waits until it is ready. `readyByLog` (the original only) waits for its
+   * debug log lines, which costs it a little per request; otherwise it counts as ready once its
+   * watch stream is open and its callback port accepts connections.
+   */
+  async startDaemon(contender: Contender, options: { readyByLog?: boolean } = {}): Promise<StartedDaemon> {
+    return contender === "ours" ? this.startOurs() : this.startGo(options.readyByLog ?? false);
+  }
+
+  private async startOurs(): Promise<StartedDaemon> {
     const spawnedAt = performance.now();
-    const daemon = new DaemonProcess(["start", "-c", this.configPath], { nodeArgs: daemonNodeArgs });
-    runningDaemons.add(daemon);
-    void daemon.exited.then(() => runningDaemons.delete(daemon));
+    const daemon = new DaemonProcess(["start", "-c", this.configs.ours], { nodeArgs: daemonNodeArgs });
+    running.add(daemon);
+    void daemon.exited.then(() => running.delete(daemon));
     try {
       const ready = await daemon.waitForLog(READY_LOG, START_TIMEOUT_MS);
       const startupMs = performance.now() - spawnedAt;
-      return { process: daemon, pid: daemon.pid!, startupMs, caughtUp: Number(ready["requests"] ?? 0) };
+      return {
+        contender: "ours",
+        pid: daemon.pid!,
+        startupMs,
+        caughtUp: Number(ready["requests"] ?? 0),
+        stop: async () => {
+          const code = await daemon.stop();
+          if (code !== 0)
+            throw new Error(`our daemon exited with code ${code}\n${daemon.stderrText.slice(-2000)}`);
+        },
+      };
+    } catch (error) {
+      await daemon.stop(2_000);
+      throw error;
+    }
+  }
+
+  private async startGo(readyByLog: boolean): Promise<StartedDaemon> {
+    const watchesBefore = this.world.teleport.activeWatchCount;
+    const spawnedAt = performance.now();
+    const daemon = new GoProcess(readyByLog ? this.configs.goDebug : this.configs.goInfo);
+    running.add(daemon);
+    void daemon.exited.then(() => running.delete(daemon));
+    try {
+      if (readyByLog) await daemon.waitForLogs(GO_READY_LOGS, START_TIMEOUT_MS);
+      else {
+        const up = async () =>
+          this.world.teleport.activeWatchCount > watchesBefore && (await accepts(this.goPort));
+        const deadline = spawnedAt + START_TIMEOUT_MS;
+        while (!(await up())) {
+          if (performance.now() > deadline)
+            throw new Error(`the Go plugin did not start\n${daemon.stderrText}`);
+          await sleep(5);
+        }
+      }
+      const startupMs = performance.now() - spawnedAt;
+      return {
+        contender: "go",
+        pid: daemon.pid!,
+        startupMs,
+        caughtUp: 0,
+        stop: async () => {
+          const code = await daemon.stop();
+          if (code !== 0)
+            throw new Error(`the Go plugin exited with code ${code}\n${daemon.stderrText.slice(-2000)}`);
+        },
+      };
     } catch (error) {
       await daemon.stop(2_000);
       throw error;

@@ -27,7 +27,7 @@ import { Observers } from "./observers.js";
 import { RecipientResolver } from "./recipients.js";
 import { RequestSync } from "./request-sync.js";
 import { Reviewers } from "./reviewers.js";
-import { checkMattermost, checkTeleport, logDecisionMode } from "./startup-checks.js";
+import { checkMattermost, checkTeleport, logDecisionMode, mattermostSetup } from "./startup-checks.js";
 import { SyncScheduler } from "./sync-scheduler.js";
 import { RequestWatcher } from "./watcher.js";
 
@@ -137,13 +137,22 @@ export class Daemon {
     });
     logProxies(logger, teleport, mattermost);
     try {
+      // Mattermost is asked while Teleport is (whose first answer takes a TLS handshake too); the
+      // log lines still come in the operator's guide's order.
+      const early = mattermostSetup(mattermost, options.mattermost);
+      early.catch(() => {}); // awaited in checkMattermost; not an unhandled rejection meanwhile
       const ping = await checkTeleport(teleport, {
         logger,
         clock,
         ...(deps.random ? { random: deps.random } : {}),
         onUnreachable: (failure) => observers.teleportUnreachable(failure),
       });
-      const { defaultChannel, botUserId } = await checkMattermost(mattermost, options.mattermost, logger);
+      const { defaultChannel, botUserId } = await checkMattermost(
+        mattermost,
+        options.mattermost,
+        logger,
+        early,
+      );
       const recipients = new RecipientResolver(
         mattermost,
         botUserId,

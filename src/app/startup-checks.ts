@@ -12,6 +12,7 @@ import { AppError } from "../errors.js";
 import { backoffDelay } from "../lib/backoff.js";
 import type { Clock } from "../lib/clock.js";
 import type { MattermostClient } from "../mattermost/client.js";
+import type { MattermostUser } from "../mattermost/types.js";
 import type { PingResult, TeleportClient } from "../teleport/client.js";
 import { isAtLeast, MIN_SERVER_VERSION } from "../teleport/version.js";
 import type { Decisions } from "./decisions.js";
@@ -75,28 +76,46 @@ export interface MattermostCheckOptions {
   channel?: string;
 }
 
-/** Checks the token (it must name a bot) and, when configured, the bot's membership of the channel. */
+export interface MattermostSetup {
+  bot: MattermostUser;
+  defaultChannel?: Recipient;
+}
+
+/**
+ * The bot behind the token and, when configured, its channel (it must be a member), without a log
+ * line: the daemon starts this while it pings Teleport and checkMattermost reports it in order.
+ */
+export async function mattermostSetup(
+  mattermost: MattermostClient,
+  options: MattermostCheckOptions,
+): Promise<MattermostSetup> {
+  const bot = await tokenAccount(mattermost);
+  if (!options.team || !options.channel) return { bot };
+  const channelId = await botChannelId(mattermost, bot, { team: options.team, channel: options.channel });
+  return { bot, defaultChannel: { channelId, label: `${options.team}/${options.channel}` } };
+}
+
+/**
+ * Checks the token (it must name a bot) and, when configured, the bot's membership of the channel.
+ * `early` is the same check started before Teleport answered; when it failed (Mattermost down
+ * while Teleport was still out of reach, say) it is made again now, as in order.
+ */
 export async function checkMattermost(
   mattermost: MattermostClient,
   options: MattermostCheckOptions,
   logger: Logger,
+  early?: Promise<MattermostSetup>,
 ): Promise<{ defaultChannel?: Recipient; botUserId: string }> {
   logger.debug({ url: options.url }, "Starting Mattermost API health check...");
-  const bot = await tokenAccount(mattermost);
+  const { bot, defaultChannel } = await (early ?? mattermostSetup(mattermost, options)).catch(() =>
+    mattermostSetup(mattermost, options),
+  );
   logger.debug({ bot: bot.username }, "Mattermost API health check finished ok");
-  if (!options.team || !options.channel) {
-    logger.info({ bot: bot.username }, "Mattermost API health checked");
-    return { botUserId: bot.id };
-  }
-  const channelId = await botChannelId(mattermost, bot, { team: options.team, channel: options.channel });
   logger.info(
-    { bot: bot.username, team: options.team, channel: options.channel },
+    { bot: bot.username, ...(defaultChannel ? { team: options.team, channel: options.channel } : {}) },
     "Mattermost API health checked",
   );
-  return {
-    defaultChannel: { channelId, label: `${options.team}/${options.channel}` },
-    botUserId: bot.id,
-  };
+  return { ...(defaultChannel ? { defaultChannel } : {}), botUserId: bot.id };
 }
 
 /** Says how decisions will be made, and warns when the config lets nobody decide from Mattermost. */

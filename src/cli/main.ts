@@ -27,14 +27,20 @@ interface StartOptions {
   pidFile?: string;
 }
 
+/** What the entry point knows about this run: how the bundle was compiled (cli/loader.ts). */
+export interface RunInfo {
+  codeCache?: string;
+}
+
 /** `start`: config, logger, then the daemon until it stops; resolves with the exit code. */
-async function start(options: StartOptions): Promise<number> {
+async function start(options: StartOptions, info: RunInfo): Promise<number> {
   const { config, warnings } = await loadConfig(options.config, { insecureNoTls: options.insecureNoTls });
   const output = config.log.output.kind === "file" ? config.log.output.path : config.log.output.kind;
   const severity = options.debug ? "debug" : config.log.severity;
   const { logger, reopen } = createLogger({ output, severity, format: config.log.format });
   // The seed guide's first line (ORIGINAL-PLUGIN.md §1); operators grep for it as written.
   if (options.debug) logger.debug("DEBUG logging enabled");
+  if (info.codeCache) logger.debug({ code_cache: info.codeCache }, "Code loaded");
   for (const warning of warnings) logger.warn(warning);
   if (config.mattermost.tokenFile === undefined) {
     const exposed = await tokenExposureWarning(config.configPath);
@@ -54,7 +60,7 @@ async function start(options: StartOptions): Promise<number> {
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], info: RunInfo = {}): Promise<number> {
   let exitCode = 0;
   const program = new Command()
     .name("teleport-mattermost")
@@ -89,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (options: StartOptions) => {
       const removePidFile = options.pidFile ? writePidFile(resolve(options.pidFile)) : undefined;
       try {
-        exitCode = await start(options);
+        exitCode = await start(options, info);
       } finally {
         removePidFile?.();
       }

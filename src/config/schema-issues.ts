@@ -3,7 +3,7 @@
  * ConfigIssue an operator can act on: the first problem in file order, named as written, with a
  * suggestion for typos and an example of the right type.
  */
-import type { z } from "zod";
+import type { core } from "zod/mini";
 import { closestKey } from "./closest-key.js";
 import { ConfigIssue, dottedKey, type KeyPath } from "./config-issue.js";
 import type { KeyLocator } from "./key-locator.js";
@@ -121,7 +121,7 @@ function wrongTypeIssue(
 }
 
 /** The first (in file order) of the problems zod found, as a ConfigIssue. */
-export function firstSchemaIssue(error: z.ZodError, document: unknown, locator: KeyLocator): ConfigIssue {
+export function firstSchemaIssue(error: core.$ZodError, document: unknown, locator: KeyLocator): ConfigIssue {
   const findings: Finding[] = [];
   for (const issue of error.issues) {
     const path = issue.path.filter(

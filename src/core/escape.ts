@@ -61,10 +61,19 @@ export function escapeCode(text: string, maxRunes: number = MAX_NAME_RUNES): str
 
 /** Rune count of a string (what Mattermost's limits count, MATTERMOST-API.md §6). */
 export function runeLength(text: string): number {
-  let count = 0;
-  for (const _ of text) count++;
+  // Code units, less the second half of each surrogate pair (one loop, no string iterator).
+  let count = text.length;
+  for (let i = 1; i < text.length; i++) {
+    if (isLowSurrogate(text.charCodeAt(i)) && isHighSurrogate(text.charCodeAt(i - 1))) {
+      count--;
+      i++;
+    }
+  }
   return count;
 }
+
+const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
+const isLowSurrogate = (code: number) => code >= 0xdc00 && code <= 0xdfff;
 
 /**
  * Runes of `value` as Mattermost's Go server serialises it: Go's json.Marshal also escapes
@@ -73,7 +82,10 @@ export function runeLength(text: string): number {
 export function goJsonRuneLength(value: unknown): number {
   const json = JSON.stringify(value);
   let extra = 0;
-  for (const char of json)
-    if (char === "<" || char === ">" || char === "&" || char === "\u2028" || char === "\u2029") extra += 5;
+  for (let i = 0; i < json.length; i++) {
+    const code = json.charCodeAt(i);
+    // < > & U+2028 U+2029
+    if (code === 0x3c || code === 0x3e || code === 0x26 || code === 0x2028 || code === 0x2029) extra += 5;
+  }
   return runeLength(json) + extra;
 }

@@ -7,7 +7,7 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { rootCertificates } from "node:tls";
-import { Agent, type Dispatcher, ProxyAgent, request } from "undici";
+import { Agent, type Dispatcher, ProxyAgent } from "undici";
 import { AppError } from "../errors.js";
 import { type BackoffPolicy, backoffDelay } from "../lib/backoff.js";
 import type { CallObserver } from "../lib/call-observer.js";
@@ -332,11 +332,12 @@ export class MattermostClient {
       deadline.abort(error);
     }, this.requestTimeoutMs);
     try {
-      const response = await request(url, {
+      const response = await this.dispatcher.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
         method: method as Dispatcher.HttpMethod,
         headers,
         body: payload,
-        dispatcher: this.dispatcher,
         signal: signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal,
       });
       const chunks: Buffer[] = [];

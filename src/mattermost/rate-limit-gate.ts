@@ -1,11 +1,23 @@
 /**
- * Shares Mattermost's rate limit (MATTERMOST-API.md §3) among all calls of one client, and
- * bounds how many run at once. Calls pass in arrival order. While the last answer shows less
- * room than a full set of parallel calls (X-Ratelimit-Remaining), and after a 429 (whose
- * Retry-After every call then waits out), calls run one at a time, each after the previous one's
- * answer. So a backlog costs about one 429 per refill of the bucket instead of one per call that
- * was already on its way, and no call is overtaken again and again until it runs out of retries.
- * Without rate limit headers (limiting off) calls just run side by side.
+ * Shares Mattermost's rate limit (MATTERMOST-API.md §3) among all calls of one client, so that a
+ * backlog is sent at the limit without a single 429: one Mattermost call per piece of work.
+ *
+ * Mattermost's limiter is GCRA (throttled): a bucket of X-Ratelimit-Limit tokens, refilled one
+ * token every 1/PerSec s, and each answer says how many tokens are left (X-Ratelimit-Remaining)
+ * and in how many whole seconds, rounded up, the bucket is full again (X-Ratelimit-Reset). PerSec
+ * itself is never sent, so the gate keeps an upper bound on the time one token takes to come back
+ * and sends a call only when, by that bound, a token is there:
+ * - a first bound from X-Ratelimit-Reset: the tokens missing from the bucket come back within
+ *   that many seconds;
+ * - then a tighter one from the count: between two answers of calls that ran alone, the tokens
+ *   that came back are the calls accepted in between plus the change in Remaining (±1 for the
+ *   rounding), over the time between the first call's sending and the second call's answer.
+ * So a backlog starts with the full bucket at once (up to `parallelism` calls side by side), then
+ * goes on at the refill rate, a little slower only while the bound is loose. Any answer showing
+ * tokens left lets calls go at once. A 429 (another client on the same token, or a limit that
+ * changed) is waited out as its Retry-After says, and calls then go one at a time until an answer
+ * shows room again. Without rate limit headers (limiting off) calls just run side by side. Calls
+ * pass in arrival order.
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { Clock } from "../lib/clock.js";
@@ -14,24 +26,51 @@ import type { Clock } from "../lib/clock.js";
 const MAX_RATE_LIMIT_WAIT_MS = 60_000;
 /** Wait after a 429 without a usable Retry-After (Mattermost sends whole seconds). */
 const DEFAULT_RATE_LIMIT_WAIT_MS = 1_000;
+/** Time a token takes to come back while no answer has said anything about it yet. */
+const UNKNOWN_REFILL_MS = DEFAULT_RATE_LIMIT_WAIT_MS;
 
 export interface Answer {
   status: number;
   headers: IncomingHttpHeaders;
 }
 
+interface Flight {
+  sentAt: number;
+  /** Another call was in flight at some point between this one's sending and its answer. */
+  overlapped: boolean;
+}
+
+/** A clean answer (its call ran alone) while the bucket was not full: where a refill count starts. */
+interface Anchor {
+  sentAt: number;
+  remaining: number;
+  /** `accepted` once this answer was counted. */
+  accepted: number;
+}
+
 export class RateLimitGate {
-  /** While rate limited, no call is sent before this time (ms since epoch). */
+  /** While rate limited by a 429, no call is sent before this time (ms since epoch). */
   private blockedUntil = 0;
-  /** True while the bucket is nearly empty or after a 429: calls then run one at a time. */
-  private serial = false;
-  private running = 0;
+  /** Whether an answer has said if there is a limit: until then one call at a time finds out. */
+  private known = false;
+  /** X-Ratelimit-Limit of the last answer: the bucket's size; undefined when limiting is off. */
+  private bucket: number | undefined;
+  /** Tokens in the bucket at `tokensAt`, by the conservative count (never more than there are). */
+  private tokens = 0;
+  private tokensAt = 0;
+  /** Upper bound on the ms one token takes to come back; undefined until an answer bounds it. */
+  private refillMs: number | undefined;
+  /** Answers of calls the limiter let through (anything but 429), for the refill count. */
+  private accepted = 0;
+  private anchor: Anchor | undefined;
+  private readonly flights = new Set<Flight>();
   /** Calls waiting for their turn, oldest first. */
-  private readonly waiting: Array<() => void> = [];
+  private readonly waiting: Array<{ admit: (flight: Flight) => void }> = [];
+  private wakeAt = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly clock: Clock,
-    /** Calls that may run at once while not rate limited. */
+    /** Calls that may run at once when the bucket has room (or limiting is off). */
     private readonly parallelism: number,
   ) {}
 
@@ -40,47 +79,127 @@ export class RateLimitGate {
    * the answer (or undefined when there was none), before the call is retried or given up.
    */
   async enter(signal?: AbortSignal): Promise<(answer: Answer | undefined) => void> {
-    if (this.waiting.length === 0 && this.running < this.limit()) this.running++;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve)); // admit() counts it in
-    try {
-      const wait = this.blockedUntil - this.clock.now();
-      if (wait > 0) await this.clock.sleep(wait, signal);
-    } catch (error) {
-      this.leave();
-      throw error;
-    }
+    signal?.throwIfAborted();
+    const flight = await new Promise<Flight>((resolve, reject) => {
+      const entry = {
+        admit: (admitted: Flight) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(admitted);
+        },
+      };
+      const onAbort = () => {
+        const index = this.waiting.indexOf(entry);
+        if (index >= 0) this.waiting.splice(index, 1);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.waiting.push(entry);
+      this.pump();
+    });
+    let settled = false;
     return (answer) => {
-      if (answer) this.observe(answer);
-      this.leave();
+      if (settled) return;
+      settled = true;
+      this.flights.delete(flight);
+      if (answer) this.observe(answer, flight);
+      this.pump();
     };
   }
 
-  private limit(): number {
-    return this.serial ? 1 : this.parallelism;
+  /** Tokens there are now by the conservative count; Infinity while no limit is known. */
+  private available(now: number): number {
+    if (this.bucket === undefined) return Number.POSITIVE_INFINITY;
+    const refilled = (now - this.tokensAt) / (this.refillMs ?? UNKNOWN_REFILL_MS);
+    return Math.min(this.bucket, this.tokens + Math.max(0, refilled));
   }
 
-  private leave(): void {
-    this.running--;
-    this.admit();
-  }
-
-  private admit(): void {
-    while (this.waiting.length > 0 && this.running < this.limit()) {
-      this.running++;
-      this.waiting.shift()!();
+  /** Sends every waiting call the bucket and the parallelism allow; schedules a wake-up for the next. */
+  private pump(): void {
+    const now = this.clock.now();
+    while (this.waiting.length > 0 && this.flights.size < this.parallelism) {
+      if (now < this.blockedUntil) {
+        this.wakeUpAt(this.blockedUntil);
+        return;
+      }
+      const tokens = this.available(now);
+      if (tokens < 1) {
+        const perToken = this.refillMs ?? UNKNOWN_REFILL_MS;
+        this.wakeUpAt(this.tokensAt + Math.ceil((1 - this.tokens) * perToken));
+        return;
+      }
+      // Until the first answer, and after a 429 until an answer shows room again, one at a time.
+      if ((!this.known || this.blockedUntil > 0) && this.flights.size > 0) return;
+      if (this.bucket !== undefined) {
+        this.tokens = tokens - 1;
+        this.tokensAt = now;
+      }
+      const flight: Flight = { sentAt: now, overlapped: this.flights.size > 0 };
+      for (const other of this.flights) other.overlapped = true;
+      this.flights.add(flight);
+      this.waiting.shift()!.admit(flight);
     }
   }
 
-  private observe(answer: Answer): void {
+  private wakeUpAt(at: number): void {
+    if (at >= this.wakeAt) return;
+    this.wakeAt = at;
+    void this.clock.sleep(Math.max(0, at - this.clock.now())).then(() => {
+      if (this.wakeAt === at) this.wakeAt = Number.POSITIVE_INFINITY;
+      this.pump();
+    });
+  }
+
+  private observe(answer: Answer, flight: Flight): void {
+    const now = this.clock.now();
     if (answer.status === 429) {
-      this.blockedUntil = Math.max(this.blockedUntil, this.clock.now() + rateLimitWaitMs(answer.headers));
-      this.serial = true;
+      this.blockedUntil = Math.max(this.blockedUntil, now + rateLimitWaitMs(answer.headers));
+      // Retry-After says when one call will be let through.
+      this.tokens = 1;
+      this.tokensAt = this.blockedUntil;
       return;
     }
     if (answer.status >= 500) return; // a proxy's answer, not the limiter's
+    const limit = Number(header(answer.headers, "x-ratelimit-limit"));
     const remaining = Number(header(answer.headers, "x-ratelimit-remaining"));
-    this.serial = Number.isFinite(remaining) && remaining < this.parallelism;
-    this.admit();
+    this.known = true;
+    if (!Number.isFinite(remaining) || !Number.isFinite(limit) || limit < 1) {
+      this.bucket = undefined;
+      this.blockedUntil = 0;
+      return;
+    }
+    this.bucket = limit;
+    this.accepted++;
+    this.blockedUntil = 0;
+    // Calls still in flight may have been counted after this one: assume they all were not yet.
+    this.tokens = Math.max(0, remaining - this.flights.size);
+    this.tokensAt = now;
+    this.bound(answer, flight, limit, remaining, now);
+  }
+
+  /** Tightens the upper bound on the refill time from this answer (see the file comment). */
+  private bound(answer: Answer, flight: Flight, limit: number, remaining: number, now: number): void {
+    const missing = limit - remaining - 1; // tokens short of a full bucket, at least
+    const resetS = Number(header(answer.headers, "x-ratelimit-reset"));
+    if (missing >= 1 && Number.isFinite(resetS) && resetS > 0) {
+      this.tighten((resetS * 1000) / missing);
+    }
+    // A full bucket stops the count: tokens beyond it were not kept.
+    if (remaining >= limit - 1) {
+      this.anchor = undefined;
+      return;
+    }
+    if (flight.overlapped) return;
+    const anchor = this.anchor;
+    if (!anchor) {
+      this.anchor = { sentAt: flight.sentAt, remaining, accepted: this.accepted };
+      return;
+    }
+    const cameBack = this.accepted - anchor.accepted + remaining - anchor.remaining - 1;
+    if (cameBack >= 1) this.tighten((now - anchor.sentAt) / cameBack);
+  }
+
+  private tighten(candidateMs: number): void {
+    if (this.refillMs === undefined || candidateMs < this.refillMs) this.refillMs = candidateMs;
   }
 }
 

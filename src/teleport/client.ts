@@ -28,11 +28,11 @@ import {
   AccessRequestFilterSchema,
   AccessReviewSchema,
   PluginDataFilterSchema,
-  PluginDataUpdateParamsSchema,
   RequestState as ProtoRequestState,
   WatchKindSchema,
 } from "./gen/teleport/types_pb.js";
 import { grpcDefinition } from "./grpc-service.js";
+import { encodePluginDataUpdate } from "./plugin-data-wire.js";
 
 /** SNI and name the auth server certificate always carries (TELEPORT-WIRE.md §7). */
 export const TELEPORT_SERVER_NAME = "teleport.cluster.local";
@@ -145,10 +145,12 @@ export class TeleportClient {
     this.client.close();
   }
 
-  private unary<M extends MethodName>(
+  /** One unary call; `serialize` replaces the generated encoder (plugin-data-wire.ts). */
+  private unary<M extends MethodName, R = Parameters<Methods[M]["requestSerialize"]>[0]>(
     name: M,
-    request: Parameters<Methods[M]["requestSerialize"]>[0],
+    request: R,
     timeoutMs = this.callTimeoutMs,
+    serialize: (value: R) => Buffer = methods[name].requestSerialize as (value: R) => Buffer,
   ): Promise<ReturnType<Methods[M]["responseDeserialize"]>> {
     const method = methods[name];
     const operation = method.originalName ?? String(name);
@@ -156,7 +158,7 @@ export class TeleportClient {
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(
         method.path,
-        method.requestSerialize as (value: unknown) => Buffer,
+        serialize,
         method.responseDeserialize,
         request,
         new grpc.Metadata(),
@@ -360,7 +362,9 @@ export class TeleportClient {
   ): Promise<void> {
     await this.unary(
       "updatePluginData",
-      create(PluginDataUpdateParamsSchema, { kind: ACCESS_REQUEST_KIND, resource: id, plugin, set, expect }),
+      { kind: ACCESS_REQUEST_KIND, resource: id, plugin, set, expect },
+      undefined,
+      encodePluginDataUpdate,
     );
   }
 

@@ -1,14 +1,18 @@
 /**
  * The CLI as an operator meets it: `version`, `configure`, and `start` with a broken config or
  * identity — each case one clear message naming the key and the fix, exit code 1, nothing
- * started — and with the `configure` boilerplate edited to real values.
+ * started — and with the `configure` boilerplate edited to real values; and the entry point's
+ * code cache, used when it fits the bundle and skipped when it does not.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
 import packageJson from "../../package.json" with { type: "json" };
 import type { World } from "../../src/demo/world.js";
 import { VERSION } from "../../src/version.js";
-import { runCli, TEST_SECRET } from "../support/daemon-process.js";
+import { CLI_PATH, runCli, TEST_SECRET } from "../support/daemon-process.js";
 import { openStage, type Stage, suiteStage } from "../support/stage.js";
 import type { TempDir } from "../support/temp-dir.js";
 
@@ -139,4 +143,73 @@ test("the configure boilerplate, edited with real values, starts the daemon", as
   // The boilerplate logs text (the default format), one readable line per event.
   await daemon.waitForLog(/ INFO: Watcher connected$/);
   assert.equal(await daemon.stop(), 0);
+});
+
+describe("the entry point compiles the bundle with the code cache the build made", () => {
+  let stage: Stage;
+  let configPath: string;
+  suiteStage({}, async (opened) => {
+    stage = opened;
+    ({ configPath } = await stage.writeConfig());
+  });
+
+  /** Starts the entry point at `cli` with debug logs; resolves with its "Code loaded" line once it watches. */
+  async function codeCacheOf(cli: string): Promise<unknown> {
+    const child = spawn(process.execPath, [cli, "start", "-d", "-c", configPath], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    try {
+      let text = "";
+      await new Promise<void>((resolve, reject) => {
+        child.stderr.on("data", (chunk: Buffer) => {
+          text += chunk.toString();
+          if (text.includes('"msg":"Watcher connected"')) resolve();
+        });
+        child.once("exit", () => reject(new Error(`exited before watching:\n${text}`)));
+      });
+      const line = text.split("\n").find((candidate) => candidate.includes('"msg":"Code loaded"'));
+      assert.ok(line, text);
+      return (JSON.parse(line) as { code_cache?: unknown }).code_cache;
+    } finally {
+      child.kill("SIGTERM");
+    }
+  }
+
+  /** A copy of the built entry point, bundle and cache, the cache changed by `edit`. */
+  async function copyOfDist(name: string, edit: (cache: Buffer) => Buffer | undefined): Promise<string> {
+    const folder = join(stage.dir.path, name);
+    await mkdir(folder);
+    for (const file of ["teleport-mattermost.cjs", "teleport-mattermost-main.cjs"]) {
+      await copyFile(join(dirname(CLI_PATH), file), join(folder, file));
+    }
+    const cache = edit(await readFile(join(dirname(CLI_PATH), "teleport-mattermost-main.cache")));
+    if (cache) await writeFile(join(folder, "teleport-mattermost-main.cache"), cache);
+    return join(folder, "teleport-mattermost.cjs");
+  }
+
+  test("as built: the cache is used", async () => {
+    assert.equal(await codeCacheOf(CLI_PATH), "used");
+  });
+
+  test("without the cache file it starts all the same", async () => {
+    assert.equal(await codeCacheOf(await copyOfDist("no-cache", () => undefined)), "absent");
+  });
+
+  test("a cache made from another bundle is not used", async () => {
+    const other = await copyOfDist("other-bundle", (cache) => {
+      const copy = Buffer.from(cache);
+      copy[0] = (copy[0]! + 1) % 256; // the bundle's hash it starts with
+      return copy;
+    });
+    assert.equal(await codeCacheOf(other), "absent");
+  });
+
+  test("a damaged cache is refused by V8 and the bundle compiled as usual", async () => {
+    const damaged = await copyOfDist("damaged", (cache) => {
+      const copy = Buffer.from(cache);
+      for (let i = 40; i < 200; i++) copy[i] = 0xff - copy[i]!;
+      return copy;
+    });
+    assert.equal(await codeCacheOf(damaged), "rejected");
+  });
 });

@@ -1,0 +1,101 @@
+/**
+ * The process entry point (dist/teleport-mattermost.cjs, and the single executable's main): it
+ * compiles the bundle (teleport-mattermost-main.cjs) with V8's code cache, made at build time
+ * once every module the CLI loads had run, so a start neither parses 2 MB of JavaScript nor
+ * compiles the functions module loading runs. The cache is used only when it was made from this
+ * very bundle (its first bytes are the bundle's SHA-256, which the build writes into this file
+ * too) and V8 finds it was made by the same V8 with the same flags; otherwise the bundle is
+ * compiled as usual, only slower.
+ *
+ * The build writes the cache by running this file with TELEPORT_MATTERMOST_WRITE_CODE_CACHE set
+ * to the output path: it then loads the bundle, writes the cache and exits without running a
+ * command.
+ */
+import "./heap.js"; // first: V8 checks the flags a code cache was made with, and these are part of them
+import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { Script } from "node:vm";
+
+/** SHA-256 (hex) of the bundle this loader was built with; set by scripts/build.mjs. */
+declare const BUNDLE_SHA256: string;
+
+/** Names next to this file, and of the single executable's assets (scripts/release.mjs). */
+const BUNDLE_FILE = "teleport-mattermost-main.cjs";
+const CODE_CACHE_FILE = "teleport-mattermost-main.cache";
+/** How the bundle was compiled: with the cache, without (V8 refused it), or there was none. */
+type CodeCacheUse = "used" | "rejected" | "absent";
+
+const HASH_BYTES = 32;
+const WRAPPER_HEAD = "(function (exports, require, module, __filename, __dirname) {";
+const WRAPPER_TAIL = "\n})";
+
+interface BundleFiles {
+  path: string;
+  source: string;
+  cache: Buffer | undefined;
+}
+
+/** The bundle and its cache: files next to this one, or assets of the single executable. */
+function bundleFiles(): BundleFiles {
+  const sea = seaModule();
+  if (sea?.isSea()) {
+    let cache: Buffer | undefined;
+    try {
+      cache = Buffer.from(sea.getAsset(CODE_CACHE_FILE));
+    } catch {}
+    return {
+      path: join(dirname(process.execPath), BUNDLE_FILE),
+      source: sea.getAsset(BUNDLE_FILE, "utf8"),
+      cache,
+    };
+  }
+  // This file is bundled as CommonJS: __dirname is its folder.
+  const path = join(__dirname, BUNDLE_FILE);
+  let cache: Buffer | undefined;
+  try {
+    cache = readFileSync(join(__dirname, CODE_CACHE_FILE));
+  } catch {}
+  return { path, source: readFileSync(path, "utf8"), cache };
+}
+
+type SeaModule = { isSea(): boolean; getAsset(key: string, encoding?: string): ArrayBuffer & string };
+
+function seaModule(): SeaModule | undefined {
+  try {
+    // node:sea exists from Node 20.12; older Nodes do not run single executables with assets.
+    return require("node:sea") as SeaModule;
+  } catch {
+    return undefined;
+  }
+}
+
+function load(): void {
+  const files = bundleFiles();
+  const expected = Buffer.from(BUNDLE_SHA256, "hex");
+  const matching = files.cache?.subarray(0, HASH_BYTES).equals(expected) === true;
+  const script = new Script(WRAPPER_HEAD + files.source + WRAPPER_TAIL, {
+    filename: files.path,
+    ...(matching ? { cachedData: files.cache!.subarray(HASH_BYTES) } : {}),
+  });
+  const use: CodeCacheUse = !matching ? "absent" : script.cachedDataRejected ? "rejected" : "used";
+  const module = { exports: {} as { run?: (argv: string[], codeCache: CodeCacheUse) => void } };
+  const wrapped = script.runInThisContext() as (...args: unknown[]) => void;
+  wrapped.call(
+    module.exports,
+    module.exports,
+    createRequire(files.path),
+    module,
+    files.path,
+    dirname(files.path),
+  );
+  const out = process.env["TELEPORT_MATTERMOST_WRITE_CODE_CACHE"];
+  if (out) {
+    // Every module has run its top level: the cache holds all of that compiled.
+    writeFileSync(out, Buffer.concat([expected, script.createCachedData()]));
+    return;
+  }
+  module.exports.run!(process.argv.slice(2), use);
+}
+
+load();
