@@ -3,15 +3,8 @@
  */
 
 import { quoted } from "../../lib/bounded.js";
-import {
-  CONTROL_CHARACTERS,
-  channelNameProblem,
-  checkRecipient,
-  SECRET_MAX,
-  TOKEN_MAX,
-  teamNameProblem,
-  urlProblem,
-} from "../bounds.js";
+import { channelNameProblem, teamNameProblem } from "../../mattermost/names.js";
+import { CONTROL_CHARACTERS, checkRecipient, SECRET_MAX, TOKEN_MAX, urlProblem } from "../bounds.js";
 import type { MattermostConfig } from "../config.js";
 import { ConfigIssue, type KeyPath } from "../config-issue.js";
 import { readCertificates } from "../read-certificates.js";

@@ -6,7 +6,8 @@
 
 import { ANY_ROLE, type ApproverRule, type ReasonRule } from "../../core/review-policy.js";
 import { quoted } from "../../lib/bounded.js";
-import { teamNameProblem, teleportNameProblem, usernameProblem } from "../bounds.js";
+import { teamNameProblem, usernameProblem } from "../../mattermost/names.js";
+import { teleportNameProblem } from "../bounds.js";
 import type { ReviewConfig, ReviewMode } from "../config.js";
 import { ConfigIssue, type KeyPath } from "../config-issue.js";
 import type { RawConfig } from "../schema.js";
