@@ -20,6 +20,7 @@ import { type PingResult, TeleportClient, type TeleportIdentityPem } from "../te
 import { CatchUp } from "./catch-up.js";
 import { ClickHandler } from "./click-handler.js";
 import { Decisions } from "./decisions.js";
+import { DeliveryFailures } from "./delivery-failures.js";
 import { DialogHandler } from "./dialog-handler.js";
 import { KeyedWork } from "./keyed-work.js";
 import { recheckMattermostWhileFailing } from "./mattermost-recheck.js";
@@ -143,7 +144,11 @@ export class Daemon {
         ...(deps.random ? { random: deps.random } : {}),
         onUnreachable: (failure) => observers.teleportUnreachable(failure),
       });
-      const { defaultChannel, botUserId } = await checkMattermost(mattermost, options.mattermost, logger);
+      const { defaultChannel, botUserId, botName } = await checkMattermost(
+        mattermost,
+        options.mattermost,
+        logger,
+      );
       const recipients = new RecipientResolver(
         mattermost,
         botUserId,
@@ -176,6 +181,7 @@ export class Daemon {
         clock,
         logger,
         onConflict: () => metrics.retry("teleport", "cas_conflict"),
+        deliveries: new DeliveryFailures(logger, botName),
       });
       const decisions: Decisions = new Decisions({
         teleport,
@@ -309,6 +315,9 @@ export class Daemon {
     this.watcherDone = watcher.run(signal);
     this.catchUp.start(signal);
     recheckMattermostWhileFailing(this.mattermost, this.observers.readiness, signal);
+    // Requests waiting on a recipient go at once when Mattermost answers again after failing.
+    const unsubscribe = this.observers.readiness.onMattermostRecovered(() => this.scheduler.resumeParked());
+    signal.addEventListener("abort", unsubscribe, { once: true });
   }
 
   /** Resolves when no request work is queued or running (used by tests and shutdown). */

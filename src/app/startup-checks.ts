@@ -80,13 +80,13 @@ export async function checkMattermost(
   mattermost: MattermostClient,
   options: MattermostCheckOptions,
   logger: Logger,
-): Promise<{ defaultChannel?: Recipient; botUserId: string }> {
+): Promise<{ defaultChannel?: Recipient; botUserId: string; botName: string }> {
   logger.debug({ url: options.url }, "Starting Mattermost API health check...");
   const bot = await tokenAccount(mattermost);
   logger.debug({ bot: bot.username }, "Mattermost API health check finished ok");
   if (!options.team || !options.channel) {
     logger.info({ bot: bot.username }, "Mattermost API health checked");
-    return { botUserId: bot.id };
+    return { botUserId: bot.id, botName: bot.username };
   }
   const channelId = await botChannelId(mattermost, bot, { team: options.team, channel: options.channel });
   logger.info(
@@ -96,6 +96,7 @@ export async function checkMattermost(
   return {
     defaultChannel: { channelId, label: `${options.team}/${options.channel}` },
     botUserId: bot.id,
+    botName: bot.username,
   };
 }
 

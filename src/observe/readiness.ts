@@ -17,18 +17,27 @@ export class Readiness {
   private teleportProblem = "connecting to Teleport";
   private mattermost: ReadinessStatus["mattermost"] = "unknown";
   private mattermostProblem = "Mattermost has not been called yet";
+  private readonly recoveryListeners = new Set<() => void>();
 
   /** Counts Mattermost as answering after any HTTP answer but a 5xx, failing after none. */
   readonly mattermostCalls: CallObserver = {
     call: ({ operation, outcome }) => {
       if (outcome === "ok" || /^[1-4]\d\d$/.test(outcome)) {
+        const recovered = this.mattermost === "failing";
         this.mattermost = "answering";
+        if (recovered) for (const listener of this.recoveryListeners) listener();
       } else if (outcome !== "ABORTED") {
         this.mattermost = "failing";
         this.mattermostProblem = `Mattermost ${operation} failed: ${outcome}`;
       }
     },
   };
+
+  /** Calls `listener` whenever Mattermost answers again after failing; returns the unsubscribe. */
+  onMattermostRecovered(listener: () => void): () => void {
+    this.recoveryListeners.add(listener);
+    return () => this.recoveryListeners.delete(listener);
+  }
 
   watchConnected(): void {
     this.teleport = "connected";
