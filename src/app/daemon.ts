@@ -4,7 +4,7 @@
  * requests and catches up (catch-up.ts), keeps posts in step, and stops gracefully. What it
  * reports goes through observers.ts; mattermost-recheck.ts keeps /readyz honest.
  */
-import { randomUUID } from "node:crypto";
+import { randomUUID, X509Certificate } from "node:crypto";
 import type { Logger } from "pino";
 import { ACTION_PATH, CallbackServer, DIALOG_PATH } from "../callback/server.js";
 import type { ReviewConfig } from "../config/config.js";
@@ -17,6 +17,7 @@ import { MattermostClient } from "../mattermost/client.js";
 import type { Metrics } from "../observe/metrics.js";
 import type { Readiness } from "../observe/readiness.js";
 import { type PingResult, TeleportClient, type TeleportIdentityPem } from "../teleport/client.js";
+import { IdentityValidity } from "../teleport/identity-validity.js";
 import { CatchUp } from "./catch-up.js";
 import { ClickHandler } from "./click-handler.js";
 import { Decisions } from "./decisions.js";
@@ -36,10 +37,17 @@ import { RequestWatcher } from "./watcher.js";
 export const SYNC_CONCURRENCY = 16;
 /** How long shutdown waits for in-flight work before it stops anyway. */
 export const SHUTDOWN_GRACE_MS = 10_000;
+/** Renews the identity when the operator's own command is not known (ARCHITECTURE.md §1). */
+const RENEW_COMMAND = "tctl auth sign --format=tls --user=access-plugin-mattermost --out=auth --ttl=8760h";
 
 export interface DaemonOptions {
   version: string;
-  teleport: { addr: string; identity: TeleportIdentityPem };
+  teleport: {
+    addr: string;
+    identity: TeleportIdentityPem;
+    /** The `tctl auth sign …` command that renews the identity, for messages once it expired. */
+    renewCommand?: string;
+  };
   mattermost: {
     url: string;
     token: string;
@@ -122,11 +130,21 @@ export class Daemon {
       deps,
     );
     const { metrics } = observers;
+    const validity = new IdentityValidity({
+      notAfter: new Date(new X509Certificate(options.teleport.identity.cert).validTo),
+      renewCommand: options.teleport.renewCommand ?? RENEW_COMMAND,
+      clock,
+      logger,
+      onExpired: (problem) => observers.readiness.identityExpired(problem),
+    });
+    observers.readiness.identityValid();
+    validity.start();
 
     const teleport = new TeleportClient({
       addr: options.teleport.addr,
       identity: options.teleport.identity,
       observer: observers.teleportCalls,
+      explain: (error) => validity.explain(error),
     });
     const mattermost = new MattermostClient({
       url: options.mattermost.url,
@@ -276,9 +294,11 @@ export class Daemon {
         ping,
         address.port,
       );
+      daemon.abort.signal.addEventListener("abort", () => validity.stop(), { once: true });
       daemon.run(clock, deps.random);
       return daemon;
     } catch (error) {
+      validity.stop();
       teleport.close();
       mattermost.close();
       await observers.close();

@@ -116,7 +116,10 @@ export function createLogger(options: LogOptions): LogSetup {
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     hooks: {
       logMethod(args: unknown[], method: (...args: unknown[]) => void) {
-        method.apply(this, args.map((arg) => (typeof arg === "string" ? clip(arg, MAX_LOG_STRING_CHARS) : arg)));
+        method.apply(
+          this,
+          args.map((arg) => (typeof arg === "string" ? clip(arg, MAX_LOG_STRING_CHARS) : arg)),
+        );
       },
     },
   };

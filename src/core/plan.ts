@@ -126,9 +126,7 @@ export function postFingerprint(model: PostModel, keyId: string): string {
 export function planFor(view: RequestView, record: PluginRecord, context: PlanContext): Plan {
   const status = statusFor(view, record);
   const postingUnfinished =
-    record.posts.length === 0 ||
-    record.claim !== "" ||
-    (record.unposted.length > 0 && !context.deferPosting);
+    record.posts.length === 0 || record.claim !== "" || (record.unposted.length > 0 && !context.deferPosting);
   if (postingUnfinished && status === "PENDING") {
     const claim = parseClaim(record.claim);
     if (claim && claim.instanceId !== context.instanceId && claim.leaseEndsAt > context.now) {

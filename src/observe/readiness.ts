@@ -18,6 +18,8 @@ export class Readiness {
   private mattermost: ReadinessStatus["mattermost"] = "unknown";
   private mattermostProblem = "Mattermost has not been called yet";
   private readonly recoveryListeners = new Set<() => void>();
+  /** Set once the plugin's Teleport certificate has expired: what to tell, with the fix. */
+  private identityProblem: string | undefined;
 
   /** Counts Mattermost as answering after any HTTP answer but a 5xx, failing after none. */
   readonly mattermostCalls: CallObserver = {
@@ -39,6 +41,16 @@ export class Readiness {
     return () => this.recoveryListeners.delete(listener);
   }
 
+  /** The plugin's Teleport certificate expired: not ready until a renewed one is loaded. */
+  identityExpired(problem: string): void {
+    this.identityProblem = problem;
+  }
+
+  /** A (re)started daemon with a valid identity. */
+  identityValid(): void {
+    this.identityProblem = undefined;
+  }
+
   watchConnected(): void {
     this.teleport = "connected";
   }
@@ -50,6 +62,7 @@ export class Readiness {
 
   status(): ReadinessStatus {
     const reasons: string[] = [];
+    if (this.identityProblem) reasons.push(this.identityProblem);
     if (this.teleport !== "connected") reasons.push(`Teleport watch not connected: ${this.teleportProblem}`);
     if (this.mattermost !== "answering") reasons.push(this.mattermostProblem);
     return {
