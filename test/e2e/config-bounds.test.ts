@@ -22,7 +22,7 @@ test("a 100 KB [teleport] addr: start exits 1 at once naming the key and line, a
   assert.equal(result.code, 1);
   assert.match(
     result.stderr,
-    /line 2: teleport\.addr "a{80}… \(100005 more characters\)" has a host name of 100000 characters; DNS allows at most 253/,
+    /line 2: teleport\.addr "a{80}… \(99925 more characters\)" has a host name of 100000 characters; DNS allows at most 253/,
   );
   assert.ok(result.stderr.length < 2_000, `${result.stderr.length} bytes on stderr`);
 });
