@@ -300,11 +300,19 @@ export class RequestSync {
       run.deferred.push(this.deliveries.failed({ label }, error, "post to"));
     }
     const model = postModelFor(view, current, this.planContext());
-    const firstPosts = current.posts.length === 0;
-    for (const recipient of found) {
+    // The posts drawn in this run show `model`; when earlier posts exist they keep their own
+    // fingerprint, and the next step redraws them all if that differs.
+    const drawn =
+      current.posts.length === 0
+        ? { renderHash: postFingerprint(model, this.keyId), keyId: hasButtons(model) ? this.keyId : "" }
+        : { renderHash: current.renderHash, keyId: current.keyId };
+    const pending = found.filter((recipient) => {
       this.deliveries.label(recipient.channelId, recipient.label);
       this.deliveries.worked({ label: recipient.label });
-      if (current.posts.some((post) => post.channelId === recipient.channelId)) continue;
+      return !current.posts.some((post) => post.channelId === recipient.channelId);
+    });
+    let released = false;
+    for (const [index, recipient] of pending.entries()) {
       let post: { id: string };
       try {
         const earlier = resuming
@@ -326,22 +334,22 @@ export class RequestSync {
         continue;
       }
       this.deliveries.worked(recipient);
+      // The last post's record also releases the claim: one compare-and-swap less per request.
+      released = index === pending.length - 1;
       current = await this.write(request.id, view, current, {
         ...current,
         posts: [...current.posts, { channelId: recipient.channelId, postId: post.id }],
         rendered: "PENDING",
+        ...(released ? { claim: "", ...drawn, unposted } : {}),
       });
       log.info(
         { mm_post_id: post.id, mm_channel_id: recipient.channelId, recipient: recipient.label },
         "Successfully posted to Mattermost",
       );
     }
-    // The posts drawn in this run show `model`; when earlier posts exist they keep their own
-    // fingerprint, and the next step redraws them all if that differs.
-    const drawn = firstPosts
-      ? { renderHash: postFingerprint(model, this.keyId), keyId: hasButtons(model) ? this.keyId : "" }
-      : { renderHash: current.renderHash, keyId: current.keyId };
-    const next = await this.write(request.id, view, current, { ...current, claim: "", ...drawn, unposted });
+    const next = released
+      ? current
+      : await this.write(request.id, view, current, { ...current, claim: "", ...drawn, unposted });
     // Nothing posted at all: nothing else can be done until a recipient takes it.
     if (next.posts.length === 0) throw deferredError(run.deferred);
     return next;

@@ -19,10 +19,15 @@ import type { RequestSync } from "./request-sync.js";
 export const SYNC_RETRY_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 120_000 };
 /**
  * A failure that looks permanent (401, 403, 400) needs an operator's fix first, but must not wait
- * long once it is fixed: posts catch up within 30 s of access returning. Per request this costs
- * one call per 20 s at most; requests waiting on one recipient share a single probe.
+ * long once it is fixed. Per request this costs one call per 20 s at most; requests waiting on
+ * one recipient (most Mattermost refusals) share a single probe instead (PROBE_BACKOFF).
  */
 export const PERMANENT_RETRY_BACKOFF: BackoffPolicy = { baseMs: 2_000, maxMs: 20_000 };
+/**
+ * The probe of a failing recipient: one call per 10 s at most however many requests wait on it,
+ * so access returning is noticed within 10 s, leaving the rest of the 30 s for the catch-up.
+ */
+export const PROBE_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 10_000 };
 /** The same failure message is logged at most once in this window. */
 export const REPEATED_LOG_WINDOW_MS = 60_000;
 /** Extra wait after a lapsed claim, so the holder's own late write usually lands first. */
@@ -126,7 +131,7 @@ export class SyncScheduler {
         entry.probe = probe;
         this.deps.work.push(probe, view);
       },
-      backoffDelay(PERMANENT_RETRY_BACKOFF, entry.attempt, this.deps.random),
+      backoffDelay(PROBE_BACKOFF, entry.attempt, this.deps.random),
     );
   }
 
