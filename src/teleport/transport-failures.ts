@@ -27,8 +27,9 @@ export interface TransportFailure {
 }
 
 const EXPORT_TLS = "tctl auth sign --format=tls --user=access-plugin-mattermost --out=auth --ttl=8760h";
+/** The proxy's TLS routing is not supported (README, "Teleport versions and identities"). */
 const ADDR_FIX =
-  "Set [teleport] addr to the auth server's gRPC port (3025 by default) or the proxy's web port (443 or 3080)";
+  "Set [teleport] addr to the auth server's address, port 3025 by default (not the proxy's web port)";
 
 /** Patterns of OpenSSL and Node TLS messages, most specific first. */
 const PATTERNS: ReadonlyArray<{ test: RegExp; problem: TransportProblem }> = [
