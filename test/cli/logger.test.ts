@@ -9,7 +9,7 @@ test("log lines never echo unbounded input: long messages and fields are cut wit
   const dir = await makeTempDir();
   t.after(() => dir.remove());
   const path = join(dir.path, "log.json");
-  const logger = createLogger({ output: path, severity: "info", format: "json" });
+  const { logger } = createLogger({ output: path, severity: "info", format: "json" });
   const huge = "a".repeat(100_000);
   logger.child({ addr: huge }).warn({ err: huge, nested: { list: [huge] } }, `Retrying ${huge}`);
   await new Promise((resolve) => setTimeout(resolve, 50));

@@ -7,10 +7,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { decodeRecord } from "../../src/core/plugin-data.js";
 import { REQUEST_ID_PROP } from "../../src/core/render.js";
-import { createWorld, type World } from "../../src/demo/world.js";
-import type { StandinPost } from "../../src/standins/mattermost-server.js";
-import { DaemonProcess, writeDaemonConfig } from "../support/daemon-process.js";
-import { makeTempDir } from "../support/temp-dir.js";
+import type { World } from "../../src/demo/world.js";
+import type { StandinPost } from "../../src/standins/mattermost/index.js";
+import { openStage } from "../support/stage.js";
 
 /** What the issue promises: every post catches up this soon after the bot is back. */
 const CATCH_UP_MS = 30_000;
@@ -43,16 +42,9 @@ async function until(check: () => boolean, what: string, timeoutMs: number): Pro
 }
 
 test("bot removed from the channel, a posted request approved, the bot added back: the post shows APPROVED without buttons, and a request created meanwhile is posted, within 30 s", async (t) => {
-  const world = await createWorld();
-  const dir = await makeTempDir();
-  t.after(async () => {
-    await world.stop();
-    await dir.remove();
-  });
-  const { configPath } = await writeDaemonConfig(dir, world, { replace: { severity: 'severity = "info"' } });
-  const daemon = new DaemonProcess(["start", "-c", configPath]);
-  t.after(() => daemon.stop());
-  await daemon.waitForLog("Watcher connected");
+  const stage = await openStage(t);
+  const { world } = stage;
+  const { daemon } = await stage.startDaemon({ replace: { severity: 'severity = "info"' } });
 
   const first = world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "before" }).metadata!
     .name;
@@ -101,23 +93,16 @@ test("bot removed from the channel, a posted request approved, the bot added bac
 });
 
 test("one recipient refusing does not block the others: channel lost, recipients = [acme/security] still gets the post", async (t) => {
-  const world = await createWorld();
-  const dir = await makeTempDir();
-  t.after(async () => {
-    await world.stop();
-    await dir.remove();
-  });
+  const stage = await openStage(t);
+  const { world } = stage;
   const security = world.mattermost.createChannel(world.team.id, "security");
   world.mattermost.addChannelMember(security.id, world.bot.user.id);
-  const { configPath } = await writeDaemonConfig(dir, world, {
+  const { daemon } = await stage.startDaemon({
     replace: {
       severity: 'severity = "info"',
       secret: 'secret = "test-secret-0123456789abcdef0123456789"\nrecipients = ["acme/security"]',
     },
   });
-  const daemon = new DaemonProcess(["start", "-c", configPath]);
-  t.after(() => daemon.stop());
-  await daemon.waitForLog("Watcher connected");
 
   world.mattermost.removeChannelMember(world.channel.id, world.bot.user.id);
   const id = world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "split" }).metadata!.name;

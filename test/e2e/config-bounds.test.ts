@@ -5,19 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createWorld } from "../../src/demo/world.js";
-import { runCli, writeDaemonConfig } from "../support/daemon-process.js";
-import { makeTempDir } from "../support/temp-dir.js";
+import { runCli } from "../support/daemon-process.js";
+import { openStage } from "../support/stage.js";
 
 test("a 100 KB [teleport] addr: start exits 1 at once naming the key and line, and writes a short message", async (t) => {
-  const world = await createWorld();
-  const dir = await makeTempDir();
-  t.after(async () => {
-    await world.stop();
-    await dir.remove();
-  });
+  const stage = await openStage(t);
   const host = "a".repeat(100_000);
-  const { configPath } = await writeDaemonConfig(dir, world, { replace: { addr: `addr = "${host}:3025"` } });
+  const { configPath } = await stage.writeConfig({ replace: { addr: `addr = "${host}:3025"` } });
   const result = await runCli(["start", "-c", configPath], { timeoutMs: 15_000 });
   assert.equal(result.code, 1);
   assert.match(
@@ -28,12 +22,7 @@ test("a 100 KB [teleport] addr: start exits 1 at once naming the key and line, a
 });
 
 test("names Mattermost would refuse are refused at load with key and line", async (t) => {
-  const world = await createWorld();
-  const dir = await makeTempDir();
-  t.after(async () => {
-    await world.stop();
-    await dir.remove();
-  });
+  const stage = await openStage(t);
   const cases: Array<{ replace: Record<string, string>; error: RegExp }> = [
     {
       replace: { channel: 'channel = "Access Requests"' },
@@ -61,7 +50,7 @@ test("names Mattermost would refuse are refused at load with key and line", asyn
     },
   ];
   for (const { replace, error } of cases) {
-    const { configPath } = await writeDaemonConfig(dir, world, { replace });
+    const { configPath } = await stage.writeConfig({ replace });
     const result = await runCli(["start", "-c", configPath], { timeoutMs: 15_000 });
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, error);

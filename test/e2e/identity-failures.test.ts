@@ -5,30 +5,25 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createWorld, PLUGIN_ROLE, PLUGIN_USER } from "../../src/demo/world.js";
+import { PLUGIN_ROLE, PLUGIN_USER } from "../../src/demo/world.js";
 import { createClusterPki } from "../../src/standins/pki.js";
-import { DaemonProcess, runCli, writeDaemonConfig } from "../support/daemon-process.js";
+import { runCli } from "../support/daemon-process.js";
 import { getRaw } from "../support/http.js";
-import { makeTempDir } from "../support/temp-dir.js";
+import { openStage } from "../support/stage.js";
 
 /** How long the short-lived certificate of the first test lives once the daemon starts. */
 const LIFETIME_MS = 12_000;
 
 test("an identity that expires while the daemon runs: warned ahead, then every Teleport failure, /readyz and the log say it expired, with the tctl command", async (t) => {
-  const world = await createWorld();
-  const dir = await makeTempDir();
-  t.after(async () => {
-    await world.stop();
-    await dir.remove();
-  });
-  const { configPath } = await writeDaemonConfig(dir, world, { replace: { severity: 'severity = "info"' } });
+  const stage = await openStage(t);
+  const { world, dir } = stage;
+  const { configPath } = await stage.writeConfig({ replace: { severity: 'severity = "info"' } });
   // Certificates count whole seconds: expire on a second boundary, LIFETIME_MS from now.
   const notAfter = new Date(Math.ceil((Date.now() + LIFETIME_MS) / 1000) * 1000);
   const identity = await world.teleport.issueIdentity(PLUGIN_USER, [PLUGIN_ROLE], { notAfter });
   await dir.write("auth.crt", identity.crt);
   await dir.write("auth.key", identity.key);
-  const daemon = new DaemonProcess(["start", "-c", configPath]);
-  t.after(() => daemon.stop());
+  const daemon = stage.spawn(["start", "-c", configPath]);
   const ahead = await daemon.waitForLog((line) =>
     line.msg.startsWith("The plugin's Teleport certificate expires in"),
   );
@@ -60,13 +55,9 @@ test("an identity that expires while the daemon runs: warned ahead, then every T
 });
 
 test("root_cas of another cluster: start exits 1 with the fix instead of retrying as 'not reachable'", async (t) => {
-  const world = await createWorld();
-  const dir = await makeTempDir();
-  t.after(async () => {
-    await world.stop();
-    await dir.remove();
-  });
-  const { configPath } = await writeDaemonConfig(dir, world);
+  const stage = await openStage(t);
+  const { dir } = stage;
+  const { configPath } = await stage.writeConfig();
   await dir.write("auth.cas", (await createClusterPki("other.example.com")).hostCa.cert);
   const result = await runCli(["start", "-c", configPath], { timeoutMs: 30_000 });
   assert.equal(result.code, 1, result.stderr.slice(-2000));
@@ -76,13 +67,9 @@ test("root_cas of another cluster: start exits 1 with the fix instead of retryin
 });
 
 test("addr pointing at an HTTP port: start exits 1 saying the port does not speak TLS", async (t) => {
-  const world = await createWorld();
-  const dir = await makeTempDir();
-  t.after(async () => {
-    await world.stop();
-    await dir.remove();
-  });
-  const { configPath } = await writeDaemonConfig(dir, world, {
+  const stage = await openStage(t);
+  const { world } = stage;
+  const { configPath } = await stage.writeConfig({
     replace: { addr: `addr = "${new URL(world.mattermost.url).host}"` },
   });
   const result = await runCli(["start", "-c", configPath], { timeoutMs: 30_000 });

@@ -7,11 +7,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { REQUEST_ID_PROP } from "../../src/core/render.js";
-import { createWorld, type World } from "../../src/demo/world.js";
-import type { StandinPost } from "../../src/standins/mattermost-server.js";
-import { DaemonProcess, reviewToml, writeDaemonConfig } from "../support/daemon-process.js";
+import type { World } from "../../src/demo/world.js";
+import type { StandinPost } from "../../src/standins/mattermost/index.js";
+import { reviewToml } from "../support/daemon-process.js";
 import { decide } from "../support/decide.js";
-import { makeTempDir } from "../support/temp-dir.js";
+import { openStage } from "../support/stage.js";
 
 function rootPosts(world: World, channelId: string, requestId: string): StandinPost[] {
   return world.mattermost
@@ -35,17 +35,10 @@ async function until(check: () => boolean, what: string, timeoutMs = 15_000): Pr
 }
 
 test("requester Alice and suggested reviewer Bob reach Mattermost's alice and bob; reviewers are resolved before the cap; names in posts are exact", async (t) => {
-  const world = await createWorld();
-  const dir = await makeTempDir();
-  t.after(async () => {
-    await world.stop();
-    await dir.remove();
-  });
+  const stage = await openStage(t);
+  const { world } = stage;
   const carol = world.mattermost.createUser({ username: "carol.jones", email: "Carol.Jones@Example.org" });
-  const { configPath } = await writeDaemonConfig(dir, world, { replace: { severity: 'severity = "info"' } });
-  const daemon = new DaemonProcess(["start", "-c", configPath]);
-  t.after(() => daemon.stop());
-  await daemon.waitForLog("Watcher connected");
+  const { daemon } = await stage.startDaemon({ replace: { severity: 'severity = "info"' } });
   const bobDm = world.mattermost.directChannel(world.bot.user.id, world.approver.user.id).id;
   const aliceDm = world.mattermost.directChannel(world.bot.user.id, world.requester.user.id).id;
   const carolDm = world.mattermost.directChannel(world.bot.user.id, carol.id).id;
@@ -90,18 +83,11 @@ test("requester Alice and suggested reviewer Bob reach Mattermost's alice and bo
 });
 
 test("[review] names match Mattermost's in any case: Bob mapped and listed as approver decides as bob", async (t) => {
-  const world = await createWorld();
-  const dir = await makeTempDir();
-  t.after(async () => {
-    await world.stop();
-    await dir.remove();
-  });
-  const { configPath } = await writeDaemonConfig(dir, world, {
+  const stage = await openStage(t);
+  const { world } = stage;
+  await stage.startDaemon({
     review: reviewToml(["Bob"], ["BOB"]).replace('"Bob" = "Bob"', '"Bob" = "bob"'),
   });
-  const daemon = new DaemonProcess(["start", "-c", configPath]);
-  t.after(() => daemon.stop());
-  await daemon.waitForLog("Watcher connected");
   const id = world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "case" }).metadata!.name;
   await until(() => rootPosts(world, world.channel.id, id).length === 1, "the post");
   const reply = await decide(

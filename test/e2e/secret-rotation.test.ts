@@ -9,11 +9,11 @@ import { test } from "node:test";
 import { decodeRecord } from "../../src/core/plugin-data.js";
 import { REQUEST_ID_PROP } from "../../src/core/render.js";
 import { keyIdOf, verifyActionContext } from "../../src/core/sign.js";
-import { createWorld, type World } from "../../src/demo/world.js";
-import type { StandinPost } from "../../src/standins/mattermost-server.js";
-import { DaemonProcess, TEST_SECRET, writeDaemonConfig } from "../support/daemon-process.js";
+import type { World } from "../../src/demo/world.js";
+import type { StandinPost } from "../../src/standins/mattermost/index.js";
+import { TEST_SECRET } from "../support/daemon-process.js";
 import { decide } from "../support/decide.js";
-import { makeTempDir } from "../support/temp-dir.js";
+import { openStage } from "../support/stage.js";
 
 const NEW_SECRET = "rotated-secret-9876543210fedcba9876543210";
 
@@ -42,21 +42,14 @@ async function until(check: () => boolean, what: string, timeoutMs = 15_000): Pr
 }
 
 test("after SIGHUP with a new secret, the pending post is redrawn with buttons signed by it, and a click decides", async (t) => {
-  const world = await createWorld();
-  const dir = await makeTempDir();
-  t.after(async () => {
-    await world.stop();
-    await dir.remove();
-  });
-  const { configPath, port } = await writeDaemonConfig(dir, world);
-  const daemon = new DaemonProcess(["start", "-c", configPath]);
-  t.after(() => daemon.stop());
-  await daemon.waitForLog("Watcher connected");
+  const stage = await openStage(t);
+  const { world } = stage;
+  const { daemon, port } = await stage.startDaemon();
   const id = world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "rotate" }).metadata!.name;
   await until(() => signedWith(rootPost(world, id), [TEST_SECRET]) === TEST_SECRET, "the post");
   assert.equal(decodeRecord(world.teleport.pluginData(id, "mattermost")).keyId, keyIdOf(TEST_SECRET));
 
-  await writeDaemonConfig(dir, world, {
+  await stage.writeConfig({
     listenPort: port,
     replace: { secret: `secret = "${NEW_SECRET}"` },
   });
@@ -76,16 +69,9 @@ test("after SIGHUP with a new secret, the pending post is redrawn with buttons s
 });
 
 test("two instances with different secrets: noticed and warned about, and they stop redrawing each other's posts", async (t) => {
-  const world = await createWorld();
-  const dirs = [await makeTempDir(), await makeTempDir()];
-  t.after(async () => {
-    await world.stop();
-    for (const dir of dirs) await dir.remove();
-  });
-  const first = await writeDaemonConfig(dirs[0]!, world);
-  const one = new DaemonProcess(["start", "-c", first.configPath]);
-  t.after(() => one.stop());
-  await one.waitForLog("Watcher connected");
+  const stage = await openStage(t);
+  const { world } = stage;
+  const { daemon: one } = await stage.startDaemon();
   // Two approvals needed, so reviews redraw the pending post.
   const id = world.teleport.createRequest({
     user: "alice",
@@ -95,12 +81,12 @@ test("two instances with different secrets: noticed and warned about, and they s
   }).metadata!.name;
   await until(() => signedWith(rootPost(world, id), [TEST_SECRET]) === TEST_SECRET, "the first post");
 
-  const second = await writeDaemonConfig(dirs[1]!, world, {
+  // Started after the first post: its catch-up redraws it with its own key.
+  const { daemon: two } = await stage.startDaemon({
+    dir: await stage.tempDir(),
+    waitFor: "Catch-up finished",
     replace: { secret: `secret = "${NEW_SECRET}"` },
   });
-  const two = new DaemonProcess(["start", "-c", second.configPath]);
-  t.after(() => two.stop());
-  await two.waitForLog("Catch-up finished");
   // Each reads the record after a review and finds the other's key on a post it drew itself.
   world.teleport.review(id, { author: "bob", state: "APPROVED", reason: "one" });
   await until(() => signedWith(rootPost(world, id), [NEW_SECRET]) === NEW_SECRET, "the second to redraw");
