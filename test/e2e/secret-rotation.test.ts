@@ -47,7 +47,10 @@ test("after SIGHUP with a new secret, the pending post is redrawn with buttons s
   const { daemon, port } = await stage.startDaemon();
   const id = world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "rotate" }).metadata!.name;
   await until(() => signedWith(rootPost(world, id), [TEST_SECRET]) === TEST_SECRET, "the post");
-  assert.equal(decodeRecord(world.teleport.pluginData(id, "mattermost")).keyId, keyIdOf(TEST_SECRET));
+  await until(
+    () => decodeRecord(world.teleport.pluginData(id, "mattermost")).keyId === keyIdOf(TEST_SECRET),
+    "the record to name the key that signed the buttons",
+  );
 
   await stage.writeConfig({
     listenPort: port,
@@ -59,8 +62,10 @@ test("after SIGHUP with a new secret, the pending post is redrawn with buttons s
     () => signedWith(rootPost(world, id), [TEST_SECRET, NEW_SECRET]) === NEW_SECRET,
     "the post to be redrawn with buttons signed by the new secret",
   );
-  const record = decodeRecord(world.teleport.pluginData(id, "mattermost"));
-  assert.equal(record.keyId, keyIdOf(NEW_SECRET));
+  await until(
+    () => decodeRecord(world.teleport.pluginData(id, "mattermost")).keyId === keyIdOf(NEW_SECRET),
+    "the record to name the new key",
+  );
   assert.ok(!JSON.stringify(world.teleport.pluginData(id, "mattermost")).includes(NEW_SECRET));
 
   const reply = await decide(world, world.approver, rootPost(world, id)!.id, "approve", "after rotation");
