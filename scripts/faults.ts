@@ -8,7 +8,7 @@ import { cpus } from "node:os";
 import { FULL_SIZES, SCENARIOS, type ScenarioResult, TEST_SIZES } from "../test/support/fault-suite.js";
 
 const sizes = process.argv.includes("--quick") ? TEST_SIZES : FULL_SIZES;
-const only = process.argv.find((arg) => /^\d$/.test(arg));
+const only = process.argv.find((arg) => /^\d+$/.test(arg));
 const results: ScenarioResult[] = [];
 console.log(`fault suite on ${cpus().length} cores, Node ${process.version}, sizes ${JSON.stringify(sizes)}`);
 for (const [index, scenario] of SCENARIOS.entries()) {

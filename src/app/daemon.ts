@@ -4,7 +4,7 @@
  * requests and catches up (catch-up.ts), keeps posts in step, and stops gracefully. What it
  * reports goes through observers.ts; mattermost-recheck.ts keeps /readyz honest.
  */
-import { randomUUID } from "node:crypto";
+import { randomUUID, X509Certificate } from "node:crypto";
 import type { Logger } from "pino";
 import { ACTION_PATH, CallbackServer, DIALOG_PATH } from "../callback/server.js";
 import type { ReviewConfig } from "../config/config.js";
@@ -17,9 +17,11 @@ import { MattermostClient } from "../mattermost/client.js";
 import type { Metrics } from "../observe/metrics.js";
 import type { Readiness } from "../observe/readiness.js";
 import { type PingResult, TeleportClient, type TeleportIdentityPem } from "../teleport/client.js";
+import { IdentityValidity } from "../teleport/identity-validity.js";
 import { CatchUp } from "./catch-up.js";
 import { ClickHandler } from "./click-handler.js";
 import { Decisions } from "./decisions.js";
+import { DeliveryFailures } from "./delivery-failures.js";
 import { DialogHandler } from "./dialog-handler.js";
 import { KeyedWork } from "./keyed-work.js";
 import { recheckMattermostWhileFailing } from "./mattermost-recheck.js";
@@ -35,10 +37,17 @@ import { RequestWatcher } from "./watcher.js";
 export const SYNC_CONCURRENCY = 16;
 /** How long shutdown waits for in-flight work before it stops anyway. */
 export const SHUTDOWN_GRACE_MS = 10_000;
+/** Renews the identity when the operator's own command is not known (ARCHITECTURE.md §1). */
+const RENEW_COMMAND = "tctl auth sign --format=tls --user=access-plugin-mattermost --out=auth --ttl=8760h";
 
 export interface DaemonOptions {
   version: string;
-  teleport: { addr: string; identity: TeleportIdentityPem };
+  teleport: {
+    addr: string;
+    identity: TeleportIdentityPem;
+    /** The `tctl auth sign …` command that renews the identity, for messages once it expired. */
+    renewCommand?: string;
+  };
   mattermost: {
     url: string;
     token: string;
@@ -121,11 +130,21 @@ export class Daemon {
       deps,
     );
     const { metrics } = observers;
+    const validity = new IdentityValidity({
+      notAfter: new Date(new X509Certificate(options.teleport.identity.cert).validTo),
+      renewCommand: options.teleport.renewCommand ?? RENEW_COMMAND,
+      clock,
+      logger,
+      onExpired: (problem) => observers.readiness.identityExpired(problem),
+    });
+    observers.readiness.identityValid();
+    validity.start();
 
     const teleport = new TeleportClient({
       addr: options.teleport.addr,
       identity: options.teleport.identity,
       observer: observers.teleportCalls,
+      explain: (error) => validity.explain(error),
     });
     const mattermost = new MattermostClient({
       url: options.mattermost.url,
@@ -147,7 +166,7 @@ export class Daemon {
         ...(deps.random ? { random: deps.random } : {}),
         onUnreachable: (failure) => observers.teleportUnreachable(failure),
       });
-      const { defaultChannel, botUserId } = await checkMattermost(
+      const { defaultChannel, botUserId, botName } = await checkMattermost(
         mattermost,
         options.mattermost,
         logger,
@@ -185,6 +204,7 @@ export class Daemon {
         clock,
         logger,
         onConflict: () => metrics.retry("teleport", "cas_conflict"),
+        deliveries: new DeliveryFailures(logger, botName),
       });
       const decisions: Decisions = new Decisions({
         teleport,
@@ -279,9 +299,11 @@ export class Daemon {
         ping,
         address.port,
       );
+      daemon.abort.signal.addEventListener("abort", () => validity.stop(), { once: true });
       daemon.run(clock, deps.random);
       return daemon;
     } catch (error) {
+      validity.stop();
       teleport.close();
       mattermost.close();
       await observers.close();
@@ -318,6 +340,9 @@ export class Daemon {
     this.watcherDone = watcher.run(signal);
     this.catchUp.start(signal);
     recheckMattermostWhileFailing(this.mattermost, this.observers.readiness, signal);
+    // Requests waiting on a recipient go at once when Mattermost answers again after failing.
+    const unsubscribe = this.observers.readiness.onMattermostRecovered(() => this.scheduler.resumeParked());
+    signal.addEventListener("abort", unsubscribe, { once: true });
   }
 
   /** Resolves when no request work is queued or running (used by tests and shutdown). */

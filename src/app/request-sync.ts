@@ -6,30 +6,32 @@
  */
 import type { Logger } from "pino";
 import type { AccessRequest } from "../core/access-request.js";
-import { outcomeReply, reminderReply, requesterNotice, reviewReply } from "../core/messages.js";
-import { type Plan, type PlanContext, planFor, postModelFor, type RequestView } from "../core/plan.js";
+import {
+  hasButtons,
+  type Plan,
+  type PlanContext,
+  planFor,
+  postFingerprint,
+  postModelFor,
+  type RequestView,
+} from "../core/plan.js";
 import {
   decodeRecord,
   encodeRecord,
   formatClaim,
   PLUGIN_NAME,
   type PluginRecord,
-  type PostRef,
-  parseClaim,
 } from "../core/plugin-data.js";
-import {
-  type ButtonContext,
-  type PostModel,
-  REQUEST_ID_PROP,
-  renderFingerprint,
-  renderPost,
-} from "../core/render.js";
-import { signActionContext } from "../core/sign.js";
+import { keyIdOf } from "../core/sign.js";
 import { AppError, isAppError } from "../errors.js";
 import type { Clock } from "../lib/clock.js";
 import type { MattermostClient } from "../mattermost/client.js";
 import type { TeleportClient } from "../teleport/client.js";
+import { type DeferredFailure, DeliveryFailures, deferredError } from "./delivery-failures.js";
+import { OutcomeNotices } from "./outcome-notices.js";
+import { PostDrawing } from "./post-drawing.js";
 import type { RecipientResolver } from "./recipients.js";
+import { SignerWatch } from "./signer-watch.js";
 
 /**
  * How long a posting claim holds. Shorter than Mattermost's 30 s pending_post_id window
@@ -49,6 +51,13 @@ const TAKEOVER_SEARCH_MARGIN_MS = 10 * 60_000;
 const RECORD_CACHE_SIZE = 20_000;
 const NOT_POSTED =
   "Request not posted: no channel, recipient or [role_to_recipients] entry applies to it and none of its suggested reviewers is a Mattermost user";
+
+/** What one sync run left undone for recipients that fail, so it plans the other steps. */
+interface RunState {
+  deferred: DeferredFailure[];
+  deferPosting: boolean;
+  deferLagging: boolean;
+}
 
 export interface SyncDeps {
   teleport: TeleportClient;
@@ -71,15 +80,29 @@ export interface SyncDeps {
   logger: Logger;
   /** Called when a lost compare-and-swap makes it read and plan again, for metrics. */
   onConflict?: () => void;
+  /** Where failures of one recipient are reported (default: one of its own). */
+  deliveries?: DeliveryFailures;
 }
 
 export class RequestSync {
   /** Last record seen per request, in insertion order (oldest first) for eviction. */
   private readonly records = new Map<string, PluginRecord>();
   /** Requests found with nowhere to post, so that is logged once each. */
-  private readonly unposted = new Set<string>();
+  private readonly nowhere = new Set<string>();
+  /** Id of the secret that signs our buttons (never the secret). */
+  readonly keyId: string;
+  private readonly deliveries: DeliveryFailures;
+  private readonly signers: SignerWatch;
+  readonly drawing: PostDrawing;
+  private readonly threads: OutcomeNotices;
 
-  constructor(private readonly deps: SyncDeps) {}
+  constructor(private readonly deps: SyncDeps) {
+    this.keyId = keyIdOf(deps.secret);
+    this.drawing = new PostDrawing(deps);
+    this.threads = new OutcomeNotices({ ...deps, drawing: this.drawing });
+    this.deliveries = deps.deliveries ?? new DeliveryFailures(deps.logger);
+    this.signers = new SignerWatch(this.keyId, deps.logger);
+  }
 
   planContext(): PlanContext {
     const { clock, instanceId, clusterName, proxyAddr, isLinkOnly, reminders } = this.deps;
@@ -91,6 +114,8 @@ export class RequestSync {
       ...(isLinkOnly ? { isLinkOnly } : {}),
       ...(reminders ? { reminders } : {}),
       announceOutcome: true,
+      keyId: this.keyId,
+      foreignKeyIds: this.signers.foreign,
     };
   }
 
@@ -101,9 +126,19 @@ export class RequestSync {
   async sync(view: RequestView): Promise<{ recheckAt?: number }> {
     const id = view.kind === "live" ? view.request.id : view.id;
     let record = this.presumedNew(view) ?? (await this.readRecord(id));
+    const run: RunState = { deferred: [], deferPosting: false, deferLagging: false };
     for (let step = 0; step < MAX_STEPS; step++) {
-      const plan = planFor(view, record, this.planContext());
-      if (plan.kind === "none") return plan.nextCheckAt !== undefined ? { recheckAt: plan.nextCheckAt } : {};
+      const context = {
+        ...this.planContext(),
+        deferPosting: run.deferPosting,
+        deferLagging: run.deferLagging,
+      };
+      const plan = planFor(view, record, context);
+      if (plan.kind === "none") {
+        // Done with what could be done; what some recipients could not take is retried later.
+        if (run.deferred.length > 0) throw deferredError(run.deferred);
+        return plan.nextCheckAt !== undefined ? { recheckAt: plan.nextCheckAt } : {};
+      }
       if (plan.kind === "wait") {
         this.deps.logger.debug(
           { request_id: id, until: new Date(plan.until).toISOString() },
@@ -112,10 +147,12 @@ export class RequestSync {
         return { recheckAt: plan.until };
       }
       try {
-        const next = await this.execute(id, view, record, plan);
+        const next = await this.execute(id, view, record, plan, run);
         if (next === undefined) return {};
         record = next;
         this.remember(id, record);
+        if (plan.kind === "post" && record.unposted.length > 0) run.deferPosting = true;
+        if (plan.kind === "update" && record.lagging.length > 0) run.deferLagging = true;
       } catch (error) {
         if (!isAppError(error, "CONFLICT")) throw error;
         this.deps.onConflict?.();
@@ -152,12 +189,14 @@ export class RequestSync {
       if (cached) return cached;
     }
     const record = decodeRecord(data);
+    this.signers.seen(id, record.keyId);
     this.remember(id, record);
     return record;
   }
 
   /** Records listed in bulk (catch-up), so events for them need no read of their own. */
   prime(id: string, record: PluginRecord): void {
+    this.signers.seen(id, record.keyId);
     this.remember(id, record);
   }
 
@@ -184,6 +223,7 @@ export class RequestSync {
       // the truth locally either way.
       if (view.kind === "live" || !isAppError(error, "NOT_FOUND")) throw error;
     }
+    if (next.keyId === this.keyId) this.signers.wrote(id);
     return next;
   }
 
@@ -192,223 +232,180 @@ export class RequestSync {
     view: RequestView,
     record: PluginRecord,
     plan: Plan,
+    run: RunState,
   ): Promise<PluginRecord | undefined> {
     const log = this.deps.logger.child({ request_id: id });
     switch (plan.kind) {
       case "post":
-        return view.kind === "live" ? this.post(view.request, record, log) : record;
+        return view.kind === "live" ? this.post(view.request, record, log, run) : record;
       case "relay-reviews":
-        return this.relayReviews(id, view, record, plan.reviews.slice(plan.from), log);
+        return this.threads.relayReviews(id, record, plan.reviews.slice(plan.from), log, (current, next) =>
+          this.write(id, view, current, next),
+        );
       case "update":
-        return this.update(id, view, record, plan, log);
+        return this.update(id, view, record, plan, log, run);
       case "announce":
-        return this.announce(id, view, record, plan.model, log);
+        await this.threads.announce(id, record, plan.model, log);
+        return this.write(id, view, record, { ...record, notified: plan.status });
       case "remind":
-        return this.remind(id, view, record, plan.due, log);
+        await this.threads.remind(id, view, record, postModelFor(view, record, this.planContext()), plan.due);
+        log.info({ reminder: plan.due }, "Posted a reminder in the request's threads");
+        return this.write(id, view, record, { ...record, reminders: plan.due });
       default:
         return record;
     }
   }
 
-  buttonContext(requestId: string, channelId: string): ButtonContext {
-    const sign = (action: "approve" | "deny") =>
-      ({ ...signActionContext(this.deps.secret, { action, requestId, channelId }) }) as Record<
-        string,
-        unknown
-      >;
-    return { url: this.deps.actionUrl, context: { approve: sign("approve"), deny: sign("deny") } };
-  }
-
-  /** Claims, posts to each recipient not posted to yet, records each post, releases; undefined if none. */
-  private async post(request: AccessRequest, record: PluginRecord, log: Logger) {
+  /**
+   * Claims the request, posts to every recipient not posted to yet, records each post, releases;
+   * undefined when there is nowhere to post. A recipient that refuses (the bot lost the channel)
+   * does not stop the others: it is recorded as unposted and retried on its own; a failure that
+   * may pass (5xx, network) stops the run, and the claim it leaves makes the retry look for a
+   * post made meanwhile.
+   */
+  private async post(
+    request: AccessRequest,
+    record: PluginRecord,
+    log: Logger,
+    run: RunState,
+  ): Promise<PluginRecord | undefined> {
     const { clock } = this.deps;
     // Any claim found here means an earlier attempt — another instance's, or ours cut short by a
     // failed call — may have posted without recording it; pending_post_id only covers 30 s.
     const resuming = record.claim !== "";
-    const recipients = await this.deps.recipients.resolve(request);
-    if (recipients.length === 0 && !resuming && record.posts.length === 0) {
+    const { found, missing } = await this.deps.recipients.resolve(request);
+    if (found.length === 0 && missing.length === 0 && !resuming && record.posts.length === 0) {
       // Normal without a channel (notification only): nothing to claim or retry; said once.
-      if (this.unposted.size > RECORD_CACHE_SIZE) this.unposted.clear();
-      if (!this.unposted.has(request.id)) log.info(NOT_POSTED);
-      this.unposted.add(request.id);
+      if (this.nowhere.size > RECORD_CACHE_SIZE) this.nowhere.clear();
+      if (!this.nowhere.has(request.id)) log.info(NOT_POSTED);
+      this.nowhere.add(request.id);
       return undefined;
     }
-    if (recipients.length === 0) {
+    if (found.length === 0 && missing.length === 0) {
       throw new AppError("MATTERMOST", `No Mattermost recipient could be found for request ${request.id}`, {
         fix: "Check [mattermost] team/channel, recipients and [role_to_recipients]",
       });
     }
-    let current = await this.write(request.id, { kind: "live", request }, record, {
+    const view: RequestView = { kind: "live", request };
+    let current = await this.write(request.id, view, record, {
       ...record,
       claim: formatClaim(this.deps.instanceId, clock.now() + CLAIM_LEASE_MS),
       user: request.user,
       roles: request.roles,
       reason: request.requestReason,
     });
-    const model = postModelFor({ kind: "live", request }, current, this.planContext());
-    for (const recipient of recipients) {
-      if (current.posts.some((post) => post.channelId === recipient.channelId)) continue;
-      const earlier = resuming
-        ? await this.findEarlierPost(request.id, recipient.channelId, record.claim)
-        : undefined;
-      const post = earlier ?? (await this.createPost(model, recipient.channelId));
-      if (earlier) log.info({ mm_post_id: earlier.id }, "Found the post an earlier claim made; recording it");
-      current = await this.write(request.id, { kind: "live", request }, current, {
+    const unposted: string[] = [];
+    for (const { label, error } of missing) {
+      unposted.push(label);
+      run.deferred.push(this.deliveries.failed({ label }, error, "post to"));
+    }
+    const model = postModelFor(view, current, this.planContext());
+    // The posts drawn in this run show `model`; when earlier posts exist they keep their own
+    // fingerprint, and the next step redraws them all if that differs.
+    const drawn =
+      current.posts.length === 0
+        ? { renderHash: postFingerprint(model, this.keyId), keyId: hasButtons(model) ? this.keyId : "" }
+        : { renderHash: current.renderHash, keyId: current.keyId };
+    const pending = found.filter((recipient) => {
+      this.deliveries.label(recipient.channelId, recipient.label);
+      this.deliveries.worked({ label: recipient.label });
+      return !current.posts.some((post) => post.channelId === recipient.channelId);
+    });
+    let released = false;
+    for (const [index, recipient] of pending.entries()) {
+      let post: { id: string };
+      try {
+        const earlier = resuming
+          ? await this.drawing.findEarlier(
+              request.id,
+              recipient.channelId,
+              record.claim,
+              CLAIM_LEASE_MS + TAKEOVER_SEARCH_MARGIN_MS,
+            )
+          : undefined;
+        if (earlier)
+          log.info({ mm_post_id: earlier.id }, "Found the post an earlier claim made; recording it");
+        post = earlier ?? (await this.drawing.create(model, recipient.channelId));
+      } catch (error) {
+        const failure = AppError.from(error);
+        if (failure.retryable || failure.code === "ABORTED") throw failure;
+        unposted.push(recipient.label);
+        run.deferred.push(this.deliveries.failed(recipient, failure, "post to"));
+        continue;
+      }
+      this.deliveries.worked(recipient);
+      // The last post's record also releases the claim: one compare-and-swap less per request.
+      released = index === pending.length - 1;
+      current = await this.write(request.id, view, current, {
         ...current,
         posts: [...current.posts, { channelId: recipient.channelId, postId: post.id }],
         rendered: "PENDING",
+        ...(released ? { claim: "", ...drawn, unposted } : {}),
       });
       log.info(
         { mm_post_id: post.id, mm_channel_id: recipient.channelId, recipient: recipient.label },
         "Successfully posted to Mattermost",
       );
     }
-    // Every post drawn in this run shows `model`; the next step redraws only if that changed.
-    return this.write(request.id, { kind: "live", request }, current, {
-      ...current,
-      claim: "",
-      renderHash: renderFingerprint(model),
-    });
+    const next = released
+      ? current
+      : await this.write(request.id, view, current, { ...current, claim: "", ...drawn, unposted });
+    // Nothing posted at all: nothing else can be done until a recipient takes it.
+    if (next.posts.length === 0) throw deferredError(run.deferred);
+    return next;
   }
 
-  private createPost(model: PostModel, channelId: string): Promise<{ id: string }> {
-    const rendered = renderPost(model, this.buttonContext(model.requestId, channelId));
-    // The same pending_post_id within 30 s returns the same post (MATTERMOST-API.md §10).
-    return this.deps.mattermost.createPost({
-      channelId,
-      message: rendered.message,
-      props: rendered.props,
-      pendingPostId: `${model.requestId}:${channelId}`,
-    });
-  }
-
-  /** The bot's post for this request in a channel, made around a lapsed claim, if any. */
-  private async findEarlierPost(
-    requestId: string,
-    channelId: string,
-    claim: string,
-  ): Promise<{ id: string } | undefined> {
-    const leaseEndsAt = parseClaim(claim)?.leaseEndsAt ?? this.deps.clock.now();
-    const since = leaseEndsAt - CLAIM_LEASE_MS - TAKEOVER_SEARCH_MARGIN_MS;
-    const list = await this.deps.mattermost.getChannelPostsSince(channelId, since);
-    return Object.values(list.posts ?? {}).find(
-      (post) =>
-        post.user_id === this.deps.botUserId && post.props?.[REQUEST_ID_PROP] === requestId && !post.root_id,
-    );
-  }
-
-  /** Posts a reply in every thread of the request; `key` makes a retried reply idempotent. */
-  private async replyEverywhere(posts: PostRef[], message: string, key: string): Promise<void> {
-    for (const post of posts) {
-      try {
-        await this.deps.mattermost.createPost({
-          channelId: post.channelId,
-          rootId: post.postId,
-          message,
-          pendingPostId: `${key}:${post.channelId}`,
-        });
-      } catch (error) {
-        // A root post deleted in Mattermost has no thread to reply in; the others still get it.
-        if (!isAppError(error, "NOT_FOUND") && !(isAppError(error) && error.details["status"] === 400))
-          throw error;
-      }
-    }
-  }
-
-  private async relayReviews(
-    id: string,
-    view: RequestView,
-    record: PluginRecord,
-    reviews: AccessRequest["reviews"],
-    log: Logger,
-  ): Promise<PluginRecord> {
-    let current = record;
-    for (const review of reviews) {
-      await this.replyEverywhere(
-        current.posts,
-        reviewReply(review),
-        `${id}:review:${current.reviewsRelayed}`,
-      );
-      current = await this.write(id, view, current, {
-        ...current,
-        reviewsRelayed: current.reviewsRelayed + 1,
-      });
-      log.info(
-        { author: review.author, state: review.proposedState },
-        "Posted a review in the request's threads",
-      );
-    }
-    return current;
-  }
-
+  /**
+   * Redraws the posts (all of them, or those lagging behind). A post in a channel the bot can no
+   * longer reach is recorded as lagging and retried on its own; one deleted in Mattermost is left
+   * alone; a failure that may pass stops the run (patches are idempotent).
+   */
   private async update(
     id: string,
     view: RequestView,
     record: PluginRecord,
     plan: Extract<Plan, { kind: "update" }>,
     log: Logger,
+    run: RunState,
   ): Promise<PluginRecord> {
-    for (const post of record.posts) {
-      const rendered = renderPost(plan.model, this.buttonContext(id, post.channelId));
+    const all = plan.targets === "all";
+    const targets = all
+      ? record.posts
+      : record.posts.filter((post) => record.lagging.includes(post.channelId));
+    const lagging: string[] = [];
+    for (const post of targets) {
       try {
-        await this.deps.mattermost.patchPost(post.postId, {
-          message: rendered.message,
-          props: rendered.props,
-        });
+        await this.drawing.redraw(plan.model, post);
+        this.deliveries.worked(post);
       } catch (error) {
-        if (!isAppError(error, "NOT_FOUND") && !(isAppError(error) && error.details["status"] === 403))
-          throw error;
-        log.warn(
-          { mm_post_id: post.postId },
-          "Post was deleted in Mattermost (or the bot lost access); not updating it",
-        );
+        const failure = AppError.from(error);
+        if (failure.retryable || failure.code === "ABORTED") throw failure;
+        if (await this.drawing.isDeleted(post.postId)) {
+          log.warn({ mm_post_id: post.postId }, "Post was deleted in Mattermost; not updating it");
+          continue;
+        }
+        lagging.push(post.channelId);
+        run.deferred.push(this.deliveries.failed(post, failure, "update a post in"));
       }
     }
+    const drawn = all
+      ? {
+          renderHash: postFingerprint(plan.model, this.keyId),
+          keyId: hasButtons(plan.model) ? this.keyId : "",
+        }
+      : { renderHash: record.renderHash, keyId: record.keyId };
     const next = await this.write(id, view, record, {
       ...record,
       claim: "",
       rendered: plan.status,
-      renderHash: plan.fingerprint,
+      ...drawn,
+      lagging,
+      // A request no longer pending is not posted anywhere new.
+      unposted: plan.status === "PENDING" ? record.unposted : [],
     });
     if (record.rendered !== plan.status) {
       log.info({ status: plan.status }, `Successfully marked request as ${plan.status} in all messages`);
     }
     return next;
-  }
-
-  /** The final outcome in every thread, and a DM to the requester when they are in Mattermost. */
-  private async announce(
-    id: string,
-    view: RequestView,
-    record: PluginRecord,
-    model: PostModel,
-    log: Logger,
-  ): Promise<PluginRecord> {
-    await this.replyEverywhere(record.posts, outcomeReply(model), `${id}:outcome:${model.status}`);
-    const dm = this.deps.notifyRequester ? await this.deps.recipients.directMessageTo(model.user) : undefined;
-    if (dm) {
-      await this.deps.mattermost.createPost({
-        channelId: dm.channelId,
-        message: requesterNotice(model),
-        pendingPostId: `${id}:requester:${model.status}`,
-      });
-      log.info({ status: model.status }, "Told the requester the outcome");
-    }
-    return this.write(id, view, record, { ...record, notified: model.status });
-  }
-
-  private async remind(
-    id: string,
-    view: RequestView,
-    record: PluginRecord,
-    due: number,
-    log: Logger,
-  ): Promise<PluginRecord> {
-    const request = view.kind === "live" ? view.request : undefined;
-    const pendingFor = request?.created ? this.deps.clock.now() - request.created.getTime() : 0;
-    const model = postModelFor(view, record, this.planContext());
-    await this.replyEverywhere(record.posts, reminderReply(model, pendingFor), `${id}:reminder:${due}`);
-    log.info({ reminder: due }, "Posted a reminder in the request's threads");
-    return this.write(id, view, record, { ...record, reminders: due });
   }
 }

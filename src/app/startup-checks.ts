@@ -1,7 +1,8 @@
 /**
  * The checks the daemon makes before it serves anything, in the order and with the log lines of
  * the operator's guide (../shared/seed/): Teleport answers — retried with a log line per attempt
- * while it does not — and is new enough; then the Mattermost token names a bot that is in the
+ * while it does not, unless the failure is one waiting cannot heal (teleport/transport-failures) —
+ * and is new enough; then the Mattermost token names a bot that is in the
  * configured team and channel. Last, what the daemon will do with decisions and which part of
  * the config keeps it from deciding at all.
  */
@@ -58,6 +59,14 @@ async function pingUntilAnswered(teleport: TeleportClient, deps: TeleportCheckDe
     } catch (error) {
       const failure = AppError.from(error, "TELEPORT");
       if (!failure.retryable) throw failure;
+      // Waiting does not fix a wrong port or another cluster's CA: say so and stop.
+      if (failure.details["transport"] !== undefined) {
+        throw new AppError("TELEPORT", failure.message, {
+          cause: failure,
+          details: failure.details,
+          ...(failure.fix ? { fix: failure.fix } : {}),
+        });
+      }
       const delay = backoffDelay(WATCH_BACKOFF, attempt, deps.random);
       deps.onUnreachable(failure);
       deps.logger.warn(
@@ -105,7 +114,7 @@ export async function checkMattermost(
   options: MattermostCheckOptions,
   logger: Logger,
   early?: Promise<MattermostSetup>,
-): Promise<{ defaultChannel?: Recipient; botUserId: string }> {
+): Promise<{ defaultChannel?: Recipient; botUserId: string; botName: string }> {
   logger.debug({ url: options.url }, "Starting Mattermost API health check...");
   const { bot, defaultChannel } = await (early ?? mattermostSetup(mattermost, options)).catch(() =>
     mattermostSetup(mattermost, options),
@@ -115,7 +124,7 @@ export async function checkMattermost(
     { bot: bot.username, ...(defaultChannel ? { team: options.team, channel: options.channel } : {}) },
     "Mattermost API health checked",
   );
-  return { ...(defaultChannel ? { defaultChannel } : {}), botUserId: bot.id };
+  return { ...(defaultChannel ? { defaultChannel } : {}), botUserId: bot.id, botName: bot.username };
 }
 
 /** Says how decisions will be made, and warns when the config lets nobody decide from Mattermost. */

@@ -2,7 +2,10 @@
  * Runs one request's sync and decides what happens after it: look again when another
  * instance's claim lapses, retry with jittered backoff when Mattermost or Teleport failed, and
  * log a failure that repeats (every request hitting the same 403) once per minute, not once
- * per request. Timers are tracked so shutdown leaves none behind.
+ * per request. A failure of one recipient (its `scope`: the bot lost a channel) parks every
+ * request waiting on it behind one probe, retried on a short capped schedule: when the probe
+ * gets through, or Mattermost answers again after failing, all of them go at once. Timers are
+ * tracked so shutdown leaves none behind.
  */
 import type { Logger } from "pino";
 import type { RequestView } from "../core/plan.js";
@@ -14,8 +17,17 @@ import type { RequestSync } from "./request-sync.js";
 
 /** Retries of a failed sync: 1 s doubling to 2 min, jittered; never given up while running. */
 export const SYNC_RETRY_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 120_000 };
-/** A permanent failure (401, 403, 400) is retried this rarely: an operator has to fix it first. */
-export const PERMANENT_FAILURE_RETRY_MS = 5 * 60_000;
+/**
+ * A failure that looks permanent (401, 403, 400) needs an operator's fix first, but must not wait
+ * long once it is fixed. Per request this costs one call per 20 s at most; requests waiting on
+ * one recipient (most Mattermost refusals) share a single probe instead (PROBE_BACKOFF).
+ */
+export const PERMANENT_RETRY_BACKOFF: BackoffPolicy = { baseMs: 2_000, maxMs: 20_000 };
+/**
+ * The probe of a failing recipient: one call per 10 s at most however many requests wait on it,
+ * so access returning is noticed within 10 s, leaving the rest of the 30 s for the catch-up.
+ */
+export const PROBE_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 10_000 };
 /** The same failure message is logged at most once in this window. */
 export const REPEATED_LOG_WINDOW_MS = 60_000;
 /** Extra wait after a lapsed claim, so the holder's own late write usually lands first. */
@@ -36,6 +48,10 @@ export class SyncScheduler {
   /** One pending re-check per request: the earliest asked for. */
   private readonly rechecks = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
+  /** Scope (a failing recipient) → the requests waiting on it and its probe's schedule. */
+  private readonly parked = new Map<string, ParkedScope>();
+  /** Request id → the scopes it waits on. */
+  private readonly parkedIn = new Map<string, Set<string>>();
   private stopped = false;
 
   constructor(private readonly deps: SchedulerDeps) {}
@@ -44,6 +60,8 @@ export class SyncScheduler {
     try {
       const result = await this.deps.sync.sync(view);
       this.attempts.delete(id);
+      // It got through: whatever it waited on works again, for every request waiting there.
+      this.unpark(id, new Set());
       if (result.recheckAt !== undefined) {
         this.later(
           () => this.deps.work.push(id, view),
@@ -54,14 +72,99 @@ export class SyncScheduler {
       const failure = AppError.from(error);
       if (failure.code === "ABORTED" && this.stopped) return;
       this.deps.onFailure?.(failure);
+      const scopes = failure.retryable ? [] : scopesOf(failure);
+      if (scopes.length > 0) {
+        this.attempts.delete(id);
+        this.unpark(id, new Set(scopes));
+        for (const scope of scopes) this.park(scope, id, view);
+        this.deps.logger.debug(
+          { request_id: id, err: failure.describe(), waits_on: scopes },
+          "Waiting for a recipient to work again",
+        );
+        return;
+      }
+      this.probeInconclusive(id);
       const attempt = this.attempts.get(id) ?? 0;
       this.attempts.set(id, attempt + 1);
-      const delay = failure.retryable
-        ? backoffDelay(SYNC_RETRY_BACKOFF, attempt, this.deps.random)
-        : PERMANENT_FAILURE_RETRY_MS;
+      const delay = backoffDelay(
+        failure.retryable ? SYNC_RETRY_BACKOFF : PERMANENT_RETRY_BACKOFF,
+        attempt,
+        this.deps.random,
+      );
       this.logFailure(id, failure, delay);
       this.later(() => this.deps.work.push(id, view), delay);
     }
+  }
+
+  /** Every parked request now (Mattermost answers again after failing). */
+  resumeParked(): void {
+    for (const scope of [...this.parked.keys()]) this.release(scope);
+  }
+
+  private park(scope: string, id: string, view: RequestView): void {
+    let entry = this.parked.get(scope);
+    if (!entry) {
+      entry = { waiting: new Map(), attempt: 0 };
+      this.parked.set(scope, entry);
+    }
+    entry.waiting.set(id, view);
+    const scopes = this.parkedIn.get(id) ?? new Set<string>();
+    this.parkedIn.set(id, scopes);
+    scopes.add(scope);
+    if (entry.probe === id) {
+      entry.probe = undefined;
+      entry.attempt++;
+    }
+    this.armProbe(scope, entry);
+  }
+
+  /** After a backoff, one waiting request is tried; its outcome decides for all. */
+  private armProbe(scope: string, entry: ParkedScope): void {
+    if (entry.timer || entry.probe !== undefined) return;
+    entry.timer = this.later(
+      () => {
+        entry.timer = undefined;
+        const next = entry.waiting.entries().next().value;
+        if (!next || this.parked.get(scope) !== entry) return;
+        const [probe, view] = next;
+        entry.waiting.delete(probe);
+        entry.probe = probe;
+        this.deps.work.push(probe, view);
+      },
+      backoffDelay(PROBE_BACKOFF, entry.attempt, this.deps.random),
+    );
+  }
+
+  /** A probe that failed for another reason says nothing about its scope: probe again later. */
+  private probeInconclusive(id: string): void {
+    for (const scope of this.parkedIn.get(id) ?? []) {
+      const entry = this.parked.get(scope);
+      if (entry?.probe !== id) continue;
+      entry.probe = undefined;
+      this.armProbe(scope, entry);
+    }
+  }
+
+  /** `id` got past the scopes it waited on, except `still`: release those. */
+  private unpark(id: string, still: ReadonlySet<string>): void {
+    for (const scope of this.parkedIn.get(id) ?? []) if (!still.has(scope)) this.release(scope);
+  }
+
+  private release(scope: string): void {
+    const entry = this.parked.get(scope);
+    if (!entry) return;
+    this.parked.delete(scope);
+    if (entry.timer) {
+      clearTimeout(entry.timer);
+      this.timers.delete(entry.timer);
+    }
+    const ids = [...entry.waiting, ...(entry.probe !== undefined ? [[entry.probe, undefined] as const] : [])];
+    for (const [id] of ids) {
+      const scopes = this.parkedIn.get(id);
+      scopes?.delete(scope);
+      if (scopes?.size === 0) this.parkedIn.delete(id);
+    }
+    for (const [id, view] of entry.waiting) this.deps.work.push(id, view);
   }
 
   /** Queues the request again at `at` (ms since epoch), unless an earlier re-check is set. */
@@ -103,11 +206,15 @@ export class SyncScheduler {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.rechecks.clear();
+    this.parked.clear();
+    this.parkedIn.clear();
   }
 
   /** Requests waiting for a retry (for readiness and metrics). */
   get failing(): number {
-    return this.attempts.size;
+    let waiting = this.parkedIn.size;
+    for (const id of this.attempts.keys()) if (!this.parkedIn.has(id)) waiting++;
+    return waiting;
   }
 
   private logFailure(id: string, failure: AppError, retryInMs: number): void {
@@ -130,4 +237,20 @@ export class SyncScheduler {
       "Failed to update Mattermost for request",
     );
   }
+}
+
+interface ParkedScope {
+  /** Requests waiting, oldest first, with the view to run them with. */
+  waiting: Map<string, RequestView>;
+  /** Probes that failed in a row, for the backoff. */
+  attempt: number;
+  timer?: NodeJS.Timeout | undefined;
+  /** The request being tried right now, if any. */
+  probe?: string | undefined;
+}
+
+/** The recipients a deferred failure waits on (app/delivery-failures), if any. */
+function scopesOf(failure: AppError): string[] {
+  const scope = failure.details["scope"];
+  return typeof scope === "string" && scope ? scope.split(" ") : [];
 }

@@ -3,14 +3,16 @@
  * (the default, like Teleport's own daemons) or JSON lines (for log shippers). Text is made by
  * pino-pretty's synchronous formatter, not a transport: transports run in worker threads that
  * need their files on disk, which a bundle or single executable does not have (STACK.md §2.7).
- * Secrets are redacted by key in both formats. A log file is reopened on request (SIGHUP), so
- * logrotate can move it away.
+ * Secrets are redacted by key in both formats, and every string (message and fields) is cut to
+ * MAX_LOG_STRING_CHARS, so no input can make a line huge. A log file is reopened on request
+ * (SIGHUP), so logrotate can move it away.
  */
 import * as fs from "node:fs";
 import { dirname } from "node:path";
 import pino, { type Logger } from "pino";
 import { prettyFactory } from "pino-pretty";
 import { AppError } from "../errors.js";
+import { clip, clipFields, MAX_LOG_STRING_CHARS } from "../lib/bounded.js";
 
 export type Severity = "debug" | "info" | "warn" | "error";
 export type LogFormat = "text" | "json";
@@ -92,6 +94,19 @@ function openSink(output: string): Sink {
   };
 }
 
+/** Longest line written; a longer one (long child bindings) has its strings cut again. */
+const MAX_LINE_CHARS = 16_000;
+
+function boundedLine(line: string): string {
+  if (line.length <= MAX_LINE_CHARS) return line;
+  try {
+    // Strings cut before carry a marker that makes them a little longer: leave those as they are.
+    return `${JSON.stringify(clipFields(JSON.parse(line), MAX_LOG_STRING_CHARS + 64))}\n`;
+  } catch {
+    return `${clip(line, MAX_LINE_CHARS)}\n`;
+  }
+}
+
 export function createLogger(options: LogOptions): LogSetup {
   const sink = openSink(options.output);
   const format = options.format ?? "text";
@@ -99,11 +114,20 @@ export function createLogger(options: LogOptions): LogSetup {
     level: options.severity,
     base: undefined,
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    hooks: {
+      logMethod(args: unknown[], method: (...args: unknown[]) => void) {
+        method.apply(
+          this,
+          args.map((arg) => (typeof arg === "string" ? clip(arg, MAX_LOG_STRING_CHARS) : arg)),
+        );
+      },
+    },
   };
+  const log = (fields: Record<string, unknown>) => clipFields(fields) as Record<string, unknown>;
   if (format === "json") {
     const logger = pino(
-      { ...base, formatters: { level: (label: string) => ({ level: label }) } },
-      { write: (line: string) => sink.write(line) },
+      { ...base, formatters: { level: (label: string) => ({ level: label }), log } },
+      { write: (line: string) => sink.write(boundedLine(line)) },
     );
     return { logger, reopen: () => sink.reopen() };
   }
@@ -115,6 +139,9 @@ export function createLogger(options: LogOptions): LogSetup {
     // Our `err` fields are one-line descriptions; keep them on the line with the other fields.
     errorLikeObjectKeys: [],
   });
-  const logger = pino(base, { write: (line: string) => sink.write(pretty(line)) });
+  const logger = pino(
+    { ...base, formatters: { log } },
+    { write: (line: string) => sink.write(pretty(boundedLine(line))) },
+  );
   return { logger, reopen: () => sink.reopen() };
 }

@@ -55,6 +55,7 @@ export async function daemonOptions(
     teleport: {
       addr: config.teleport.addr,
       identity: { cert: identity.cert, key: identity.key, cas: identity.cas },
+      renewCommand: identity.renewCommand,
     },
     mattermost: {
       url: config.mattermost.url,

@@ -11,6 +11,7 @@ import { readFile as nodeReadFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { AppError } from "../errors.js";
+import { clip, MAX_LOG_STRING_CHARS } from "../lib/bounded.js";
 import { fileErrorText, fileProblem } from "../lib/file-error.js";
 import type { ConfigWarning, LoadedConfig } from "./config.js";
 import { ConfigIssue, dottedKey, type KeyPath } from "./config-issue.js";
@@ -188,7 +189,8 @@ function configError(configPath: string, issue: ConfigIssue, locator: KeyLocator
     const table = nearestWrittenTable(issue.path, locator);
     if (table) message += ` ([${locator.keyName(table.path)}] is at line ${table.line})`;
   }
-  return new AppError("CONFIG", message, {
+  // Checks quote values cut short already; this bounds whatever else a message carries.
+  return new AppError("CONFIG", clip(message, MAX_LOG_STRING_CHARS), {
     fix: issue.fix,
     cause: issue.cause,
     details: { file: configPath, key: locator.keyName(issue.path), line },

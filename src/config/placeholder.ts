@@ -3,6 +3,7 @@
  * visibly anyway, but a forgotten `secret` would sign buttons with a key anyone can read in
  * our source, so every placeholder is an error until it is replaced.
  */
+import { quoted } from "../lib/bounded.js";
 import { ConfigIssue, type KeyPath } from "./config-issue.js";
 import type { KeyLocator } from "./key-locator.js";
 
@@ -27,7 +28,7 @@ export function rejectPlaceholders(document: unknown, locator: KeyLocator): void
   if (!found) return;
   throw new ConfigIssue(
     found.path,
-    `${locator.keyName(found.path)} still holds the placeholder ${JSON.stringify(found.value)} from \`configure\``,
+    `${locator.keyName(found.path)} still holds the placeholder ${quoted(found.value)} from \`configure\``,
     found.path.at(-1) === "secret"
       ? "Generate a secret with `openssl rand -hex 32` and put it there"
       : "Replace it with the real value",

@@ -4,6 +4,7 @@
  * suggestion for typos and an example of the right type.
  */
 import type { core } from "zod/mini";
+import { quoted } from "../lib/bounded.js";
 import { closestKey } from "./closest-key.js";
 import { ConfigIssue, dottedKey, type KeyPath } from "./config-issue.js";
 import type { KeyLocator } from "./key-locator.js";
@@ -109,7 +110,7 @@ function wrongTypeIssue(
       return new ConfigIssue(
         path,
         `${name} must be a string or a list of strings, not ${found}`,
-        `Write ${JSON.stringify(key)} = "…" or ${JSON.stringify(key)} = ["…", "…"]`,
+        `Write ${quoted(String(key))} = "…" or ${quoted(String(key))} = ["…", "…"]`,
       );
     default:
       return new ConfigIssue(

@@ -52,11 +52,13 @@ export function escapeText(text: string, maxRunes: number = MAX_REASON_RUNES): s
 
 /**
  * A name shown in code style: backticks and control characters removed, so it can neither break
- * out nor format; `@` broken as well, for clients that look for mentions inside code.
+ * out nor format. Nothing is added inside: a name copied from the post is the name. Mattermost
+ * finds mentions only in markdown text nodes, never in code spans (getExplicitMentions walks
+ * markdown.Text only), so an `@` inside needs no breaking.
  */
 export function escapeCode(text: string, maxRunes: number = MAX_NAME_RUNES): string {
   const clean = text.replace(INVISIBLE_OR_CONTROL, " ").replace(/`+/g, " ").trim();
-  return "`" + breakMentions(truncateRunes(clean, maxRunes)) + "`";
+  return "`" + truncateRunes(clean, maxRunes) + "`";
 }
 
 /** Rune count of a string (what Mattermost's limits count, MATTERMOST-API.md §6). */

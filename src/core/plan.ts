@@ -37,6 +37,14 @@ export interface PlanContext {
   reminders?: ReminderPolicy;
   /** Post the final outcome in the threads and DM the requester. */
   announceOutcome?: boolean;
+  /** Id of the secret that signs buttons now (core/sign keyIdOf); part of a pending post's fingerprint. */
+  keyId?: string;
+  /** Keys another running instance signs with: its posts are not redrawn only to re-sign them. */
+  foreignKeyIds?: ReadonlySet<string>;
+  /** Posting to the remaining recipients failed earlier in this run: do the other steps. */
+  deferPosting?: boolean;
+  /** Redrawing the lagging posts failed earlier in this run: do the other steps. */
+  deferLagging?: boolean;
 }
 
 export type Plan =
@@ -46,8 +54,17 @@ export type Plan =
   | { kind: "wait"; until: number }
   /** Reviews not yet posted as thread replies. */
   | { kind: "relay-reviews"; reviews: AccessReview[]; from: number }
-  /** The posts show something else than the request now: redraw them. */
-  | { kind: "update"; status: PostStatus; model: PostModel; fingerprint: string }
+  /**
+   * The posts show something else than the request now: redraw them (`all`), or only those
+   * that could not be redrawn before (`lagging`: the bot had lost access to their channel).
+   */
+  | {
+      kind: "update";
+      status: PostStatus;
+      model: PostModel;
+      fingerprint: string;
+      targets: "all" | "lagging";
+    }
   /** A final decision not yet announced in the threads and to the requester. */
   | { kind: "announce"; status: PostStatus; model: PostModel }
   /** A reminder is due in the threads of a request still pending. */
@@ -92,9 +109,24 @@ export function remindersDue(
   return { due, next: first + due * policy.everyMs };
 }
 
+/** True when a post of this model carries Approve/Deny buttons. */
+export function hasButtons(model: PostModel): boolean {
+  return model.status === "PENDING" && !model.linkOnly && !model.longTerm;
+}
+
+/**
+ * What a post shows, as stored in `renderHash`: the model's fingerprint and, when it has
+ * buttons, the id of the key that signed them, so that a new secret redraws pending posts.
+ */
+export function postFingerprint(model: PostModel, keyId: string): string {
+  const drawn = renderFingerprint(model);
+  return hasButtons(model) && keyId ? `${drawn}:${keyId}` : drawn;
+}
+
 export function planFor(view: RequestView, record: PluginRecord, context: PlanContext): Plan {
   const status = statusFor(view, record);
-  const postingUnfinished = record.posts.length === 0 || record.claim !== "";
+  const postingUnfinished =
+    record.posts.length === 0 || record.claim !== "" || (record.unposted.length > 0 && !context.deferPosting);
   if (postingUnfinished && status === "PENDING") {
     const claim = parseClaim(record.claim);
     if (claim && claim.instanceId !== context.instanceId && claim.leaseEndsAt > context.now) {
@@ -110,9 +142,21 @@ export function planFor(view: RequestView, record: PluginRecord, context: PlanCo
   // Once decided and gone, the posts keep what they showed: the request's details are gone too.
   const keepAsIs = view.kind === "gone" && isFinal(record.rendered);
   const model = postModelFor(view, record, context);
-  const fingerprint = renderFingerprint(model);
+  // Posts another instance signed with its own key stay as they are unless their content changed.
+  const signer =
+    record.keyId && context.foreignKeyIds?.has(record.keyId) ? record.keyId : (context.keyId ?? "");
+  const fingerprint = postFingerprint(model, signer);
   if (!keepAsIs && (record.rendered !== status || record.renderHash !== fingerprint || record.claim !== "")) {
-    return { kind: "update", status, model, fingerprint };
+    return { kind: "update", status, model, fingerprint, targets: "all" };
+  }
+  if (record.lagging.length > 0 && !context.deferLagging) {
+    return {
+      kind: "update",
+      status: keepAsIs ? (record.rendered as PostStatus) : status,
+      model,
+      fingerprint: record.renderHash,
+      targets: "lagging",
+    };
   }
   if (context.announceOutcome && isFinal(status) && record.notified !== status) {
     return { kind: "announce", status, model };

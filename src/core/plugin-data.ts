@@ -40,6 +40,15 @@ export interface PluginRecord {
    * approval). A lapsed lease is free again.
    */
   decisionLock: string;
+  /**
+   * Channels whose post could not be redrawn (the bot lost access to it): those posts still show
+   * an older state than `rendered`/`renderHash`, and are redrawn when access returns.
+   */
+  lagging: string[];
+  /** Recipients (as configured) not posted to yet because posting to them failed. */
+  unposted: string[];
+  /** Short id of the secret that signed the buttons the posts show ("" when they have none). */
+  keyId: string;
 }
 
 export const EMPTY_RECORD: PluginRecord = {
@@ -56,6 +65,9 @@ export const EMPTY_RECORD: PluginRecord = {
   decidedBy: "",
   decisionReason: "",
   decisionLock: "",
+  lagging: [],
+  unposted: [],
+  keyId: "",
 };
 
 const KEYS = {
@@ -72,6 +84,9 @@ const KEYS = {
   decidedBy: "decided_by",
   decisionReason: "decision_reason",
   decisionLock: "decision_lock",
+  lagging: "lagging",
+  unposted: "unposted",
+  keyId: "key_id",
 } as const satisfies Record<keyof PluginRecord, string>;
 
 const STATUSES = new Set<string>(["PENDING", "APPROVED", "DENIED", "EXPIRED", "PROMOTED"]);
@@ -92,12 +107,16 @@ export function encodeRecord(record: PluginRecord): Record<string, string> {
     [KEYS.decidedBy]: record.decidedBy,
     [KEYS.decisionReason]: record.decisionReason,
     [KEYS.decisionLock]: record.decisionLock,
+    [KEYS.lagging]: record.lagging.join(","),
+    // Recipient names hold no "\n" (config checks them), so they join safely.
+    [KEYS.unposted]: record.unposted.join("\n"),
+    [KEYS.keyId]: record.keyId,
   };
 }
 
 /** Decodes stored data, tolerating absent keys and the seed plugin's `channel_id`/`post_id`. */
 export function decodeRecord(data: Record<string, string> | undefined): PluginRecord {
-  if (!data) return { ...EMPTY_RECORD, posts: [], roles: [] };
+  if (!data) return { ...EMPTY_RECORD, posts: [], roles: [], lagging: [], unposted: [] };
   const posts: PostRef[] = (data[KEYS.posts] ?? "")
     .split(",")
     .filter((pair) => pair.includes("/"))
@@ -124,6 +143,9 @@ export function decodeRecord(data: Record<string, string> | undefined): PluginRe
     decidedBy: data[KEYS.decidedBy] ?? "",
     decisionReason: data[KEYS.decisionReason] ?? "",
     decisionLock: data[KEYS.decisionLock] ?? "",
+    lagging: (data[KEYS.lagging] ?? "").split(",").filter(Boolean),
+    unposted: (data[KEYS.unposted] ?? "").split("\n").filter(Boolean),
+    keyId: data[KEYS.keyId] ?? "",
   };
 }
 

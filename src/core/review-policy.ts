@@ -112,10 +112,13 @@ export function approverVerdict(
     const rule = rules.approvers[role] ?? rules.approvers[ANY_ROLE];
     if (!rule)
       return { allowed: false, role, why: `nobody is configured to decide requests for role ${role}` };
+    // Mattermost user and team names ignore case (the server stores them lower-cased).
+    const username = decider.mattermostUsername.toLowerCase();
+    const teams = decider.teams.map((team) => team.toLowerCase());
     const allowed =
-      rule.mattermostUsers.includes(decider.mattermostUsername) ||
+      rule.mattermostUsers.some((name) => name.toLowerCase() === username) ||
       rule.teleportUsers.includes(decider.teleportUser) ||
-      rule.mattermostTeams.some((team) => decider.teams.includes(team));
+      rule.mattermostTeams.some((team) => teams.includes(team.toLowerCase()));
     if (!allowed) return { allowed: false, role, why: `you are not an approver for role ${role}` };
   }
   return { allowed: true };
@@ -150,9 +153,10 @@ export function mappingCandidates(
   rules: MappingRules,
   mattermost: { username: string; email?: string | undefined },
 ): MappingCandidate[] {
-  const mapped = Object.hasOwn(rules.users, mattermost.username)
-    ? rules.users[mattermost.username]
-    : undefined;
+  // [review.users] keys are Mattermost usernames, which ignore case.
+  const username = mattermost.username.toLowerCase();
+  const key = Object.keys(rules.users).find((name) => name.toLowerCase() === username);
+  const mapped = key === undefined ? undefined : rules.users[key];
   if (mapped !== undefined) return [{ teleportUser: mapped, via: "map" }];
   const candidates: MappingCandidate[] = [];
   if (rules.mattermostUserTrait) candidates.push({ teleportUser: mattermost.username, via: "trait" });
@@ -163,12 +167,13 @@ export function mappingCandidates(
   return candidates;
 }
 
-/** The trait check of a `trait` candidate: the trait names the Mattermost user id or username. */
+/** The trait check of a `trait` candidate: the trait names the Mattermost user id or username (any case). */
 export function traitMatches(
   traits: Readonly<Record<string, readonly string[]>>,
   trait: string,
   mattermost: { id: string; username: string },
 ): boolean {
   const values = traits[trait] ?? [];
-  return values.includes(mattermost.id) || values.includes(mattermost.username);
+  const username = mattermost.username.toLowerCase();
+  return values.some((value) => value === mattermost.id || value.toLowerCase() === username);
 }

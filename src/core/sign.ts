@@ -8,10 +8,25 @@
  * limit; instead a click is accepted only when its post id is the one recorded for that
  * request and channel in Teleport plugin data.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, scryptSync, timingSafeEqual } from "node:crypto";
 import type { Decision } from "./render.js";
 
 export const CONTEXT_VERSION = 1;
+
+/** Salt of the key id derivation: a fixed, public label, so every instance derives the same id. */
+const KEY_ID_SALT = "teleport-mattermost key id v1";
+/** Hex characters of the key id: enough to tell a handful of secrets apart. */
+const KEY_ID_LENGTH = 8;
+
+/**
+ * A short public id of a secret, stored in plugin data with the posts its key signed, so that a
+ * rotated secret (the posts' buttons no longer verify) and two instances with different secrets
+ * can be told apart. Derived with scrypt, so that testing guesses of the secret against the id
+ * is slow; the secret itself is never stored.
+ */
+export function keyIdOf(secret: string): string {
+  return scryptSync(secret, KEY_ID_SALT, KEY_ID_LENGTH / 2).toString("hex");
+}
 
 export interface ActionContext {
   v: number;

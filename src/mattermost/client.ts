@@ -13,6 +13,7 @@ import { type BackoffPolicy, backoffDelay } from "../lib/backoff.js";
 import type { CallObserver } from "../lib/call-observer.js";
 import { type Clock, systemClock } from "../lib/clock.js";
 import { type ProxyChoice, proxyFor, shownProxy } from "../lib/proxy-env.js";
+import { normalizeUserHandle } from "./names.js";
 import { RateLimitGate, rateLimitWaitMs } from "./rate-limit-gate.js";
 import { tlsFailure } from "./tls-failure.js";
 import type {
@@ -133,12 +134,14 @@ export class MattermostClient {
     return this.call("GET", `users/${enc(userId)}`, undefined, signal);
   }
 
+  /** Any case: Mattermost stores usernames lower-cased and answers 400 to others (names.ts). */
   getUserByUsername(username: string, signal?: AbortSignal): Promise<MattermostUser> {
-    return this.call("GET", `users/username/${enc(username)}`, undefined, signal);
+    return this.call("GET", `users/username/${enc(normalizeUserHandle(username))}`, undefined, signal);
   }
 
+  /** Any case: emails are stored lower-cased; 5.x answers 400 to others. */
   getUserByEmail(email: string, signal?: AbortSignal): Promise<MattermostUser> {
-    return this.call("GET", `users/email/${enc(email)}`, undefined, signal);
+    return this.call("GET", `users/email/${enc(normalizeUserHandle(email))}`, undefined, signal);
   }
 
   getTeamByName(team: string, signal?: AbortSignal): Promise<MattermostTeam> {

@@ -17,18 +17,39 @@ export class Readiness {
   private teleportProblem = "connecting to Teleport";
   private mattermost: ReadinessStatus["mattermost"] = "unknown";
   private mattermostProblem = "Mattermost has not been called yet";
+  private readonly recoveryListeners = new Set<() => void>();
+  /** Set once the plugin's Teleport certificate has expired: what to tell, with the fix. */
+  private identityProblem: string | undefined;
 
   /** Counts Mattermost as answering after any HTTP answer but a 5xx, failing after none. */
   readonly mattermostCalls: CallObserver = {
     call: ({ operation, outcome }) => {
       if (outcome === "ok" || /^[1-4]\d\d$/.test(outcome)) {
+        const recovered = this.mattermost === "failing";
         this.mattermost = "answering";
+        if (recovered) for (const listener of this.recoveryListeners) listener();
       } else if (outcome !== "ABORTED") {
         this.mattermost = "failing";
         this.mattermostProblem = `Mattermost ${operation} failed: ${outcome}`;
       }
     },
   };
+
+  /** Calls `listener` whenever Mattermost answers again after failing; returns the unsubscribe. */
+  onMattermostRecovered(listener: () => void): () => void {
+    this.recoveryListeners.add(listener);
+    return () => this.recoveryListeners.delete(listener);
+  }
+
+  /** The plugin's Teleport certificate expired: not ready until a renewed one is loaded. */
+  identityExpired(problem: string): void {
+    this.identityProblem = problem;
+  }
+
+  /** A (re)started daemon with a valid identity. */
+  identityValid(): void {
+    this.identityProblem = undefined;
+  }
 
   watchConnected(): void {
     this.teleport = "connected";
@@ -41,6 +62,7 @@ export class Readiness {
 
   status(): ReadinessStatus {
     const reasons: string[] = [];
+    if (this.identityProblem) reasons.push(this.identityProblem);
     if (this.teleport !== "connected") reasons.push(`Teleport watch not connected: ${this.teleportProblem}`);
     if (this.mattermost !== "answering") reasons.push(this.mattermostProblem);
     return {

@@ -90,6 +90,8 @@ export interface TeleportClientOptions {
   observer?: CallObserver;
   /** Where the proxy variables are read (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Rewrites every failure before it is thrown, e.g. to say that the identity has expired. */
+  explain?: (error: AppError) => AppError;
 }
 
 export interface PingResult {
@@ -113,6 +115,7 @@ export class TeleportClient {
   private readonly client: grpc.Client;
   private readonly callTimeoutMs: number;
   private readonly observer: CallObserver | undefined;
+  private readonly explain: (error: AppError) => AppError;
   /** Set once the server answered UNIMPLEMENTED to GetAccessRequests (Teleport 18+). */
   private listViaV2 = false;
 
@@ -120,6 +123,7 @@ export class TeleportClient {
     this.addr = options.addr;
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.observer = options.observer;
+    this.explain = options.explain ?? ((error) => error);
     const serverName = options.serverName ?? TELEPORT_SERVER_NAME;
     const credentials = grpc.credentials.createSsl(
       Buffer.from(options.identity.cas),
@@ -145,6 +149,10 @@ export class TeleportClient {
     this.client.close();
   }
 
+  private failure(operation: string, error: unknown): AppError {
+    return this.explain(teleportError(operation, error, this.addr));
+  }
+
   /** One unary call; `serialize` replaces the generated encoder (plugin-data-wire.ts). */
   private unary<M extends MethodName, R = Parameters<Methods[M]["requestSerialize"]>[0]>(
     name: M,
@@ -165,7 +173,7 @@ export class TeleportClient {
         { deadline: Date.now() + timeoutMs },
         (error, response) => {
           report(error);
-          if (error) reject(teleportError(operation, error));
+          if (error) reject(this.failure(operation, error));
           else resolve(response as ReturnType<Methods[M]["responseDeserialize"]>);
         },
       );
@@ -234,7 +242,7 @@ export class TeleportClient {
       }
     } catch (error) {
       if (signal.aborted) return;
-      throw teleportError("WatchEvents", error);
+      throw this.failure("WatchEvents", error);
     } finally {
       signal.removeEventListener("abort", cancel);
       call.cancel();
@@ -275,7 +283,7 @@ export class TeleportClient {
       call.on("data", (request) => found.push(accessRequestFromProto(request)));
       call.on("error", (error: grpc.ServiceError) => {
         report(error);
-        reject(teleportError("GetAccessRequestsV2", error));
+        reject(this.failure("GetAccessRequestsV2", error));
       });
       call.on("end", () => {
         report(null);

@@ -6,15 +6,30 @@
  */
 import { type ServiceError, status } from "@grpc/grpc-js";
 import { AppError } from "../errors.js";
+import { transportFailure } from "./transport-failures.js";
 
 export function isServiceError(error: unknown): error is ServiceError {
   return typeof error === "object" && error !== null && "code" in error && "details" in error;
 }
 
-export function teleportError(method: string, error: unknown): AppError {
+/**
+ * `addr` names the server in connection failures that will not heal by waiting (wrong port, CA
+ * of another cluster): those stay retryable, but say what they are, with the fix, and carry
+ * `details.transport` so that the daemon can refuse to start on them.
+ */
+export function teleportError(method: string, error: unknown, addr = "the auth server"): AppError {
   if (!isServiceError(error)) return AppError.from(error, "TELEPORT");
   const details = { grpcCode: error.code, method };
   const text = error.details || error.message;
+  const lasting = error.code === status.UNAVAILABLE ? transportFailure(text, addr) : undefined;
+  if (lasting) {
+    return new AppError("TELEPORT", `Teleport ${method} failed: ${lasting.message}`, {
+      cause: error,
+      details: { ...details, transport: lasting.problem },
+      fix: lasting.fix,
+      retryable: true,
+    });
+  }
   switch (error.code) {
     case status.FAILED_PRECONDITION:
       return new AppError("CONFLICT", `Teleport ${method}: ${text}`, { cause: error, details });

@@ -30,6 +30,8 @@ export interface TlsIdentity {
   fingerprint: string;
   /** Problems worth a log line that do not stop the daemon. */
   warnings: string[];
+  /** The `tctl auth sign` command that exports a fresh identity in this one's format and place. */
+  renewCommand: string;
 }
 
 /** Paths of the three `--format=tls` files (config keys client_crt, client_key, root_cas). */
@@ -249,6 +251,7 @@ function assembleIdentity(
     notAfter,
     fingerprint: cert.fingerprint256,
     warnings,
+    renewCommand: exportCommand(source, user || PLUGIN_USER),
   };
 }
 

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { AccessRequest } from "../../src/core/access-request.js";
-import { type PlanContext, planFor, postModelFor, remindersDue, statusFor } from "../../src/core/plan.js";
+import {
+  type PlanContext,
+  planFor,
+  postFingerprint,
+  postModelFor,
+  remindersDue,
+  statusFor,
+} from "../../src/core/plan.js";
 import { EMPTY_RECORD, formatClaim, type PluginRecord } from "../../src/core/plugin-data.js";
 import { renderFingerprint } from "../../src/core/render.js";
 
@@ -203,4 +210,42 @@ test("requests for link-only roles get a web UI link and the tsh commands instea
   );
   const decided = { ...linkOnly, state: "APPROVED" as const };
   assert.equal(postModelFor({ kind: "live", request: decided }, record, linkContext).linkOnly, undefined);
+});
+
+test("posts that could not be redrawn (lagging) are redrawn alone, unless that already failed in this run", () => {
+  const req = request("APPROVED");
+  const view = { kind: "live" as const, request: req };
+  const record = postedFor(req, { lagging: ["c"] });
+  const plan = planFor(view, record, context());
+  assert.equal(plan.kind, "update");
+  assert.equal(plan.kind === "update" && plan.targets, "lagging");
+  assert.notEqual(planFor(view, record, context({ deferLagging: true })).kind, "update");
+  // A decided request gone from Teleport keeps what it showed, but its lagging post catches up.
+  const gone = planFor({ kind: "gone", id: "r1" }, { ...record, notified: "APPROVED" }, context());
+  assert.equal(gone.kind === "update" && gone.targets, "lagging");
+});
+
+test("recipients not posted to yet are posted to while pending, unless that already failed in this run", () => {
+  const req = request("PENDING");
+  const view = { kind: "live" as const, request: req };
+  const record = postedFor(req, { unposted: ["acme/security"] });
+  assert.deepEqual(planFor(view, record, context()), { kind: "post" });
+  assert.equal(planFor(view, record, context({ deferPosting: true })).kind, "none");
+  // Once decided, nobody needs a new post.
+  assert.notEqual(planFor({ kind: "live", request: request("DENIED") }, record, context()).kind, "post");
+});
+
+test("a pending post's fingerprint covers the key that signed its buttons; a decided post's does not", () => {
+  const pending = request("PENDING");
+  const model = postModelFor({ kind: "live", request: pending }, postedFor(pending), context());
+  assert.notEqual(postFingerprint(model, "k1"), postFingerprint(model, "k2"));
+  const signed = postedFor(pending, { renderHash: postFingerprint(model, "k1"), keyId: "k1" });
+  const view = { kind: "live" as const, request: pending };
+  assert.equal(planFor(view, signed, context({ keyId: "k1" })).kind, "none");
+  // A new secret: redraw with buttons it signs.
+  assert.equal(planFor(view, signed, context({ keyId: "k2" })).kind, "update");
+  // Another running instance's key: its posts are not redrawn only to re-sign them.
+  assert.equal(planFor(view, signed, context({ keyId: "k2", foreignKeyIds: new Set(["k1"]) })).kind, "none");
+  const decided = postModelFor({ kind: "live", request: request("APPROVED") }, signed, context());
+  assert.equal(postFingerprint(decided, "k1"), postFingerprint(decided, "k2"));
 });

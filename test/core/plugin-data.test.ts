@@ -27,6 +27,9 @@ test("a record survives encode → decode", () => {
     decidedBy: "bob",
     decisionReason: "ok",
     decisionLock: formatClaim("nonce-1", 5678),
+    lagging: ["c".repeat(26)],
+    unposted: ["acme/security", "carol@example.com"],
+    keyId: "k1a2b3c4",
   };
   assert.deepEqual(decodeRecord(encodeRecord(record)), record);
 });

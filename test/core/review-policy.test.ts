@@ -119,3 +119,27 @@ test("mapping: the explicit map wins; the trait needs the same name; email and u
   assert.equal(traitMatches({ mm: ["eve"] }, "mm", { id: "id1", username: "bob" }), false);
   assert.equal(traitMatches({}, "mm", { id: "id1", username: "bob" }), false);
 });
+
+test("Mattermost names match in any case (the server stores them lower-cased); Teleport names keep theirs", () => {
+  const upper: ReviewRules = {
+    ...rules,
+    approvers: { dba: { mattermostUsers: ["Bob"], mattermostTeams: ["Security"], teleportUsers: ["Dave"] } },
+  };
+  assert.deepEqual(approverVerdict(upper, ["dba"], bob), { allowed: true });
+  assert.deepEqual(
+    approverVerdict(upper, ["dba"], { ...bob, mattermostUsername: "x", teams: ["security"] }),
+    {
+      allowed: true,
+    },
+  );
+  assert.equal(
+    approverVerdict(upper, ["dba"], { ...bob, mattermostUsername: "x", teleportUser: "dave" }).allowed,
+    false,
+  );
+  const none = { users: {}, mattermostUserTrait: undefined, allowEmailUsernameMatch: false };
+  assert.deepEqual(mappingCandidates({ ...none, users: { Bob: "bob.smith" } }, { username: "bob" }), [
+    { teleportUser: "bob.smith", via: "map" },
+  ]);
+  assert.equal(traitMatches({ mm: ["Bob"] }, "mm", { id: "id1", username: "bob" }), true);
+  assert.equal(traitMatches({ mm: ["ID1"] }, "mm", { id: "id1", username: "bob" }), false);
+});

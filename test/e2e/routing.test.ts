@@ -75,7 +75,7 @@ test("recipients, role routing and suggested reviewers each get a post, all kept
   }
   assert.ok(rootPosts(world, id, channels).every(hasButtons));
   await daemon.waitForLog(
-    (line) => line.msg.includes("posting to the others") && line["recipient"] === "acme/nope",
+    (line) => line.msg.includes("other posts go ahead") && line["recipient"] === "acme/nope",
   );
 
   // A review in Teleport becomes a reply in every thread.

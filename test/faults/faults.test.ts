@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { accessLostScenario, secretRotationScenario } from "../support/fault-access.js";
 import {
   clickDuringOutageScenario,
   daemonDownScenario,
@@ -58,4 +59,16 @@ test("6. a click while Mattermost fails: decided once in Teleport, post updated 
   const result = await clickDuringOutageScenario(TEST_SIZES);
   assertConverged(result);
   assert.equal(result.decisions, 1);
+});
+
+test("7. the bot loses the channel and gets it back: every post catches up, none doubled", async () => {
+  const result = await accessLostScenario(TEST_SIZES);
+  assertConverged(result);
+  assert.equal(result.posted, TEST_SIZES.burst);
+});
+
+test("8. the secret rotated with SIGHUP: every pending post re-signed with the new secret", async () => {
+  const result = await secretRotationScenario(TEST_SIZES);
+  assertConverged(result);
+  assert.equal(result.posted, TEST_SIZES.burst);
 });

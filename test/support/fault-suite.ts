@@ -5,12 +5,15 @@
  * reports what it saw. Nothing here asserts timing: the figures are for the operator.
  */
 import { REQUEST_ID_PROP } from "../../src/core/render.js";
+import { verifyActionContext } from "../../src/core/sign.js";
 import type { World, WorldOptions } from "../../src/demo/world.js";
 import type { StandinPost } from "../../src/standins/mattermost/index.js";
 import { RequestState } from "../../src/teleport/gen/teleport/types_pb.js";
-import type { DaemonProcess } from "./daemon-process.js";
+import type { DaemonConfigOptions, DaemonProcess } from "./daemon-process.js";
 import { decide } from "./decide.js";
-import { Stage } from "./stage.js";
+import { accessLostScenario, secretRotationScenario } from "./fault-access.js";
+import { Stage, type StartedDaemon, type StartOptions } from "./stage.js";
+import type { TempDir } from "./temp-dir.js";
 
 /** Delay on every Teleport call while a burst must still be running when a daemon is killed. */
 const SLOW_TELEPORT_MS = 20;
@@ -44,10 +47,21 @@ function postStatus(post: StandinPost): string | undefined {
   return value.split(" ").at(-1);
 }
 
+/** True when the post's first button carries a context signed with `secret`. */
+function signedWith(post: StandinPost, secret: string): boolean {
+  const actions = (
+    post.props as { attachments?: Array<{ actions?: Array<{ integration?: { context?: unknown } }> }> }
+  ).attachments?.[0]?.actions;
+  const context = actions?.[0]?.integration?.context;
+  return context !== undefined && verifyActionContext(secret, context).ok;
+}
+
 /** Tracks every request a scenario made and what its post should end up showing. */
 export class Ledger {
   /** Request id → expected final status ("none" = must not be posted). */
   readonly expected = new Map<string, string>();
+  /** When set, a pending post whose buttons this secret does not sign is stale too. */
+  secret: string | undefined;
 
   constructor(private readonly world: World) {}
 
@@ -105,7 +119,9 @@ export class Ledger {
       duplicates += Math.max(0, mine.length - 1);
       const live = this.world.teleport.getRequest(id);
       const truth = live ? (STATUS_OF_STATE[live.spec?.state ?? 0] ?? "?") : want;
-      if (mine.some((post) => postStatus(post) !== truth)) stale++;
+      const unsigned = (post: StandinPost) =>
+        this.secret !== undefined && truth === "PENDING" && !signedWith(post, this.secret);
+      if (mine.some((post) => postStatus(post) !== truth || unsigned(post))) stale++;
     }
     return { requests: this.expected.size, posted, duplicates, lost, stale };
   }
@@ -143,12 +159,30 @@ export class FaultStage {
 
   /** Starts one more daemon on its own config and callback port; resolves once it watches. */
   async startDaemon(): Promise<DaemonProcess> {
-    const { daemon } = await this.stage.startDaemon({
+    return (await this.startDaemonWith()).daemon;
+  }
+
+  /** Like startDaemon, with config options, and says where its config is (to rewrite it). */
+  async startDaemonWith(options: StartOptions = {}): Promise<StartedDaemon> {
+    return this.stage.startDaemon({
       dir: await this.stage.tempDir(),
-      replace: { severity: 'severity = "info"' },
       timeoutMs: 30_000,
+      ...options,
+      replace: { severity: 'severity = "info"', ...options.replace },
     });
-    return daemon;
+  }
+
+  /** Another temp dir, removed with the stage. */
+  tempDir(): Promise<TempDir> {
+    return this.stage.tempDir();
+  }
+
+  /** Writes a daemon config into `dir` (to rewrite one that startDaemonWith wrote there). */
+  writeConfig(options: DaemonConfigOptions, dir: TempDir): Promise<unknown> {
+    return this.stage.writeConfig(
+      { ...options, replace: { severity: 'severity = "info"', ...options.replace } },
+      dir,
+    );
   }
 
   async converge(
@@ -357,4 +391,6 @@ export const SCENARIOS = [
   teleportRestartScenario,
   mattermostStormScenario,
   clickDuringOutageScenario,
+  accessLostScenario,
+  secretRotationScenario,
 ] as const;

@@ -3,9 +3,11 @@
  * Loopback by default: it needs no TLS or auth there, and a scraper on another host is a choice
  * the operator makes by changing the address.
  */
+
+import { quoted } from "../../lib/bounded.js";
 import type { HealthConfig } from "../config.js";
 import { ConfigIssue } from "../config-issue.js";
-import { type HostPort, parseHostPort } from "../host-port.js";
+import { checkHostPort, type HostPort } from "../host-port.js";
 import type { RawConfig } from "../schema.js";
 import { given, type SectionContext } from "../section-context.js";
 
@@ -21,14 +23,15 @@ export function resolveHealth(
 ): HealthConfig {
   const path = ["health", "listen_addr"];
   const text = given(table.listen_addr) ? table.listen_addr : DEFAULT_HEALTH_LISTEN_ADDR;
-  const listen = parseHostPort(text, { hostRequired: false });
-  if (!listen) {
+  const checked = checkHostPort(text, { hostRequired: false, allowPortZero: true });
+  if (!checked.ok) {
     throw new ConfigIssue(
       path,
-      `${ctx.keyName(path)} ${JSON.stringify(text)} is not a host:port address`,
+      `${ctx.keyName(path)} ${quoted(text)} ${checked.problem}`,
       `Write it like "${DEFAULT_HEALTH_LISTEN_ADDR}" (this host only) or ":8082" (every interface)`,
     );
   }
+  const listen = checked.value;
   if (
     listen.port !== 0 &&
     listen.port === callbackListen.port &&
@@ -36,7 +39,7 @@ export function resolveHealth(
   ) {
     throw new ConfigIssue(
       path,
-      `${ctx.keyName(path)} ${JSON.stringify(text)} uses port ${listen.port}, which the callback server ` +
+      `${ctx.keyName(path)} ${quoted(text)} uses port ${listen.port}, which the callback server ` +
         `(${ctx.keyName(["http", "listen_addr"])}) listens on`,
       `Give the health listener a port of its own, e.g. listen_addr = "${DEFAULT_HEALTH_LISTEN_ADDR}"`,
     );

@@ -5,10 +5,12 @@
  * error at start, not a TLS failure at the first click.
  */
 import { createPrivateKey, type KeyObject, type X509Certificate } from "node:crypto";
+import { quoted } from "../../lib/bounded.js";
 import { isPrivateKeyLabel, pemBlocks } from "../../lib/pem.js";
+import { BASIC_AUTH_MAX, CONTROL_CHARACTERS, urlProblem } from "../bounds.js";
 import type { HttpConfig } from "../config.js";
 import { ConfigIssue, type KeyPath } from "../config-issue.js";
-import { parseHostPort } from "../host-port.js";
+import { checkHostPort } from "../host-port.js";
 import { readCertificates } from "../read-certificates.js";
 import { readNamedFile } from "../read-named-file.js";
 import type { RawConfig } from "../schema.js";
@@ -56,7 +58,7 @@ function resolvePublicAddr(
     );
   }
   const text = table.public_addr.trim();
-  const shown = `${name} ${JSON.stringify(text)}`;
+  const shown = `${name} ${quoted(text)}`;
   const fix = `Write host[:port][/path], optionally with https:// in front, e.g. ${PUBLIC_ADDR_EXAMPLE}`;
   // The scheme is optional, as in the original plugin: https, or http behind --insecure-no-tls.
   const hasScheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text);
@@ -76,6 +78,8 @@ function resolvePublicAddr(
   if (url.search || url.hash || url.hostname === "") {
     throw new ConfigIssue(path, `${shown} must be a base address, without ?query or #fragment`, fix);
   }
+  const problem = urlProblem(url, text);
+  if (problem) throw new ConfigIssue(path, `${shown} ${problem}`, fix);
   if (url.protocol === "http:" && !ctx.insecureNoTls) {
     ctx.warn(
       path,
@@ -92,7 +96,11 @@ function resolvePublicAddr(
         "Keep only one of them",
       );
     }
-    credentials = { user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+    credentials = checkBasicAuth(
+      { user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) },
+      path,
+      ctx,
+    );
   }
   const publicUrl = `${url.protocol}//${url.host}${url.pathname}`.replace(/\/+$/, "");
   return { publicUrl, credentials };
@@ -101,15 +109,15 @@ function resolvePublicAddr(
 function resolveListen(table: HttpTable, ctx: SectionContext): { host: string; port: number } {
   const path = ["http", "listen_addr"];
   const text = given(table.listen_addr) ? table.listen_addr : DEFAULT_LISTEN_ADDR;
-  const listen = parseHostPort(text, { hostRequired: false });
-  if (!listen) {
+  const listen = checkHostPort(text, { hostRequired: false, allowPortZero: true });
+  if (!listen.ok) {
     throw new ConfigIssue(
       path,
-      `${ctx.keyName(path)} ${JSON.stringify(text)} is not a host:port address`,
+      `${ctx.keyName(path)} ${quoted(text)} ${listen.problem}`,
       'Write it like ":8081" (every interface) or "127.0.0.1:8081"',
     );
   }
-  return listen;
+  return listen.value;
 }
 
 function resolveBasicAuth(
@@ -127,7 +135,30 @@ function resolveBasicAuth(
       'Add user = "…" under [http.basic_auth], or remove password',
     );
   }
-  return { user: auth.user, password: auth.password ?? "" };
+  return checkBasicAuth(
+    { user: auth.user, password: auth.password ?? "" },
+    ["http", "basic_auth", "user"],
+    ctx,
+  );
+}
+
+/** RFC 7617 §2: the user-id cannot contain a colon; neither part may hold control characters. */
+function checkBasicAuth(
+  auth: { user: string; password: string },
+  path: KeyPath,
+  ctx: SectionContext,
+): { user: string; password: string } {
+  const problem = auth.user.includes(":")
+    ? "the user name contains ':', which basic auth cannot carry"
+    : auth.user.length > BASIC_AUTH_MAX || auth.password.length > BASIC_AUTH_MAX
+      ? `user name and password have at most ${BASIC_AUTH_MAX} characters each`
+      : CONTROL_CHARACTERS.test(auth.user + auth.password)
+        ? "user name or password holds control characters"
+        : undefined;
+  if (problem) {
+    throw new ConfigIssue(path, `${ctx.keyName(path)}: ${problem}`, "Choose another user name or password");
+  }
+  return auth;
 }
 
 async function resolveTlsFiles(

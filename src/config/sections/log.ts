@@ -3,6 +3,7 @@
  * plugin accepted (ORIGINAL-PLUGIN.md §1).
  */
 
+import { quoted } from "../../lib/bounded.js";
 import type { LogConfig, LogFormat, LogOutput, LogSeverity } from "../config.js";
 import { ConfigIssue } from "../config-issue.js";
 import type { RawConfig } from "../schema.js";
@@ -44,7 +45,7 @@ function resolveFormat(table: LogTable, ctx: SectionContext): LogFormat {
   const path = ["log", "format"];
   throw new ConfigIssue(
     path,
-    `${ctx.keyName(path)} ${JSON.stringify(table.format)} is not a known format`,
+    `${ctx.keyName(path)} ${quoted(table.format)} is not a known format`,
     'Use "text" (readable lines, the default) or "json" (one JSON object per line, for log shippers)',
   );
 }
@@ -62,7 +63,7 @@ function resolveSeverity(table: LogTable, ctx: SectionContext): LogSeverity {
     const path = ["log", "severity"];
     throw new ConfigIssue(
       path,
-      `${ctx.keyName(path)} ${JSON.stringify(table.severity)} is not a known severity`,
+      `${ctx.keyName(path)} ${quoted(table.severity)} is not a known severity`,
       'Use one of "info", "warn", "error" or "debug"',
     );
   }

@@ -2,6 +2,9 @@
  * [mattermost]: the server, the bot's token, the button-signing secret and where posts go.
  */
 
+import { quoted } from "../../lib/bounded.js";
+import { channelNameProblem, teamNameProblem } from "../../mattermost/names.js";
+import { CONTROL_CHARACTERS, checkRecipient, SECRET_MAX, TOKEN_MAX, urlProblem } from "../bounds.js";
 import type { MattermostConfig } from "../config.js";
 import { ConfigIssue, type KeyPath } from "../config-issue.js";
 import { readCertificates } from "../read-certificates.js";
@@ -64,7 +67,7 @@ function resolveUrl(table: MattermostTable, ctx: SectionContext): string {
   const path = ["mattermost", "url"];
   const fix = `Write the address you open Mattermost at, e.g. ${URL_EXAMPLE}`;
   const text = required(path, ctx, table.url, `Add ${URL_EXAMPLE} under [mattermost]`).trim();
-  const shown = `${ctx.keyName(path)} ${JSON.stringify(text)}`;
+  const shown = `${ctx.keyName(path)} ${quoted(text)}`;
   let url: URL;
   try {
     url = new URL(text);
@@ -77,6 +80,8 @@ function resolveUrl(table: MattermostTable, ctx: SectionContext): string {
   if (url.username || url.password || url.search || url.hash) {
     throw new ConfigIssue(path, `${shown} must not carry a user, a ?query or a #fragment`, fix);
   }
+  const problem = urlProblem(url, text);
+  if (problem) throw new ConfigIssue(path, `${shown} ${problem}`, fix);
   // Client paths are appended as `${url}/api/v4/…`; a trailing slash would double it.
   return `${url.origin}${url.pathname}`.replace(/\/+$/, "");
 }
@@ -114,7 +119,7 @@ async function resolveToken(
     'Add token = "<the bot\'s access token>" under [mattermost] (Integrations → Bot Accounts), ' +
       'or token = "/path/to/a/file" that holds it',
   ).trim();
-  if (!value.startsWith("/")) return { token: value, tokenFile: undefined };
+  if (!value.startsWith("/")) return { token: checkToken(value, path, ctx), tokenFile: undefined };
   // As in the original plugin: a value starting with "/" is the path of a file holding the token.
   const content = await readNamedFile(
     ctx,
@@ -130,7 +135,19 @@ async function resolveToken(
       `Write the bot's access token into ${value}`,
     );
   }
-  return { token, tokenFile: value };
+  return { token: checkToken(token, path, ctx), tokenFile: value };
+}
+
+/** A token goes into the Authorization header of every call: bounded, one word, printable. */
+function checkToken(token: string, path: KeyPath, ctx: SectionContext): string {
+  if (token.length > TOKEN_MAX || /\s/.test(token) || CONTROL_CHARACTERS.test(token)) {
+    throw new ConfigIssue(
+      path,
+      `${ctx.keyName(path)} is not a Mattermost access token (${token.length} characters${/\s/.test(token) ? ", with spaces or line breaks" : ""}; tokens are one word of at most ${TOKEN_MAX})`,
+      "Copy the bot's access token again from Integrations → Bot Accounts (a file may hold only the token)",
+    );
+  }
+  return token;
 }
 
 function resolveSecret(table: MattermostTable, ctx: SectionContext): string {
@@ -141,6 +158,13 @@ function resolveSecret(table: MattermostTable, ctx: SectionContext): string {
     throw new ConfigIssue(
       path,
       `${ctx.keyName(path)} is too short (${secret.length} characters; at least ${MIN_SECRET_LENGTH} are needed)`,
+      `${generate} secret = "<its output>"`,
+    );
+  }
+  if (secret.length > SECRET_MAX) {
+    throw new ConfigIssue(
+      path,
+      `${ctx.keyName(path)} is too long (${secret.length} characters; at most ${SECRET_MAX})`,
       `${generate} secret = "<its output>"`,
     );
   }
@@ -156,7 +180,15 @@ function resolveRecipients(recipients: string[], ctx: SectionContext): string[] 
         'Remove it, or write a user (name or email) or a channel as "team/channel"',
       );
     }
-    return recipient.trim();
+    const checked = checkRecipient(recipient);
+    if (!checked.ok) {
+      throw new ConfigIssue(
+        ["mattermost", "recipients", index],
+        `${ctx.keyName(["mattermost", "recipients"])}[${index}] ${quoted(recipient)} is not a recipient: ${checked.problem}`,
+        'Write a user (username or email) or a channel as "team/channel", with the names from its address',
+      );
+    }
+    return checked.value;
   });
 }
 
@@ -169,7 +201,22 @@ function resolveChannel(
   const where =
     "the names in the channel's address, https://mattermost.example.com/<team>/channels/<channel>";
   if (given(table.team) && given(table.channel)) {
-    return { team: table.team.trim(), channel: table.channel.trim() };
+    const team = table.team.trim();
+    const channel = table.channel.trim();
+    for (const [path, value, problem] of [
+      [teamPath, team, teamNameProblem(team)],
+      [channelPath, channel, channelNameProblem(channel)],
+    ] as const) {
+      if (problem) {
+        throw new ConfigIssue(
+          path,
+          `${ctx.keyName(path)} ${quoted(value)} is not usable: ${problem}`,
+          `Write ${where}`,
+        );
+      }
+    }
+    // Mattermost stores team and channel names in lower case and refuses others in look-ups.
+    return { team: team.toLowerCase(), channel: channel.toLowerCase() };
   }
   if (given(table.team) || given(table.channel)) {
     const [set, unset] = given(table.team) ? [teamPath, channelPath] : [channelPath, teamPath];

@@ -2,6 +2,7 @@
  * [reminders]: a reply in the thread of a request still pending after `after`, and again every
  * `every`. Off unless `after` is set.
  */
+import { quoted } from "../../lib/bounded.js";
 import type { RemindersConfig } from "../config.js";
 import { ConfigIssue } from "../config-issue.js";
 import { parseDurationMs } from "../duration.js";
@@ -35,14 +36,14 @@ function duration(
   if (ms === undefined) {
     throw new ConfigIssue(
       path,
-      `${ctx.keyName(path)} ${JSON.stringify(value)} is not a duration`,
+      `${ctx.keyName(path)} ${quoted(value)} is not a duration`,
       'Write it like "30m" or "2h"',
     );
   }
   if (ms < MIN_REMINDER_INTERVAL_MS && !(key === "every" && ms === 0)) {
     throw new ConfigIssue(
       path,
-      `${ctx.keyName(path)} ${JSON.stringify(value)} is shorter than 1m`,
+      `${ctx.keyName(path)} ${quoted(value)} is shorter than 1m`,
       key === "every" ? 'Use at least "1m", or "0" for a single reminder' : 'Use at least "1m"',
     );
   }

@@ -5,6 +5,9 @@
  */
 
 import { ANY_ROLE, type ApproverRule, type ReasonRule } from "../../core/review-policy.js";
+import { quoted } from "../../lib/bounded.js";
+import { teamNameProblem, usernameProblem } from "../../mattermost/names.js";
+import { teleportNameProblem } from "../bounds.js";
 import type { ReviewConfig, ReviewMode } from "../config.js";
 import { ConfigIssue, type KeyPath } from "../config-issue.js";
 import type { RawConfig } from "../schema.js";
@@ -47,8 +50,8 @@ function oneOf<T extends string>(
   if (found === undefined) {
     throw new ConfigIssue(
       path,
-      `${ctx.keyName(path)} ${JSON.stringify(value)} is not one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`,
-      `Write ${String(path.at(-1))} = ${JSON.stringify(fallback)} or another of those values; the default is ${JSON.stringify(fallback)}`,
+      `${ctx.keyName(path)} ${quoted(value)} is not one of ${allowed.map((a) => quoted(a)).join(", ")}`,
+      `Write ${String(path.at(-1))} = ${quoted(fallback)} or another of those values; the default is ${quoted(fallback)}`,
     );
   }
   return found;
@@ -58,10 +61,10 @@ function resolveTrait(table: ReviewTable, ctx: SectionContext): string | undefin
   const path = ["review", "mattermost_user_trait"];
   if (table.mattermost_user_trait === undefined) return undefined;
   const trait = table.mattermost_user_trait.trim();
-  if (!TRAIT_NAME.test(trait)) {
+  if (!TRAIT_NAME.test(trait) || teleportNameProblem(trait)) {
     throw new ConfigIssue(
       path,
-      `${ctx.keyName(path)} ${JSON.stringify(table.mattermost_user_trait)} is not a trait name`,
+      `${ctx.keyName(path)} ${quoted(table.mattermost_user_trait)} is not a trait name`,
       'Name the Teleport user trait that holds the Mattermost user id or username, e.g. mattermost_user_trait = "mattermost_user_id", or remove the key',
     );
   }
@@ -75,13 +78,40 @@ function resolveUsers(table: ReviewTable, ctx: SectionContext): Record<string, s
     if (!given(mattermostUser) || !given(teleportUser)) {
       throw new ConfigIssue(
         path,
-        `${ctx.keyName(path)} maps ${JSON.stringify(mattermostUser)} to ${JSON.stringify(teleportUser)}; neither may be empty`,
+        `${ctx.keyName(path)} maps ${quoted(mattermostUser)} to ${quoted(teleportUser)}; neither may be empty`,
         'Write one line per person under [review.users]: "mattermost-username" = "teleport-user"',
       );
     }
-    users[mattermostUser.trim()] = teleportUser.trim();
+    // Mattermost stores usernames in lower case, so "Alice" here is the user alice.
+    const username = checked(path, mattermostUser.trim(), usernameProblem, ctx).toLowerCase();
+    if (Object.hasOwn(users, username)) {
+      throw new ConfigIssue(
+        path,
+        `${ctx.keyName(path)}: ${quoted(mattermostUser)} is listed twice (Mattermost usernames ignore case)`,
+        "Keep one line per Mattermost user under [review.users]",
+      );
+    }
+    users[username] = checked(path, teleportUser.trim(), teleportNameProblem, ctx);
   }
   return users;
+}
+
+/** `value` when `problem` finds nothing wrong with it; else a ConfigIssue at `path`. */
+function checked(
+  path: KeyPath,
+  value: string,
+  problem: (value: string) => string | undefined,
+  ctx: SectionContext,
+): string {
+  const found = problem(value);
+  if (found) {
+    throw new ConfigIssue(
+      path,
+      `${ctx.keyName(path)} ${quoted(value)} is not usable: ${found}`,
+      "Write the name as the server shows it",
+    );
+  }
+  return value;
 }
 
 function resolveLinkOnlyRoles(table: ReviewTable, ctx: SectionContext): string[] | "*" {
@@ -91,15 +121,11 @@ function resolveLinkOnlyRoles(table: ReviewTable, ctx: SectionContext): string[]
   const fix = 'Write link_only_roles = "*" (every role) or a list of role names, e.g. ["prod-admin"]';
   if (typeof value === "string") {
     if (value.trim() === ANY_ROLE) return ANY_ROLE;
-    throw new ConfigIssue(
-      path,
-      `${ctx.keyName(path)} ${JSON.stringify(value)} is neither "*" nor a list`,
-      fix,
-    );
+    throw new ConfigIssue(path, `${ctx.keyName(path)} ${quoted(value)} is neither "*" nor a list`, fix);
   }
   const roles = value.map((role, index) => {
     if (!given(role)) throw new ConfigIssue([...path, index], `${ctx.keyName(path)}[${index}] is empty`, fix);
-    return role.trim();
+    return checked([...path, index], role.trim(), teleportNameProblem, ctx);
   });
   return roles.includes(ANY_ROLE) ? ANY_ROLE : roles;
 }
@@ -117,11 +143,18 @@ function resolveApprovers(table: ReviewTable, ctx: SectionContext): Record<strin
             "Remove it, or write a name",
           );
         }
-        return name.trim();
+        const problem = {
+          mattermost_users: usernameProblem,
+          mattermost_teams: teamNameProblem,
+          teleport_users: teleportNameProblem,
+        }[key];
+        return checked(path, name.trim(), problem, ctx);
       });
+    checked(["review", "approvers", role], role, teleportNameProblem, ctx);
+    // Mattermost user and team names are lower case on the server; Teleport names keep their case.
     const rule: ApproverRule = {
-      mattermostUsers: names("mattermost_users"),
-      mattermostTeams: names("mattermost_teams"),
+      mattermostUsers: names("mattermost_users").map((name) => name.toLowerCase()),
+      mattermostTeams: names("mattermost_teams").map((name) => name.toLowerCase()),
       teleportUsers: names("teleport_users"),
     };
     if (rule.mattermostUsers.length + rule.mattermostTeams.length + rule.teleportUsers.length === 0) {

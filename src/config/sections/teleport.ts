@@ -4,10 +4,11 @@
  * here we only check that the settings make a complete, unambiguous choice.
  */
 
+import { quoted } from "../../lib/bounded.js";
 import type { TeleportConfig, TeleportCredentials } from "../config.js";
 import { ConfigIssue } from "../config-issue.js";
 import { parseDurationMs } from "../duration.js";
-import { parseHostPort } from "../host-port.js";
+import { checkHostPort } from "../host-port.js";
 import type { RawConfig } from "../schema.js";
 import { configFilePath, given, type SectionContext } from "../section-context.js";
 
@@ -40,10 +41,11 @@ export function resolveTeleport(table: TeleportTable, ctx: SectionContext): Tele
 function resolveAddr(table: TeleportTable, ctx: SectionContext): string {
   if (!given(table.addr)) return DEFAULT_TELEPORT_ADDR;
   const addr = table.addr.trim();
-  if (!parseHostPort(addr, { hostRequired: true })) {
+  const checked = checkHostPort(addr, { hostRequired: true });
+  if (!checked.ok) {
     throw new ConfigIssue(
       ["teleport", "addr"],
-      `${ctx.keyName(["teleport", "addr"])} ${JSON.stringify(table.addr)} is not a host:port address`,
+      `${ctx.keyName(["teleport", "addr"])} ${quoted(table.addr)} ${checked.problem}`,
       'Write it as host:port without a scheme, e.g. addr = "teleport.example.com:3025" ' +
         '(auth server) or addr = "teleport.example.com:443" (proxy)',
     );
@@ -103,14 +105,14 @@ function resolveRefreshInterval(table: TeleportTable, refreshIdentity: boolean, 
   if (interval === undefined) {
     throw new ConfigIssue(
       path,
-      `${ctx.keyName(path)} ${JSON.stringify(table.refresh_identity_interval)} is not a duration`,
+      `${ctx.keyName(path)} ${quoted(table.refresh_identity_interval)} is not a duration`,
       'Write it like "30s", "1m" or "1h"',
     );
   }
   if (interval < MIN_REFRESH_IDENTITY_INTERVAL_MS) {
     throw new ConfigIssue(
       path,
-      `${ctx.keyName(path)} ${JSON.stringify(table.refresh_identity_interval)} is shorter than 1s`,
+      `${ctx.keyName(path)} ${quoted(table.refresh_identity_interval)} is shorter than 1s`,
       'Use at least "1s"; the default is "1m"',
     );
   }

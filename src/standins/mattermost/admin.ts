@@ -49,8 +49,9 @@ export class StandinAdmin {
     admin?: boolean;
   }) {
     const user = this.addUser({
-      username: input.username,
-      email: input.email,
+      // User.PreSave: NormalizeUsername / NormalizeEmail store both lower-cased.
+      username: input.username.toLowerCase(),
+      email: input.email.toLowerCase(),
       firstName: input.firstName ?? "",
       lastName: input.lastName ?? "",
       roles: input.admin ? "system_admin system_user" : "system_user",
