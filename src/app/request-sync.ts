@@ -22,6 +22,7 @@ import {
   formatClaim,
   PLUGIN_NAME,
   type PluginRecord,
+  parseClaim,
   readStored,
 } from "../core/plugin-data.js";
 import { keyIdOf } from "../core/sign.js";
@@ -285,6 +286,9 @@ export class RequestSync {
         fix: "Check [mattermost] team/channel, recipients and [role_to_recipients]",
       });
     }
+    // Ours from before a restart (app/instance-id) or a failed attempt: resumed without waiting.
+    if (parseClaim(record.claim)?.instanceId === this.deps.instanceId)
+      log.info({ claim: record.claim }, "Resuming this instance's unfinished posting of the request");
     const view: RequestView = { kind: "live", request };
     let current = await this.write(request.id, view, record, {
       ...record,
