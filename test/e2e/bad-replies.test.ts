@@ -10,6 +10,7 @@ import { REQUEST_ID_PROP } from "../../src/core/render.js";
 import { createWorld, type World } from "../../src/demo/world.js";
 import type { FaultSpec, StandinPost } from "../../src/standins/mattermost/index.js";
 import { DaemonProcess, writeDaemonConfig } from "../support/daemon-process.js";
+import { postStatus, waitUntil } from "../support/fault-suite.js";
 import { makeTempDir, type TempDir } from "../support/temp-dir.js";
 
 const STATUS_OK = { status: 201, contentType: "application/json", body: '{"status":"OK"}' };
@@ -33,16 +34,6 @@ function postsFor(id: string): StandinPost[] {
     .filter((post) => !post.root_id && post.props[REQUEST_ID_PROP] === id);
 }
 
-function statusOf(post: StandinPost | undefined): string | undefined {
-  const attachments = post?.props["attachments"] as
-    | Array<{ fields?: Array<{ title: string; value: string }> }>
-    | undefined;
-  return attachments?.[0]?.fields
-    ?.find((field) => field.title === "Status")
-    ?.value.split(" ")
-    .at(-1);
-}
-
 /** Every value ever written for `id` is checked: no `undefined`, every post pair well formed. */
 function assertRecordSound(id: string): void {
   const data = world.teleport.pluginData(id, "mattermost") ?? {};
@@ -52,24 +43,18 @@ function assertRecordSound(id: string): void {
   assert.equal(data["messages"], `${world.channel.id}/${post?.id}`, "the record names the real post");
 }
 
-async function eventually(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** Creates a request while `fault` (if any) is active and waits until it is posted and recorded. */
 async function postedThrough(fault: FaultSpec | null, reason: string, timeoutMs = 30_000): Promise<string> {
   world.mattermost.faults = fault;
   const id = world.teleport.createRequest({ user: "alice", roles: ["dba"], reason }).metadata!.name;
-  await eventually(
-    () =>
-      postsFor(id).length === 1 &&
-      world.teleport.pluginData(id, "mattermost")?.["messages"] !== undefined &&
-      world.teleport.pluginData(id, "mattermost")?.["claim"] === undefined,
-    timeoutMs,
+  assert.ok(
+    await waitUntil(
+      () =>
+        postsFor(id).length === 1 &&
+        world.teleport.pluginData(id, "mattermost")?.["messages"] !== undefined &&
+        world.teleport.pluginData(id, "mattermost")?.["claim"] === undefined,
+      timeoutMs,
+    ),
     `request "${reason}" posted and recorded`,
   );
   world.mattermost.faults = null;
@@ -106,7 +91,10 @@ test('201 {"status":"OK"} to POST /api/v4/posts: one real post, recorded, and it
   assert.equal(retry["path"], "posts");
   assert.match(String(retry["reason"]), /id: /);
   world.teleport.approve(id, { reason: "tctl" });
-  await eventually(() => statusOf(postsFor(id)[0]) === "APPROVED", 15_000, "the post shows APPROVED");
+  assert.ok(
+    await waitUntil(() => postStatus(postsFor(id)[0]) === "APPROVED", 15_000),
+    "the post shows APPROVED",
+  );
   assert.equal(postsFor(id).length, 1);
 });
 
@@ -123,11 +111,13 @@ test("an HTML page from a proxy in place of a post update: retried until the pos
     match: (req) => req.method === "PUT" && req.path.endsWith("/patch"),
   };
   world.teleport.approve(id, { reason: "tctl" });
-  await eventually(
-    () =>
-      statusOf(postsFor(id)[0]) === "APPROVED" &&
-      world.teleport.pluginData(id, "mattermost")?.["rendered"] === "APPROVED",
-    20_000,
+  assert.ok(
+    await waitUntil(
+      () =>
+        postStatus(postsFor(id)[0]) === "APPROVED" &&
+        world.teleport.pluginData(id, "mattermost")?.["rendered"] === "APPROVED",
+      20_000,
+    ),
     "the post and the record show APPROVED",
   );
   world.mattermost.faults = null;

@@ -9,6 +9,7 @@ import { after, before, test } from "node:test";
 import { REQUEST_ID_PROP } from "../../src/core/render.js";
 import { createWorld, type World } from "../../src/demo/world.js";
 import { DaemonProcess, type LogLine, writeDaemonConfig } from "../support/daemon-process.js";
+import { waitUntil } from "../support/fault-suite.js";
 import { makeTempDir, type TempDir } from "../support/temp-dir.js";
 
 const BURST = 60;
@@ -47,19 +48,6 @@ function postCounts(): Map<string, number> {
   return counts;
 }
 
-async function eventually(
-  check: () => boolean,
-  timeoutMs: number,
-  what: string,
-  pollMs = 100,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
-}
-
 before(async () => {
   world = await createWorld();
 });
@@ -80,7 +68,7 @@ test("SIGKILL mid-burst, restart at once: its own claims are resumed, not waited
     (_, i) =>
       world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: `burst ${i}` }).metadata!.name,
   );
-  await eventually(() => postCounts().size >= KILL_AFTER, 60_000, `${KILL_AFTER} posted`, 5);
+  assert.ok(await waitUntil(() => postCounts().size >= KILL_AFTER, 60_000, 5), `${KILL_AFTER} posted`);
   first.kill("SIGKILL");
   await first.exited;
   const claimed = ids.filter((id) => world.teleport.pluginData(id, "mattermost")?.["claim"]);
@@ -88,12 +76,14 @@ test("SIGKILL mid-burst, restart at once: its own claims are resumed, not waited
 
   const second = start(configPath);
   assert.equal(await instanceId(second), await instanceId(first), "same host and config: same instance id");
-  await eventually(
-    () =>
-      ids.every(
-        (id) => postCounts().get(id) === 1 && !world.teleport.pluginData(id, "mattermost")?.["claim"],
-      ),
-    60_000,
+  assert.ok(
+    await waitUntil(
+      () =>
+        ids.every(
+          (id) => postCounts().get(id) === 1 && !world.teleport.pluginData(id, "mattermost")?.["claim"],
+        ),
+      60_000,
+    ),
     "every request posted and recorded",
   );
   world.teleport.delayMs = 0;

@@ -10,6 +10,7 @@ import { createWorld, type World } from "../../src/demo/world.js";
 import type { StandinPost } from "../../src/standins/mattermost/index.js";
 import { DaemonProcess, writeDaemonConfig } from "../support/daemon-process.js";
 import { decide } from "../support/decide.js";
+import { postStatus, waitUntil } from "../support/fault-suite.js";
 import { LegacyPlugin, MISSING_POST_ID } from "../support/legacy-plugin.js";
 import { makeTempDir, type TempDir } from "../support/temp-dir.js";
 
@@ -34,16 +35,6 @@ function postsFor(id: string): StandinPost[] {
     );
 }
 
-function statusOf(post: StandinPost): string | undefined {
-  const attachments = post.props["attachments"] as
-    | Array<{ fields?: Array<{ title: string; value: string }> }>
-    | undefined;
-  return attachments?.[0]?.fields
-    ?.find((field) => field.title === "Status")
-    ?.value.split(" ")
-    .at(-1);
-}
-
 function patchesOf(postId: string): number {
   return world.mattermost.requests.filter(
     (entry) => entry.method === "PUT" && entry.path === `/api/v4/posts/${postId}/patch`,
@@ -58,20 +49,12 @@ function settled(status: string): boolean {
     return (
       posts.length === 1 &&
       posts[0]!.props[REQUEST_ID_PROP] === id &&
-      statusOf(posts[0]!) === status &&
+      postStatus(posts[0]!) === status &&
       data?.["messages"] === `${world.channel.id}/${posts[0]!.id}` &&
       data["rendered"] === status &&
       data["claim"] === undefined
     );
   });
-}
-
-async function eventually(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 before(async () => {
@@ -110,7 +93,7 @@ after(async () => {
 });
 
 test("every request ends with exactly one post set showing its real state, recorded in our format", async () => {
-  await eventually(() => settled("PENDING"), 30_000, "one PENDING post per request, recorded");
+  assert.ok(await waitUntil(() => settled("PENDING"), 30_000), "one PENDING post per request, recorded");
   for (const id of Object.values(ids)) {
     const data = world.teleport.pluginData(id, "mattermost")!;
     assert.equal(data["post_id"], undefined, `${id}: the seed plugin's keys are translated away`);
@@ -120,7 +103,7 @@ test("every request ends with exactly one post set showing its real state, recor
 });
 
 test("an earlier version's post that exists is adopted: redrawn once in our format, not re-created", async () => {
-  await eventually(() => settled("PENDING"), 30_000, "settled");
+  assert.ok(await waitUntil(() => settled("PENDING"), 30_000), "settled");
   for (const name of ["seed", "six"]) {
     const [post] = postsFor(ids[name]!);
     assert.equal(post!.id, legacyPosts[name], `${name}: the same post`);
@@ -130,7 +113,7 @@ test("an earlier version's post that exists is adopted: redrawn once in our form
 });
 
 test("a recorded post that no longer exists is not recorded as posted: the request is posted anew", async () => {
-  await eventually(() => settled("PENDING"), 30_000, "settled");
+  assert.ok(await waitUntil(() => settled("PENDING"), 30_000), "settled");
   assert.notEqual(postsFor(ids["gone"]!)[0]!.id, MISSING_POST_ID);
   assert.ok(
     daemon.lines.some(
@@ -140,7 +123,7 @@ test("a recorded post that no longer exists is not recorded as posted: the reque
 });
 
 test("unreadable values are replaced and logged once at warn with the request id", async () => {
-  await eventually(() => settled("PENDING"), 30_000, "settled");
+  assert.ok(await waitUntil(() => settled("PENDING"), 30_000), "settled");
   for (const name of ["garbage", "json", "damaged"]) {
     const warnings = daemon.lines.filter(
       (line) => line.msg === UNREADABLE && line["request_id"] === ids[name],
@@ -155,13 +138,13 @@ test("unreadable values are replaced and logged once at warn with the request id
 });
 
 test("the adopted posts decide and update like our own: buttons signed by this daemon", async () => {
-  await eventually(() => settled("PENDING"), 30_000, "settled");
+  assert.ok(await waitUntil(() => settled("PENDING"), 30_000), "settled");
   const reply = await decide(world, world.approver, legacyPosts["seed"]!, "approve", "upgrade done");
   assert.equal(reply.status, 200, reply.text);
   for (const name of ["six", "garbage", "json", "gone", "damaged"]) {
     world.teleport.approve(ids[name]!, { reason: "tctl" });
   }
-  await eventually(() => settled("APPROVED"), 30_000, "every post APPROVED");
+  assert.ok(await waitUntil(() => settled("APPROVED"), 30_000), "every post APPROVED");
   const seed = world.mattermost.post(legacyPosts["seed"]!)!;
   assert.equal(JSON.stringify(seed.props).includes("mattermost_action"), false, "the old buttons are gone");
 });
