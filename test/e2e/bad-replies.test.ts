@@ -5,13 +5,13 @@
  * reaches plugin data.
  */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { REQUEST_ID_PROP } from "../../src/core/render.js";
-import { createWorld, type World } from "../../src/demo/world.js";
+import type { World } from "../../src/demo/world.js";
 import type { FaultSpec, StandinPost } from "../../src/standins/mattermost/index.js";
-import { DaemonProcess, writeDaemonConfig } from "../support/daemon-process.js";
+import type { DaemonProcess } from "../support/daemon-process.js";
 import { postStatus, waitUntil } from "../support/fault-suite.js";
-import { makeTempDir, type TempDir } from "../support/temp-dir.js";
+import { suiteStage } from "../support/stage.js";
 
 const STATUS_OK = { status: 201, contentType: "application/json", body: '{"status":"OK"}' };
 const LOGIN_PAGE = {
@@ -22,7 +22,6 @@ const LOGIN_PAGE = {
 const RECORD = /^[a-z0-9]{26}\/[a-z0-9]{26}$/;
 
 let world: World;
-let dir: TempDir;
 let daemon: DaemonProcess;
 
 const creates = (req: { method: string; path: string }) =>
@@ -61,18 +60,9 @@ async function postedThrough(fault: FaultSpec | null, reason: string, timeoutMs 
   return id;
 }
 
-before(async () => {
-  world = await createWorld();
-  dir = await makeTempDir();
-  const { configPath } = await writeDaemonConfig(dir, world);
-  daemon = new DaemonProcess(["start", "-c", configPath]);
-  await daemon.waitForLog("Watcher connected", 30_000);
-});
-
-after(async () => {
-  await daemon?.stop();
-  await world?.stop();
-  await dir?.remove();
+suiteStage({}, async (stage) => {
+  world = stage.world;
+  ({ daemon } = await stage.startDaemon({ timeoutMs: 30_000 }));
 });
 
 test('201 {"status":"OK"} to POST /api/v4/posts: one real post, recorded, and it updates', async () => {

@@ -4,20 +4,19 @@
  * a child process; the old plugin's posts and data are made over the real APIs beforehand.
  */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import { REQUEST_ID_PROP } from "../../src/core/render.js";
-import { createWorld, type World } from "../../src/demo/world.js";
+import type { World } from "../../src/demo/world.js";
 import type { StandinPost } from "../../src/standins/mattermost/index.js";
-import { DaemonProcess, writeDaemonConfig } from "../support/daemon-process.js";
+import type { DaemonProcess } from "../support/daemon-process.js";
 import { decide } from "../support/decide.js";
 import { postStatus, waitUntil } from "../support/fault-suite.js";
 import { LegacyPlugin, MISSING_POST_ID } from "../support/legacy-plugin.js";
-import { makeTempDir, type TempDir } from "../support/temp-dir.js";
+import { suiteStage } from "../support/stage.js";
 
 const UNREADABLE = "Plugin data of this request holds values this version cannot read; replacing them";
 
 let world: World;
-let dir: TempDir;
 let daemon: DaemonProcess;
 let legacy: LegacyPlugin;
 const ids: Record<string, string> = {};
@@ -57,9 +56,8 @@ function settled(status: string): boolean {
   });
 }
 
-before(async () => {
-  world = await createWorld();
-  dir = await makeTempDir();
+suiteStage({}, async (stage) => {
+  world = stage.world;
   legacy = new LegacyPlugin(world);
   for (const name of ["seed", "six", "garbage", "json", "gone", "damaged"]) {
     ids[name] = world.teleport.createRequest({ user: "alice", roles: ["editor"], reason: name })
@@ -80,17 +78,10 @@ before(async () => {
     claim: "nobody",
     reviews_relayed: "x",
   });
-  const { configPath } = await writeDaemonConfig(dir, world);
-  daemon = new DaemonProcess(["start", "-c", configPath]);
-  await daemon.waitForLog("Watcher connected", 30_000);
+  ({ daemon } = await stage.startDaemon({ timeoutMs: 30_000 }));
 });
 
-after(async () => {
-  legacy?.close();
-  await daemon?.stop();
-  await world?.stop();
-  await dir?.remove();
-});
+after(() => legacy?.close());
 
 test("every request ends with exactly one post set showing its real state, recorded in our format", async () => {
   assert.ok(await waitUntil(() => settled("PENDING"), 30_000), "one PENDING post per request, recorded");
