@@ -169,6 +169,8 @@ describe("restarts", () => {
       [],
       "none of its own claims taken for another instance's",
     );
+    // Logged once every queued request was handled: the lines before it have all been read.
+    await second.waitForLog("Catch-up finished", 60_000);
     const resumed = new Set(
       second.lines
         .filter((line) => line.msg === "Resuming this instance's unfinished posting of the request")

@@ -101,6 +101,8 @@ export async function crashRestartScenario(sizes: Sizes): Promise<ScenarioResult
     );
     const claimsDoneMs = Date.now() - startedAt;
     const result = await stage.converge("10 SIGKILL, restart same config", startedAt, sizes.timeoutMs);
+    // Logged after every queued request was handled, so the lines before it have all been read.
+    await again.waitForLog("Catch-up finished", sizes.timeoutMs);
     const resumed = new Set(
       again.lines.filter((line) => line.msg === RESUMED).map((line) => line["request_id"]),
     );
