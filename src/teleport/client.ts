@@ -1,8 +1,9 @@
 /**
  * The Teleport auth API client: gRPC over HTTP/2 with mutual TLS, using the identity exported
- * by `tctl auth sign --format=tls`. Only the calls an access-request plugin needs, each mapped
- * to plain types and AppErrors. Method availability differs per server version
- * (TELEPORT-WIRE.md §1); where a call is missing, the client falls back to its successor.
+ * by `tctl auth sign --format=tls`, to an auth server or through a proxy (connection.ts finds
+ * the route `addr` needs). Only the calls an access-request plugin needs, each mapped to plain
+ * types and AppErrors. Method availability differs per server version (TELEPORT-WIRE.md §1);
+ * where a call is missing, the client falls back to its successor.
  */
 import { create, type MessageShape } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
@@ -11,8 +12,9 @@ import type { AccessRequest, RequestState, TeleportUser } from "../core/access-r
 import { AppError, isAppError } from "../errors.js";
 import type { CallObserver } from "../lib/call-observer.js";
 import { type ProxyChoice, proxyFor, shownProxy } from "../lib/proxy-env.js";
+import { Connection } from "./connection.js";
 import { accessRequestFromProto, stateToProto } from "./convert.js";
-import { teleportError } from "./errors.js";
+import { teleportError, withConnectionFailure } from "./errors.js";
 import {
   AccessReviewSubmissionSchema,
   AuthService,
@@ -31,11 +33,13 @@ import {
   RequestState as ProtoRequestState,
   WatchKindSchema,
 } from "./gen/teleport/types_pb.js";
+import { OpenerCredentials } from "./grpc-connector.js";
 import { grpcDefinition } from "./grpc-service.js";
 import { encodePluginDataUpdate } from "./plugin-data-wire.js";
+import { TELEPORT_SERVER_NAME } from "./route.js";
+import type { RouteReport } from "./route-detect.js";
 
-/** SNI and name the auth server certificate always carries (TELEPORT-WIRE.md §7). */
-export const TELEPORT_SERVER_NAME = "teleport.cluster.local";
+export { TELEPORT_SERVER_NAME };
 /** Kind of resource watched and of plugin data (TELEPORT-WIRE.md §3, §5). */
 export const ACCESS_REQUEST_KIND = "access_request";
 /** Largest answer accepted: a listing of ~300,000 requests. */
@@ -81,10 +85,14 @@ export interface TeleportIdentityPem {
 }
 
 export interface TeleportClientOptions {
-  /** host:port of the auth server. */
+  /** host:port of the auth server or of the proxy's HTTPS port. */
   addr: string;
   identity: TeleportIdentityPem;
   serverName?: string;
+  /** PEM CAs trusted for a proxy's web certificate besides Node's public list (`proxy_ca_file`). */
+  proxyCa?: string;
+  /** Force the proxy connection upgrade on or off (`connection_upgrade`); default detect. */
+  connectionUpgrade?: boolean;
   callTimeoutMs?: number;
   /** Told about every unary call and listing stream, for metrics. */
   observer?: CallObserver;
@@ -113,6 +121,7 @@ export class TeleportClient {
   /** The forward proxy the auth server is reached through, when the environment names one. */
   readonly proxy: ProxyChoice | undefined;
   private readonly client: grpc.Client;
+  private readonly connection: Connection;
   private readonly callTimeoutMs: number;
   private readonly observer: CallObserver | undefined;
   private readonly explain: (error: AppError) => AppError;
@@ -125,15 +134,17 @@ export class TeleportClient {
     this.observer = options.observer;
     this.explain = options.explain ?? ((error) => error);
     const serverName = options.serverName ?? TELEPORT_SERVER_NAME;
-    const credentials = grpc.credentials.createSsl(
-      Buffer.from(options.identity.cas),
-      Buffer.from(options.identity.key),
-      Buffer.from(options.identity.cert),
-    );
+    this.connection = new Connection({
+      addr: options.addr,
+      identity: options.identity,
+      serverName,
+      ...(options.proxyCa ? { proxyCa: options.proxyCa } : {}),
+      ...(options.connectionUpgrade === undefined ? {} : { upgrade: options.connectionUpgrade }),
+    });
+    const credentials = new OpenerCredentials((socket) => this.connection.open(socket));
     this.proxy = proxyFor(new URL(`https://${options.addr}`), options.env);
     this.client = new grpc.Client(this.proxy ? proxyTarget(this.proxy) : options.addr, credentials, {
       ...proxyOptions(options.addr, this.proxy),
-      "grpc.ssl_target_name_override": serverName,
       "grpc.default_authority": serverName,
       // Keep the watch stream's connection alive through idle NATs and notice dead peers.
       "grpc.keepalive_time_ms": 30_000,
@@ -149,8 +160,20 @@ export class TeleportClient {
     this.client.close();
   }
 
+  /** How the client reaches the auth API, once a call got through. */
+  get route(): RouteReport | undefined {
+    return this.connection.route;
+  }
+
+  /** The cluster the identity belongs to (the one a proxy is asked to route to). */
+  get clusterName(): string {
+    return this.connection.clusterName;
+  }
+
+  /** A gRPC failure as an AppError, with the reason no connection could be made when known. */
   private failure(operation: string, error: unknown): AppError {
-    return this.explain(teleportError(operation, error, this.addr));
+    const mapped = teleportError(operation, error, this.addr);
+    return this.explain(withConnectionFailure(mapped, this.connection.lastFailure, operation));
   }
 
   /** One unary call; `serialize` replaces the generated encoder (plugin-data-wire.ts). */
