@@ -19,6 +19,7 @@ import {
   decodeRecord,
   encodeRecord,
   formatClaim,
+  keptResources,
   PLUGIN_NAME,
   type PluginRecord,
 } from "../core/plugin-data.js";
@@ -293,6 +294,7 @@ export class RequestSync {
       user: request.user,
       roles: request.roles,
       reason: request.requestReason,
+      resources: keptResources(request.resources),
     });
     const unposted: string[] = [];
     for (const { label, error } of missing) {

@@ -3,7 +3,8 @@
  * `mattermost`, one entry per access request, written by compare-and-swap: ARCHITECTURE.md §3).
  * Teleport stores a flat map of strings; this module is the only place that knows its keys.
  */
-import type { PostStatus } from "./render.js";
+import type { RequestedResource } from "./access-request.js";
+import { MAX_RESOURCES_SHOWN, type PostStatus } from "./render.js";
 
 export const PLUGIN_NAME = "mattermost";
 
@@ -31,6 +32,8 @@ export interface PluginRecord {
   user: string;
   roles: string[];
   reason: string;
+  /** The first resources of a resource request (at most MAX_RESOURCES_SHOWN) and their total. */
+  resources: { shown: RequestedResource[]; total: number };
   /** Who decided in Mattermost, and why (set by the click, before the state change). */
   decidedBy: string;
   decisionReason: string;
@@ -62,6 +65,7 @@ export const EMPTY_RECORD: PluginRecord = {
   user: "",
   roles: [],
   reason: "",
+  resources: { shown: [], total: 0 },
   decidedBy: "",
   decisionReason: "",
   decisionLock: "",
@@ -81,6 +85,7 @@ const KEYS = {
   user: "user",
   roles: "roles",
   reason: "request_reason",
+  resources: "resources",
   decidedBy: "decided_by",
   decisionReason: "decision_reason",
   decisionLock: "decision_lock",
@@ -104,6 +109,7 @@ export function encodeRecord(record: PluginRecord): Record<string, string> {
     [KEYS.user]: record.user,
     [KEYS.roles]: record.roles.join(","),
     [KEYS.reason]: record.reason,
+    [KEYS.resources]: encodeResources(record.resources),
     [KEYS.decidedBy]: record.decidedBy,
     [KEYS.decisionReason]: record.decisionReason,
     [KEYS.decisionLock]: record.decisionLock,
@@ -116,7 +122,16 @@ export function encodeRecord(record: PluginRecord): Record<string, string> {
 
 /** Decodes stored data, tolerating absent keys and the seed plugin's `channel_id`/`post_id`. */
 export function decodeRecord(data: Record<string, string> | undefined): PluginRecord {
-  if (!data) return { ...EMPTY_RECORD, posts: [], roles: [], lagging: [], unposted: [] };
+  if (!data) {
+    return {
+      ...EMPTY_RECORD,
+      posts: [],
+      roles: [],
+      resources: { shown: [], total: 0 },
+      lagging: [],
+      unposted: [],
+    };
+  }
   const posts: PostRef[] = (data[KEYS.posts] ?? "")
     .split(",")
     .filter((pair) => pair.includes("/"))
@@ -140,6 +155,7 @@ export function decodeRecord(data: Record<string, string> | undefined): PluginRe
     user: data[KEYS.user] ?? "",
     roles: (data[KEYS.roles] ?? "").split(",").filter(Boolean),
     reason: data[KEYS.reason] ?? "",
+    resources: decodeResources(data[KEYS.resources]),
     decidedBy: data[KEYS.decidedBy] ?? "",
     decisionReason: data[KEYS.decisionReason] ?? "",
     decisionLock: data[KEYS.decisionLock] ?? "",
@@ -147,6 +163,36 @@ export function decodeRecord(data: Record<string, string> | undefined): PluginRe
     unposted: (data[KEYS.unposted] ?? "").split("\n").filter(Boolean),
     keyId: data[KEYS.keyId] ?? "",
   };
+}
+
+/** The resources kept for a request: what the post shows, capped, as JSON `{"total":n,"shown":[[kind,name,sub,cluster]…]}`; "" for a role request. */
+export function keptResources(resources: readonly RequestedResource[]): PluginRecord["resources"] {
+  return { shown: resources.slice(0, MAX_RESOURCES_SHOWN), total: resources.length };
+}
+
+function encodeResources(resources: PluginRecord["resources"]): string {
+  if (resources.total === 0) return "";
+  const shown = resources.shown.map((r) => [r.kind, r.name, r.subResource, r.cluster]);
+  return JSON.stringify({ total: resources.total, shown });
+}
+
+function decodeResources(text: string | undefined): PluginRecord["resources"] {
+  try {
+    const data = JSON.parse(text ?? "") as { total?: unknown; shown?: unknown };
+    const shown = (Array.isArray(data.shown) ? data.shown : [])
+      .filter((item): item is unknown[] => Array.isArray(item))
+      .map(([kind, name, subResource, cluster]) => ({
+        kind: String(kind ?? ""),
+        name: String(name ?? ""),
+        subResource: String(subResource ?? ""),
+        cluster: String(cluster ?? ""),
+      }))
+      .slice(0, MAX_RESOURCES_SHOWN);
+    const total = typeof data.total === "number" && data.total >= shown.length ? data.total : shown.length;
+    return { shown, total };
+  } catch {
+    return { shown: [], total: 0 };
+  }
 }
 
 function count(text: string | undefined): number {

@@ -60,6 +60,12 @@ export function accessRequestFromProto(request: AccessRequestV3): AccessRequest 
     accessExpires: timestampToDate(spec?.expires),
     requestExpires: timestampToDate(request.metadata?.expires),
     suggestedReviewers: [...(spec?.suggestedReviewers ?? [])],
+    resources: (spec?.requestedResourceIds ?? []).map((id) => ({
+      cluster: id.clusterName,
+      kind: id.kind,
+      name: id.name,
+      subResource: id.subResourceName,
+    })),
     reviews: (spec?.reviews ?? []).map(reviewFromProto),
     thresholdApprovals: Math.max(0, ...(spec?.thresholds ?? []).map((t) => t.approve)),
     dryRun: spec?.dryRun ?? false,

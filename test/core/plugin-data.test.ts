@@ -5,6 +5,7 @@ import {
   EMPTY_RECORD,
   encodeRecord,
   formatClaim,
+  keptResources,
   type PluginRecord,
   parseClaim,
 } from "../../src/core/plugin-data.js";
@@ -24,6 +25,13 @@ test("a record survives encode → decode", () => {
     user: "alice",
     roles: ["editor", "dba"],
     reason: "deploy, now",
+    resources: {
+      shown: [
+        { cluster: "teleport.example.com", kind: "node", name: "web-1", subResource: "" },
+        { cluster: "teleport.example.com", kind: "namespace", name: "prod", subResource: "default" },
+      ],
+      total: 27,
+    },
     decidedBy: "bob",
     decisionReason: "ok",
     decisionLock: formatClaim("nonce-1", 5678),
@@ -48,4 +56,20 @@ test("claims parse back, junk does not", () => {
   assert.deepEqual(parseClaim(formatClaim("a@b", 99)), { instanceId: "a@b", leaseEndsAt: 99 });
   assert.equal(parseClaim(""), undefined);
   assert.equal(parseClaim("x@notanumber"), undefined);
+});
+
+test("a resource request keeps its first resources and the total; a role request stores nothing", () => {
+  const many = Array.from({ length: 25 }, (_, i) => ({
+    cluster: "c",
+    kind: "node",
+    name: `web-${i}`,
+    subResource: "",
+  }));
+  const kept = keptResources(many);
+  assert.equal(kept.total, 25);
+  assert.equal(kept.shown.length, 10);
+  const stored = encodeRecord({ ...EMPTY_RECORD, resources: kept });
+  assert.deepEqual(decodeRecord(stored).resources, kept);
+  assert.equal(encodeRecord({ ...EMPTY_RECORD, resources: keptResources([]) })["resources"], "");
+  assert.deepEqual(decodeRecord({ resources: "not json" }).resources, { shown: [], total: 0 });
 });
