@@ -9,18 +9,18 @@ import { create, type MessageShape } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import type { AccessRequest, RequestState, TeleportUser } from "../core/access-request.js";
-import { AppError, isAppError } from "../errors.js";
+import { type AppError, isAppError } from "../errors.js";
 import type { CallObserver } from "../lib/call-observer.js";
-import { type ProxyChoice, proxyFor, shownProxy } from "../lib/proxy-env.js";
+import { type ProxyChoice, proxyFor } from "../lib/proxy-env.js";
 import { Connection } from "./connection.js";
-import { accessRequestFromProto, stateToProto } from "./convert.js";
+import { accessRequestFromProto, stateToProto, type WatchEvent, watchEventFromProto } from "./convert.js";
 import { teleportError, withConnectionFailure } from "./errors.js";
+import { proxyOptions, proxyTarget } from "./forward-proxy.js";
 import {
   AccessReviewSubmissionSchema,
   AuthService,
   type Event,
   GetUserRequestSchema,
-  Operation,
   PingRequestSchema,
   RequestIDSchema,
   RequestStateSetterSchema,
@@ -46,33 +46,6 @@ export const ACCESS_REQUEST_KIND = "access_request";
 export const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
 /** Default deadline of one unary call. */
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
-
-/**
- * grpc-js reads the proxy variables its own way (lower case only, and NO_PROXY names match as
- * bare suffixes), so it is told not to, and is given the proxy the Mattermost calls would take
- * (lib/proxy-env.ts): it then dials the proxy and tunnels to `addr` with HTTP CONNECT.
- */
-function proxyOptions(addr: string, proxy: ProxyChoice | undefined): grpc.ChannelOptions {
-  if (!proxy) return { "grpc.enable_http_proxy": 0 };
-  if (proxy.url.protocol !== "http:") {
-    throw new AppError(
-      "CONFIG",
-      `${proxy.variable} names the proxy ${shownProxy(proxy)}, but the Teleport connection can only use an http:// proxy`,
-      { fix: `Use an http:// proxy, or list the auth server ${addr} in NO_PROXY to reach it directly` },
-    );
-  }
-  const { username, password } = proxy.url;
-  return {
-    "grpc.enable_http_proxy": 0,
-    "grpc.http_connect_target": `dns:${addr}`,
-    ...(username ? { "grpc.http_connect_creds": decodeURIComponent(`${username}:${password}`) } : {}),
-  };
-}
-
-/** host:port of the proxy (URL keeps an IPv6 host in brackets; an http proxy defaults to 80). */
-function proxyTarget(proxy: ProxyChoice): string {
-  return `${proxy.url.hostname}:${proxy.url.port || "80"}`;
-}
 
 const methods = grpcDefinition(AuthService);
 type Methods = typeof methods;
@@ -109,10 +82,7 @@ export interface PingResult {
   advancedAccessWorkflows: boolean;
 }
 
-export type WatchEvent =
-  | { type: "init" }
-  | { type: "put"; request: AccessRequest }
-  | { type: "delete"; id: string };
+export type { WatchEvent };
 
 export type PluginDataMap = Record<string, string>;
 
@@ -134,15 +104,16 @@ export class TeleportClient {
     this.observer = options.observer;
     this.explain = options.explain ?? ((error) => error);
     const serverName = options.serverName ?? TELEPORT_SERVER_NAME;
+    this.proxy = proxyFor(new URL(`https://${options.addr}`), options.env);
     this.connection = new Connection({
       addr: options.addr,
       identity: options.identity,
       serverName,
+      ...(this.proxy ? { forwardProxy: this.proxy } : {}),
       ...(options.proxyCa ? { proxyCa: options.proxyCa } : {}),
       ...(options.connectionUpgrade === undefined ? {} : { upgrade: options.connectionUpgrade }),
     });
     const credentials = new OpenerCredentials((socket) => this.connection.open(socket));
-    this.proxy = proxyFor(new URL(`https://${options.addr}`), options.env);
     this.client = new grpc.Client(this.proxy ? proxyTarget(this.proxy) : options.addr, credentials, {
       ...proxyOptions(options.addr, this.proxy),
       "grpc.default_authority": serverName,
@@ -422,19 +393,4 @@ export class TeleportClient {
   }
 }
 
-export function watchEventFromProto(event: Event): WatchEvent | undefined {
-  switch (event.type) {
-    case Operation.INIT:
-      return { type: "init" };
-    case Operation.PUT:
-      return event.resource.case === "accessRequest"
-        ? { type: "put", request: accessRequestFromProto(event.resource.value) }
-        : undefined;
-    case Operation.DELETE:
-      return event.resource.case === "resourceHeader"
-        ? { type: "delete", id: event.resource.value.metadata?.name ?? "" }
-        : undefined;
-    default:
-      return undefined;
-  }
-}
+export { watchEventFromProto };

@@ -7,6 +7,7 @@ import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { parseHostPort } from "../config/host-port.js";
 import { AppError } from "../errors.js";
+import type { ProxyChoice } from "../lib/proxy-env.js";
 import { clusterNameOf, openRoute, type RouteIdentity, TELEPORT_SERVER_NAME } from "./route.js";
 import { type DetectOptions, detectRoute, type RouteReport } from "./route-detect.js";
 
@@ -19,6 +20,8 @@ export interface ConnectionOptions {
   proxyCa?: string;
   /** Force the connection upgrade on (true) or off (false); undefined detects. */
   upgrade?: boolean;
+  /** The forward proxy (HTTPS_PROXY) the connections to addr go through. */
+  forwardProxy?: ProxyChoice;
 }
 
 export class Connection {
@@ -41,6 +44,7 @@ export class Connection {
       clusterName: clusterNameOf(options.identity.cert),
       serverName: options.serverName ?? TELEPORT_SERVER_NAME,
       ...(options.proxyCa ? { proxyCa: options.proxyCa } : {}),
+      ...(options.forwardProxy ? { forwardProxy: options.forwardProxy } : {}),
     };
     this.detect = options.upgrade === undefined ? {} : { upgrade: options.upgrade };
   }

@@ -5,6 +5,7 @@
  */
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { AccessRequest, AccessReview, RequestState } from "../core/access-request.js";
+import { type Event, Operation } from "./gen/teleport/authservice_pb.js";
 import {
   AccessRequestKind,
   type AccessRequestV3,
@@ -71,4 +72,26 @@ export function accessRequestFromProto(request: AccessRequestV3): AccessRequest 
     dryRun: spec?.dryRun ?? false,
     longTerm: spec?.requestKind === AccessRequestKind.LONG_TERM,
   };
+}
+
+export type WatchEvent =
+  | { type: "init" }
+  | { type: "put"; request: AccessRequest }
+  | { type: "delete"; id: string };
+
+export function watchEventFromProto(event: Event): WatchEvent | undefined {
+  switch (event.type) {
+    case Operation.INIT:
+      return { type: "init" };
+    case Operation.PUT:
+      return event.resource.case === "accessRequest"
+        ? { type: "put", request: accessRequestFromProto(event.resource.value) }
+        : undefined;
+    case Operation.DELETE:
+      return event.resource.case === "resourceHeader"
+        ? { type: "delete", id: event.resource.value.metadata?.name ?? "" }
+        : undefined;
+    default:
+      return undefined;
+  }
 }

@@ -13,9 +13,10 @@
  * `[teleport] connection_upgrade` forces the upgrade on or off, as Teleport's
  * TELEPORT_TLS_ROUTING_CONN_UPGRADE does, for set-ups the test cannot see.
  */
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import * as tls from "node:tls";
 import { AppError } from "../errors.js";
+import { openTcp } from "./forward-proxy.js";
 import {
   type FailureReason,
   openRoute,
@@ -131,26 +132,8 @@ async function probe(kind: RouteKind, params: RouteParams): Promise<AppError | u
   }
 }
 
-export function tcpConnect(params: Pick<RouteParams, "host" | "port">): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: params.host, port: params.port, noDelay: true });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(
-        Object.assign(new Error(`no TCP connection within ${PROBE_TIMEOUT_MS} ms`), { code: "ETIMEDOUT" }),
-      );
-    }, PROBE_TIMEOUT_MS);
-    socket.once("connect", () => {
-      clearTimeout(timer);
-      socket.off("error", onError);
-      resolve(socket);
-    });
-    const onError = (error: Error) => {
-      clearTimeout(timer);
-      reject(error);
-    };
-    socket.once("error", onError);
-  });
+function tcpConnect(params: RouteParams): Promise<Socket> {
+  return openTcp(params, PROBE_TIMEOUT_MS);
 }
 
 /** Teleport's test: does a handshake offering only `teleport-reversetunnel` negotiate nothing? */

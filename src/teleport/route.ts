@@ -18,6 +18,7 @@ import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { createWebSocketStream, WebSocket } from "ws";
 import { AppError } from "../errors.js";
+import type { ProxyChoice } from "../lib/proxy-env.js";
 import { nameValues, parseX509Name } from "../lib/x509-name.js";
 
 export type RouteKind = "direct" | "tls-routing" | "upgrade";
@@ -55,6 +56,8 @@ export interface RouteParams {
   serverName: string;
   /** PEM CA certificates trusted for the proxy's web certificate on top of Node's public list. */
   proxyCa?: string;
+  /** The forward proxy (HTTPS_PROXY) connections to host:port tunnel through. */
+  forwardProxy?: ProxyChoice;
   timeoutMs?: number;
 }
 

@@ -5,6 +5,9 @@
  * certificate is not verified here.
  */
 import * as https from "node:https";
+import { isIP, type Socket } from "node:net";
+import * as tls from "node:tls";
+import { openTcp } from "./forward-proxy.js";
 import type { RouteParams } from "./route.js";
 
 export const PING_PATH = "/webapi/ping";
@@ -19,18 +22,31 @@ export interface ProxyPing {
 }
 
 /** The proxy's ping answer, or undefined when `host:port` does not answer like a Teleport proxy. */
-export function webPing(
-  params: Pick<RouteParams, "host" | "port">,
+export async function webPing(
+  params: Pick<RouteParams, "host" | "port" | "forwardProxy">,
   timeoutMs: number,
 ): Promise<ProxyPing | undefined> {
+  let socket: Socket;
+  try {
+    socket = await openTcp(params, timeoutMs);
+  } catch {
+    return undefined;
+  }
+  const secure = tls.connect({
+    socket,
+    ...(isIP(params.host) === 0 ? { servername: params.host } : {}),
+    rejectUnauthorized: false,
+    ALPNProtocols: ["http/1.1"],
+  });
+  secure.on("error", () => {});
   return new Promise((resolve) => {
     const request = https.get(
       {
         host: params.host,
         port: params.port,
         path: PING_PATH,
-        agent: false,
-        rejectUnauthorized: false,
+        // No agent: with one, Node ignores createConnection (and `agent: false` makes one).
+        createConnection: () => secure,
         timeout: timeoutMs,
         headers: { accept: "application/json" },
       },
@@ -47,6 +63,7 @@ export function webPing(
     );
     request.on("timeout", () => request.destroy());
     request.on("error", () => resolve(undefined));
+    request.on("close", () => socket.destroy());
   });
 }
 

@@ -16,6 +16,7 @@ import {
 import { TeleportClient, type TeleportClientOptions } from "../../src/teleport/client.js";
 import { authAlpn, clusterNameOf, encodeClusterName } from "../../src/teleport/route.js";
 import { describeRoute } from "../../src/teleport/route-detect.js";
+import { ConnectProxy } from "../support/connect-proxy.js";
 
 const CLUSTER = "teleport.example.com";
 const TEST_TIMEOUT_MS = 30_000;
@@ -132,6 +133,23 @@ for (const version of ["6.2.1", "18.0.0"] as const satisfies readonly TeleportVe
           proxy.routes.every((route) => route.via === "upgrade" && route.outcome === "forwarded"),
       );
       assert.ok(proxy.requests.includes("GET /webapi/connectionupgrade 101"));
+    });
+
+    test("behind a forward proxy (HTTPS_PROXY): the route tests and the connection tunnel through it", {
+      timeout: TEST_TIMEOUT_MS,
+    }, async (t) => {
+      const proxy = await proxyFor(t, auth, { behindLoadBalancer: true });
+      const forward = await ConnectProxy.start();
+      t.after(() => forward.stop());
+      const client = clientFor(t, proxy.addr, identity, {
+        proxyCa: proxy.webCaCert,
+        env: { HTTPS_PROXY: forward.url },
+      });
+      await client.ping();
+      assert.equal(client.route?.kind, "upgrade");
+      // direct, /webapi/ping, TLS routing, the upgrade test, the upgrade, then grpc-js's own.
+      assert.ok(forward.count(proxy.addr) >= 6, `tunnels: ${forward.tunnels.join(", ")}`);
+      assert.deepEqual(new Set(forward.tunnels), new Set([proxy.addr]));
     });
 
     test("connection_upgrade = true upgrades even where TLS routing would work", {
