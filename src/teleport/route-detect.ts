@@ -25,6 +25,7 @@ import {
   reasonOf,
   webTlsOptions,
 } from "./route.js";
+import { transportFailure } from "./transport-failures.js";
 import { type ProxyPing, webPing } from "./web-ping.js";
 
 /** Deadline of one detection attempt (Teleport's upgrade test uses 5 s too). */
@@ -71,12 +72,11 @@ export async function detectRoute(params: RouteParams, options: DetectOptions = 
   if (direct) {
     const reason = reasonOf(direct);
     if (reason === "unreachable") throw unreachable(addr, direct);
-    if (reason === "not-tls") throw notTls(addr, direct);
-    if (reason === "client-cert-refused") throw identityRefused(addr, direct);
+    if (reason === "not-tls" || reason === "client-cert-refused") throw lasting(addr, direct);
   }
 
   const ping = await webPing(params, PROBE_TIMEOUT_MS);
-  if (!ping) throw notTeleport(addr, params, failed);
+  if (!ping) throw notTeleport(addr, direct, failed);
   const proxy = `${addr} is the Teleport proxy of cluster ${ping.clusterName || "?"}`;
 
   if (options.upgrade !== true) {
@@ -89,7 +89,7 @@ export async function detectRoute(params: RouteParams, options: DetectOptions = 
     const reason = reasonOf(routing);
     // A proxy closes a route to a cluster it does not know (nor reaches as a leaf).
     if (reason === "closed") throw routeRefused(addr, ping, params, routing);
-    if (reason === "client-cert-refused") throw identityRefused(addr, routing);
+    if (reason === "client-cert-refused") throw lasting(addr, routing);
     if (options.upgrade === false || !(await upgradeRequired(params))) throw noTlsRouting(addr, ping, failed);
   }
   const upgrade = await attempt("upgrade");
@@ -189,24 +189,27 @@ function unreachable(addr: string, cause: AppError): AppError {
   );
 }
 
-function notTls(addr: string, cause: AppError): AppError {
-  return routeError(`${addr} does not answer with TLS (wrong port?): ${cause.message}`, ADDR_FIX, cause);
+/**
+ * A failure waiting will not heal (wrong port, another cluster's CA, a refused certificate), in
+ * the words teleport/transport-failures.ts uses for it.
+ */
+function lasting(addr: string, cause: AppError): AppError {
+  const raw = cause.cause instanceof Error ? cause.cause.message : cause.message;
+  const known = transportFailure(raw, addr);
+  return known
+    ? routeError(known.message, known.fix, cause, false, reasonOf(cause))
+    : routeError(`${addr}: ${cause.message}`, ADDR_FIX, cause, false, reasonOf(cause));
 }
 
-function identityRefused(addr: string, cause: AppError): AppError {
+/** The certificate at addr is not the cluster's, and no Teleport proxy answers there either. */
+function notTeleport(addr: string, direct: AppError | undefined, failed: RouteFailureNote[]): AppError {
+  const base = direct ? lasting(addr, direct) : undefined;
+  const what =
+    base?.message ?? `${addr} is not a Teleport auth server (${failed[0]?.problem ?? "no answer"})`;
   return routeError(
-    `the auth server at ${addr} refused the identity's certificate: ${cause.message}`,
-    "Export the plugin's identity again from this cluster with `tctl auth sign`",
-    cause,
-  );
-}
-
-function notTeleport(addr: string, params: RouteParams, failed: RouteFailureNote[]): AppError {
-  return routeError(
-    `${addr} is neither an auth server of cluster ${params.clusterName} (${failed[0]?.problem ?? "no answer"}) ` +
-      "nor a Teleport proxy (GET /webapi/ping did not answer as one)",
-    `${ADDR_FIX}; if it is the auth server, root_cas (or the identity file) must hold this cluster's host CA: export the identity again with \`tctl auth sign\``,
-    undefined,
+    `${what}, and it is not a Teleport proxy either (GET /webapi/ping did not answer as one)`,
+    base?.fix ?? ADDR_FIX,
+    direct,
   );
 }
 
@@ -269,7 +272,7 @@ function upgradeFailed(
     );
   }
   if (reason === "closed") return routeRefused(addr, ping, params, cause);
-  if (reason === "client-cert-refused") return identityRefused(addr, cause);
+  if (reason === "client-cert-refused") return lasting(addr, cause);
   return routeError(
     `cannot reach the auth server through the proxy at ${addr}: ${failed.map((note) => `${LABEL[note.kind]}: ${note.problem}`).join("; ")}`,
     ADDR_FIX,

@@ -157,7 +157,7 @@ function handshake(socket: tls.TLSSocket, params: RouteParams, peer: string): Pr
     const onError = (error: Error) => {
       clearTimeout(timer);
       socket.destroy();
-      reject(routeFailure(failureReason(error), `TLS with the ${peer}: ${error.message}`, error));
+      reject(routeFailure(failureReason(error), `TLS with the ${peer}: ${tlsText(error)}`, error));
     };
     socket.once("error", onError);
   });
@@ -255,6 +255,11 @@ const CLIENT_CERT_REFUSED = new Set([
   "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA",
   "ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN",
 ]);
+
+/** OpenSSL's reason without its error-stack dump ("…:SSL routines:ssl3_get_record:wrong version number:…"). */
+export function tlsText(error: Error): string {
+  return /SSL routines:[^:]*:([^:]+)/.exec(error.message)?.[1]?.trim() ?? error.message.trim();
+}
 
 /** Sorts a socket or TLS error by what it tells about the peer. */
 export function failureReason(error: unknown): FailureReason {

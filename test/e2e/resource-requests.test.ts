@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { escapeCode } from "../../src/core/escape.js";
 import { REQUEST_ID_PROP } from "../../src/core/render.js";
 import type { StandinPost } from "../../src/standins/mattermost/index.js";
 import { RequestState } from "../../src/teleport/gen/teleport/types_pb.js";
@@ -59,7 +60,7 @@ test("a resource request is posted with its resources, routed by its roles, deci
   const post = await until(() => rootPost(stage, dbaTeam.id, id), "the post in the db-access role's channel");
   const listed = (field(post, "Resources") ?? "").split("\n");
   assert.deepEqual(listed.slice(0, 2), ["node `web-1`", "namespace `prod/payments`"]);
-  assert.doesNotMatch(listed[2] ?? "", /@here|orders`/, "names cannot break out of code style or mention");
+  assert.equal(listed[2], `db ${escapeCode("orders`@here`")}`, "names escaped as code, like roles");
   assert.equal(listed.length, 11, "ten resources and the count of the rest");
   assert.equal(listed.at(-1), "and 3 more");
   assert.equal(field(post, "Roles"), "`db-access`");
