@@ -19,6 +19,7 @@ import * as tls from "node:tls";
 import { createWebSocketStream, WebSocket } from "ws";
 import { AppError } from "../errors.js";
 import type { ProxyChoice } from "../lib/proxy-env.js";
+import { CERT_NOT_NOW_CODES, CERT_WRONG_NAME_CODE, UNTRUSTED_CERT_CODES } from "../lib/tls-verify-codes.js";
 import { nameValues, parseX509Name } from "../lib/x509-name.js";
 
 export type RouteKind = "direct" | "tls-routing" | "upgrade";
@@ -236,19 +237,6 @@ const NOT_TLS = new Set([
   "ERR_SSL_UNKNOWN_PROTOCOL",
   "ERR_SSL_RECORD_LAYER_FAILURE",
 ]);
-const UNTRUSTED = new Set([
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "CERT_HAS_EXPIRED",
-  "CERT_NOT_YET_VALID",
-  "CERT_SIGNATURE_FAILURE",
-  "CERT_UNTRUSTED",
-  "CERT_REJECTED",
-  "ERR_TLS_CERT_ALTNAME_INVALID",
-]);
 const CLIENT_CERT_REFUSED = new Set([
   "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED",
   "ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE",
@@ -268,7 +256,8 @@ export function failureReason(error: unknown): FailureReason {
   if (typeof code === "string") {
     if (UNREACHABLE.has(code)) return "unreachable";
     if (NOT_TLS.has(code)) return "not-tls";
-    if (UNTRUSTED.has(code)) return "untrusted-cert";
+    if (UNTRUSTED_CERT_CODES.has(code) || CERT_NOT_NOW_CODES.has(code) || code === CERT_WRONG_NAME_CODE)
+      return "untrusted-cert";
     if (CLIENT_CERT_REFUSED.has(code)) return "client-cert-refused";
     if (code === "ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL") return "no-alpn";
     if (code === "ECONNRESET" || code === "EPIPE") return "closed";
