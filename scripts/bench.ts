@@ -75,10 +75,16 @@ async function main(): Promise<void> {
   const results: Results = {};
   try {
     for (const phase of phases) {
-      log(`${phase}…`);
+      const latencyPhase = phase === "post" || phase === "burst" || phase === "click";
+      // One run of the latency phases does all that were asked for.
+      if (latencyPhase && results.latency) continue;
+      log(
+        latencyPhase
+          ? `${phases.filter((name) => ["post", "burst", "click"].includes(name)).join(", ")}…`
+          : `${phase}…`,
+      );
       if (phase === "startup") results.startup = await startup(bench);
-      if (phase === "post" || phase === "burst" || phase === "click") {
-        if (results.latency) continue; // one run of the latency phases does all that were asked for
+      if (latencyPhase) {
         results.latency = await latency(bench, {
           post: phases.includes("post"),
           burst: phases.includes("burst"),

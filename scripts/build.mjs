@@ -159,6 +159,13 @@ export async function bundle(outfile = DEFAULT_OUTFILE) {
     minifyWhitespace: true,
     minifySyntax: true,
     plugins: [wktSubset, promClientSubset, undiciSubset, unusedModules],
+    // ws tries require("bufferutil") and require("utf-8-validate"), optional native add-ons we do
+    // not ship; in the single executable that require() of a non-builtin prints a warning. These
+    // are ws's documented switches to skip the attempt.
+    define: {
+      "process.env.WS_NO_BUFFER_UTIL": '"1"',
+      "process.env.WS_NO_UTF_8_VALIDATE": '"1"',
+    },
   });
   // V8 keeps a script's source as a string for the process's lifetime, two bytes per character
   // as soon as one character is beyond Latin-1. esbuild escapes such characters in strings but

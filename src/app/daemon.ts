@@ -47,6 +47,10 @@ export interface DaemonOptions {
     identity: TeleportIdentityPem;
     /** The `tctl auth sign …` command that renews the identity, for messages once it expired. */
     renewCommand?: string;
+    /** PEM CAs trusted for a proxy's web certificate (`[teleport] proxy_ca_file`). */
+    proxyCa?: string;
+    /** Force the proxy connection upgrade on or off (`[teleport] connection_upgrade`). */
+    connectionUpgrade?: boolean;
   };
   mattermost: {
     url: string;
@@ -141,8 +145,7 @@ export class Daemon {
     validity.start();
 
     const teleport = new TeleportClient({
-      addr: options.teleport.addr,
-      identity: options.teleport.identity,
+      ...options.teleport,
       observer: observers.teleportCalls,
       explain: (error) => validity.explain(error),
     });

@@ -20,6 +20,7 @@ import {
   encodeRecord,
   expectRecord,
   formatClaim,
+  keptResources,
   PLUGIN_NAME,
   type PluginRecord,
   parseClaim,
@@ -296,6 +297,7 @@ export class RequestSync {
       user: request.user,
       roles: request.roles,
       reason: request.requestReason,
+      resources: keptResources(request.resources),
     });
     const unposted: string[] = [];
     for (const { label, error } of missing) {

@@ -15,6 +15,7 @@ import type { Clock } from "../lib/clock.js";
 import type { MattermostClient } from "../mattermost/client.js";
 import type { MattermostUser } from "../mattermost/types.js";
 import type { PingResult, TeleportClient } from "../teleport/client.js";
+import { describeRoute } from "../teleport/route-detect.js";
 import { isAtLeast, MIN_SERVER_VERSION } from "../teleport/version.js";
 import type { Decisions } from "./decisions.js";
 import { botChannelId, tokenAccount } from "./mattermost-setup.js";
@@ -45,9 +46,11 @@ export async function checkTeleport(teleport: TeleportClient, deps: TeleportChec
     );
   }
   logger.info(
-    { cluster: ping.clusterName, server_version: ping.serverVersion },
+    { cluster: ping.clusterName, server_version: ping.serverVersion, connection: teleport.route?.kind },
     "Teleport server version checked",
   );
+  if (teleport.route)
+    logger.debug({ connection: describeRoute(teleport.route) }, "Teleport connection found");
   logger.debug("Starting a request watcher...");
   return ping;
 }

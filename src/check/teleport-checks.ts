@@ -3,12 +3,13 @@
  * the identity accepted, and every call the configured modes need (check/permissions).
  */
 import { randomUUID } from "node:crypto";
-import { loadIdentity } from "../cli/start.js";
+import { loadIdentity, teleportConnection } from "../cli/start.js";
 import type { Config } from "../config/config.js";
 import { hasMapping } from "../core/review-policy.js";
 import { AppError } from "../errors.js";
 import { TeleportClient } from "../teleport/client.js";
 import { certificateDaysLeft, type TlsIdentity } from "../teleport/identity.js";
+import { describeRoute } from "../teleport/route-detect.js";
 import { isAtLeast, MIN_SERVER_VERSION } from "../teleport/version.js";
 import type { Emit, Fail } from "./checks.js";
 import { type PermissionReport, probePermissions, roleFix } from "./permissions.js";
@@ -42,12 +43,14 @@ export async function checkTeleport(
     addr: config.teleport.addr,
     identity: { cert: identity.cert, key: identity.key, cas: identity.cas },
     callTimeoutMs: TELEPORT_TIMEOUT_MS,
+    ...(await teleportConnection(config)),
   });
   try {
     let serverVersion: string;
     try {
       const ping = await teleport.ping();
       serverVersion = ping.serverVersion;
+      if (teleport.route) emit("ok", "Teleport connection", describeRoute(teleport.route));
       if (!isAtLeast(ping.serverVersion, MIN_SERVER_VERSION)) {
         emit(
           "fail",
@@ -62,12 +65,20 @@ export async function checkTeleport(
         `${config.teleport.addr} answers: cluster ${ping.clusterName}, Teleport ${ping.serverVersion}`,
       );
     } catch (error) {
+      // Route errors (proxy, certificates, cluster name) carry their own fix.
+      const failure = AppError.from(error);
       emit(
         "fail",
-        "Teleport auth server",
-        `cannot reach ${config.teleport.addr}: ${AppError.from(error).message}. Check [teleport] addr, that the auth server runs, and that this host reaches it (and that root_cas is the cluster's CA)`,
+        "Teleport connection",
+        failure.fix
+          ? failure.describe()
+          : `cannot reach ${config.teleport.addr}: ${failure.message}. Check [teleport] addr, that Teleport runs, and that this host reaches it`,
       );
-      emit("skip", "Teleport identity accepted, permissions", "not checked: Teleport did not answer");
+      emit(
+        "skip",
+        "Teleport auth server, identity accepted, permissions",
+        "not checked: Teleport did not answer",
+      );
       return undefined;
     }
 

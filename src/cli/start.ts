@@ -26,6 +26,17 @@ export async function loadIdentity(config: Config): Promise<TlsIdentity> {
       });
 }
 
+/** The [teleport] settings for reaching the auth API through a proxy, with the CA file read. */
+export async function teleportConnection(
+  config: Config,
+): Promise<{ proxyCa?: string; connectionUpgrade?: boolean }> {
+  const { proxyCaFile, connectionUpgrade } = config.teleport;
+  return {
+    ...(proxyCaFile ? { proxyCa: await readFile(proxyCaFile, "utf8") } : {}),
+    ...(connectionUpgrade === undefined ? {} : { connectionUpgrade }),
+  };
+}
+
 export async function daemonOptions(
   config: Config,
   identity: TlsIdentity,
@@ -58,6 +69,7 @@ export async function daemonOptions(
       addr: config.teleport.addr,
       identity: { cert: identity.cert, key: identity.key, cas: identity.cas },
       renewCommand: identity.renewCommand,
+      ...(await teleportConnection(config)),
     },
     mattermost: {
       url: config.mattermost.url,

@@ -20,9 +20,13 @@ const BOILERPLATE = `# teleport-mattermost configuration. EDIT THIS FILE before 
 # or keep the token in a file of its own (token = "/path"). start warns while it is not.
 
 [teleport]
-# Address of the Teleport auth server (port 3025), or of the proxy (port 443 or 3080), as
-# host:port. Default: "localhost:3025". Old name: auth_server.
-addr = "teleport.example.com:3025"
+# Where Teleport is, as host:port: the proxy's HTTPS address (Teleport Cloud:
+# "<tenant>.teleport.sh:443"; a self-hosted proxy: port 443, or 3080), or an auth server
+# (port 3025). The daemon finds out which it is: an auth server directly; a proxy with TLS
+# routing (Teleport 8+); or, when a load balancer in front of the proxy ends TLS, the
+# proxy's connection upgrade (Teleport 15.1+). \`teleport-mattermost check\` says which.
+# Default: "localhost:3025". Old name: auth_server.
+addr = "teleport.example.com:443"
 
 # The identity this daemon presents to Teleport, exported with
 #   tctl auth sign --format=tls --user=access-plugin-mattermost --out=auth --ttl=8760h
@@ -42,6 +46,16 @@ root_cas = "/var/lib/teleport/plugins/mattermost/auth.cas"
 
 # How often to re-read it when refresh_identity is on. Default: "1m".
 # refresh_identity_interval = "1m"
+
+# Through a proxy only: the CA certificate (PEM) that issued the proxy's web certificate, when
+# that is a private CA. Needed only when a load balancer ends TLS in front of the proxy (the
+# connection upgrade then runs over the web certificate). Default: the public CAs Node.js knows,
+# plus NODE_EXTRA_CA_CERTS.
+# proxy_ca_file = "/var/lib/teleport/plugins/mattermost/proxy-ca.pem"
+
+# Through a proxy only: use the connection upgrade (true) or never (false), for set-ups the
+# automatic test cannot see (like Teleport's TELEPORT_TLS_ROUTING_CONN_UPGRADE). Default: found out.
+# connection_upgrade = true
 
 [mattermost]
 # The address you open Mattermost at.

@@ -38,6 +38,10 @@ export interface TeleportConfig {
   refreshIdentity: boolean;
   /** How often to re-read it; default 60 000 (1m). */
   refreshIdentityIntervalMs: number;
+  /** PEM file of the CA of a proxy's web certificate, trusted besides Node's public CAs. */
+  proxyCaFile?: string;
+  /** Force the proxy connection upgrade on or off; absent = detect. */
+  connectionUpgrade?: boolean;
 }
 
 /** Where the plugin's Teleport identity lives: the three `--format=tls` files, or one identity file. */

@@ -85,7 +85,7 @@ export async function loadConfig(
       warn: (keyPath, text) => warnings.push(located(configPath, locator.lineOf(keyPath), text)),
     };
     const roleToRecipients = resolveRoleToRecipients(raw.role_to_recipients ?? {}, ctx);
-    const teleport = resolveTeleport(raw.teleport ?? {}, ctx);
+    const teleport = await resolveTeleport(raw.teleport ?? {}, ctx);
     const mattermost = await resolveMattermost(
       raw.mattermost ?? {},
       ctx,

@@ -28,6 +28,8 @@ export const teleportTableSchema = z.strictObject({
   identity: text,
   refresh_identity: flag,
   refresh_identity_interval: text,
+  proxy_ca_file: text,
+  connection_upgrade: flag,
 });
 
 export const mattermostTableSchema = z.strictObject({

@@ -4,6 +4,16 @@
  */
 export type RequestState = "NONE" | "PENDING" | "APPROVED" | "DENIED" | "PROMOTED";
 
+/** One resource of a resource access request (Teleport 10+ `RequestedResourceIDs`). */
+export interface RequestedResource {
+  cluster: string;
+  /** e.g. `node`, `db`, `app`, `kube_cluster`, `namespace`. */
+  kind: string;
+  name: string;
+  /** e.g. a Kubernetes namespace or `namespace/pod`; "" when none. */
+  subResource: string;
+}
+
 export interface AccessReview {
   author: string;
   roles: string[];
@@ -27,6 +37,8 @@ export interface AccessRequest {
   /** When the request itself expires if nobody decides (Metadata.Expires). */
   requestExpires: Date | undefined;
   suggestedReviewers: string[];
+  /** The resources a resource access request asks for (`tsh request create --resource`); [] for role requests. */
+  resources: RequestedResource[];
   reviews: AccessReview[];
   /** Approvals needed by the thresholds (0 when the server has none). */
   thresholdApprovals: number;

@@ -5,7 +5,7 @@
  * a compare-and-swap fails, reads again and asks again).
  */
 import type { AccessRequest, AccessReview } from "./access-request.js";
-import { type PluginRecord, parseClaim } from "./plugin-data.js";
+import { keptResources, type PluginRecord, parseClaim } from "./plugin-data.js";
 import {
   linkOnlyFor,
   type PostModel,
@@ -208,6 +208,7 @@ export function postModelFor(
       user: record.user,
       roles: record.roles,
       reason: record.reason,
+      ...(record.resources.total ? { resources: record.resources } : {}),
       ...(decidedBy ? { decidedBy } : {}),
       ...(record.decisionReason ? { resolveReason: record.decisionReason } : {}),
     };
@@ -230,6 +231,7 @@ export function postModelFor(
     ...(decider && status !== "PENDING" ? { decidedBy: decider } : {}),
     ...(resolveReason ? { resolveReason } : {}),
     ...(request.suggestedReviewers.length ? { suggestedReviewers: request.suggestedReviewers } : {}),
+    ...(request.resources.length ? { resources: keptResources(request.resources) } : {}),
     ...(request.accessExpires ? { accessExpires: request.accessExpires } : {}),
     ...(request.requestExpires ? { requestExpires: request.requestExpires } : {}),
     ...(request.longTerm ? { longTerm: true } : {}),

@@ -3,8 +3,9 @@
  * `mattermost`, one entry per access request, written by compare-and-swap: ARCHITECTURE.md §3).
  * Teleport stores a flat map of strings; this module is the only place that knows its keys.
  */
+import type { RequestedResource } from "./access-request.js";
 import { isMattermostId } from "./ids.js";
-import type { PostStatus } from "./render.js";
+import { MAX_RESOURCES_SHOWN, type PostStatus } from "./render.js";
 
 export const PLUGIN_NAME = "mattermost";
 
@@ -32,6 +33,8 @@ export interface PluginRecord {
   user: string;
   roles: string[];
   reason: string;
+  /** The first resources of a resource request (at most MAX_RESOURCES_SHOWN) and their total. */
+  resources: { shown: RequestedResource[]; total: number };
   /** Who decided in Mattermost, and why (set by the click, before the state change). */
   decidedBy: string;
   decisionReason: string;
@@ -63,6 +66,7 @@ export const EMPTY_RECORD: PluginRecord = {
   user: "",
   roles: [],
   reason: "",
+  resources: { shown: [], total: 0 },
   decidedBy: "",
   decisionReason: "",
   decisionLock: "",
@@ -82,6 +86,7 @@ const KEYS = {
   user: "user",
   roles: "roles",
   reason: "request_reason",
+  resources: "resources",
   decidedBy: "decided_by",
   decisionReason: "decision_reason",
   decisionLock: "decision_lock",
@@ -105,6 +110,7 @@ export function encodeRecord(record: PluginRecord): Record<string, string> {
     [KEYS.user]: record.user,
     [KEYS.roles]: record.roles.join(","),
     [KEYS.reason]: record.reason,
+    [KEYS.resources]: encodeResources(record.resources),
     [KEYS.decidedBy]: record.decidedBy,
     [KEYS.decisionReason]: record.decisionReason,
     [KEYS.decisionLock]: record.decisionLock,
@@ -154,6 +160,39 @@ export function decodeRecord(data: Record<string, string> | undefined): PluginRe
   return readStored(data).record;
 }
 
+/** The resources kept for a request: what the post shows, capped, as JSON `{"total":n,"shown":[[kind,name,sub,cluster]…]}`; "" for a role request. */
+export function keptResources(resources: readonly RequestedResource[]): PluginRecord["resources"] {
+  return { shown: resources.slice(0, MAX_RESOURCES_SHOWN), total: resources.length };
+}
+
+function encodeResources(resources: PluginRecord["resources"]): string {
+  if (resources.total === 0) return "";
+  const shown = resources.shown.map((r) => [r.kind, r.name, r.subResource, r.cluster]);
+  return JSON.stringify({ total: resources.total, shown });
+}
+
+/** The kept resources; undefined when the stored value is not what {@link encodeResources} writes. */
+function decodeResources(text: string): PluginRecord["resources"] | undefined {
+  if (text === "") return { shown: [], total: 0 };
+  try {
+    const data = JSON.parse(text) as { total?: unknown; shown?: unknown };
+    if (typeof data !== "object" || data === null || !Array.isArray(data.shown)) return undefined;
+    const shown = data.shown
+      .filter((item): item is unknown[] => Array.isArray(item))
+      .map(([kind, name, subResource, cluster]) => ({
+        kind: String(kind ?? ""),
+        name: String(name ?? ""),
+        subResource: String(subResource ?? ""),
+        cluster: String(cluster ?? ""),
+      }))
+      .slice(0, MAX_RESOURCES_SHOWN);
+    const total = typeof data.total === "number" && data.total >= shown.length ? data.total : shown.length;
+    return { shown, total };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Reads a stored entry, whoever wrote it: this daemon, an earlier version of the plugin, or a
  * person by hand. Values that do not parse are reported in `unreadable`, never guessed at: a
@@ -181,6 +220,8 @@ export function readStored(data: Record<string, string> | undefined): StoredReco
     else unreadable[SEED_POST_KEYS.postId] = quote(`${seedPost.channelId}/${seedPost.postId}`);
   }
   const rendered = checked(KEYS.rendered, (value) => STATUSES.has(value)) as PostStatus | "";
+  const resources = decodeResources(text(KEYS.resources));
+  if (resources === undefined) unreadable[KEYS.resources] = quote(text(KEYS.resources));
   const foreignPosts = posts.length > 0 && rendered === "";
   const record: PluginRecord = {
     posts,
@@ -193,6 +234,7 @@ export function readStored(data: Record<string, string> | undefined): StoredReco
     user: text(KEYS.user),
     roles: text(KEYS.roles).split(",").filter(Boolean),
     reason: text(KEYS.reason),
+    resources: resources ?? { shown: [], total: 0 },
     decidedBy: text(KEYS.decidedBy),
     decisionReason: text(KEYS.decisionReason),
     decisionLock: checked(KEYS.decisionLock, (value) => parseClaim(value) !== undefined),

@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { MessageAttachment, PostAction, PostProps } from "../mattermost/types.js";
+import type { RequestedResource } from "./access-request.js";
 import {
   escapeCode,
   escapeText,
@@ -58,6 +59,8 @@ export const MAX_MESSAGE_RUNES = 16_383;
 export const MAX_PROPS_RUNES = 8_000;
 /** Roles listed in a post; the rest are counted ("and 12 more"). */
 export const MAX_ROLES_SHOWN = 10;
+/** Resources listed in a post (a resource request can name hundreds); the rest are counted. */
+export const MAX_RESOURCES_SHOWN = 10;
 /** Reviews listed on a pending post. */
 export const MAX_REVIEWS_SHOWN = 10;
 /** Shortest a reason is cut to while fitting a post into MAX_PROPS_RUNES. */
@@ -98,6 +101,11 @@ export interface PostModel {
   /** Ping's ProxyPublicAddr, for a link to the request in the web UI. */
   proxyAddr?: string;
   suggestedReviewers?: string[];
+  /**
+   * What a resource access request asks for: the first resources (at most MAX_RESOURCES_SHOWN
+   * are kept once Teleport deleted the request) and how many there are in all.
+   */
+  resources?: { shown: RequestedResource[]; total: number };
   /** Long-term requests are reviewed in Teleport only (no buttons). */
   longTerm?: boolean;
 }
@@ -157,6 +165,16 @@ function rolesText(roles: string[]): string {
   return shown.join(", ") + (rest > 0 ? ` and ${rest} more` : "");
 }
 
+/** `node \`web-1\``, `namespace \`prod/default\``, one per line, capped like the roles. */
+function resourcesText(resources: { shown: RequestedResource[]; total: number }): string {
+  const lines = resources.shown.slice(0, MAX_RESOURCES_SHOWN).map((resource) => {
+    const name = resource.subResource ? `${resource.name}/${resource.subResource}` : resource.name;
+    return `${escapeText(resource.kind, MAX_NAME_RUNES)} ${escapeCode(name, MAX_NAME_RUNES)}`;
+  });
+  const rest = resources.total - lines.length;
+  return lines.join("\n") + (rest > 0 ? `\nand ${rest} more` : "");
+}
+
 const REVIEW_MARKS = { APPROVED: "✅", DENIED: "❌" } as const;
 
 function reviewsText(summary: ReviewSummary, reasonRunes: number): string {
@@ -174,6 +192,9 @@ function renderWithReasonLimit(model: PostModel, buttons: ButtonContext | undefi
     { title: "Roles", value: rolesText(model.roles), short: true },
     { title: "Request ID", value: escapeCode(model.requestId), short: true },
     { title: "Status", value: STATUS_LABELS[model.status], short: true },
+    ...(model.resources?.total
+      ? [{ title: "Resources", value: resourcesText(model.resources), short: false }]
+      : []),
     {
       title: "Reason",
       value: model.reason.trim() ? escapeText(model.reason, reasonRunes) : "_(none given)_",

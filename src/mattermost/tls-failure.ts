@@ -4,21 +4,11 @@
  * valid now, or issued for another name ([mattermost] url).
  */
 import { AppError } from "../errors.js";
+import { CERT_NOT_NOW_CODES, CERT_WRONG_NAME_CODE, UNTRUSTED_CERT_CODES } from "../lib/tls-verify-codes.js";
 
-/** OpenSSL's verification results (as Node reports them in `code`) that mean "no trusted issuer". */
-const UNTRUSTED = new Set([
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "CERT_UNTRUSTED",
-  "CERT_SIGNATURE_FAILURE",
-  "CERT_CHAIN_TOO_LONG",
-  "INVALID_CA",
-]);
-const NOT_NOW = new Set(["CERT_HAS_EXPIRED", "CERT_NOT_YET_VALID"]);
-const WRONG_NAME = "ERR_TLS_CERT_ALTNAME_INVALID";
+const UNTRUSTED = UNTRUSTED_CERT_CODES;
+const NOT_NOW = CERT_NOT_NOW_CODES;
+const WRONG_NAME = CERT_WRONG_NAME_CODE;
 
 export const CA_FILE_KEY = "[mattermost] ca_file";
 

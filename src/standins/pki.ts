@@ -321,3 +321,38 @@ export async function selfSignedCert(options: SelfSignedOptions): Promise<CertAn
   });
   return { cert: certificate.toString("pem"), key: await privateKeyPem(x509, keys) };
 }
+
+/**
+ * A "public" CA and the web certificate it issued for a Teleport proxy: what a proxy presents
+ * on its HTTPS port (ACME or a commercial CA in real life). It is deliberately not the cluster's
+ * Host CA, so a client that trusts only `auth.cas` cannot verify it.
+ */
+export interface WebPki {
+  /** PEM of the public CA's certificate: what a system trust store would hold. */
+  caCert: string;
+  /** The proxy's web certificate and key. */
+  server: CertAndKey;
+}
+
+export async function createWebPki(
+  options: { dnsNames?: string[]; ipAddresses?: string[] } = {},
+): Promise<WebPki> {
+  const x509 = await loadX509();
+  const ca = await createAuthority(x509, "Stand-in Public Root CA");
+  const server = await issue(
+    x509,
+    ca,
+    [attribute("CN", [options.dnsNames?.[0] ?? "localhost"])],
+    [
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      subjectAltNames(
+        x509,
+        options.dnsNames ?? ["localhost"],
+        options.ipAddresses ?? TELEPORT_SERVER_IP_ADDRESSES,
+      ),
+    ],
+    validity({}, 90 * DAY_MS),
+  );
+  return { caCert: ca.cert, server };
+}

@@ -1,24 +1,26 @@
 /**
  * The Teleport auth API client: gRPC over HTTP/2 with mutual TLS, using the identity exported
- * by `tctl auth sign --format=tls`. Only the calls an access-request plugin needs, each mapped
- * to plain types and AppErrors. Method availability differs per server version
- * (TELEPORT-WIRE.md §1); where a call is missing, the client falls back to its successor.
+ * by `tctl auth sign --format=tls`, to an auth server or through a proxy (connection.ts finds
+ * the route `addr` needs). Only the calls an access-request plugin needs, each mapped to plain
+ * types and AppErrors. Method availability differs per server version (TELEPORT-WIRE.md §1);
+ * where a call is missing, the client falls back to its successor.
  */
 import { create, type MessageShape } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import type { AccessRequest, RequestState, TeleportUser } from "../core/access-request.js";
-import { AppError, isAppError } from "../errors.js";
+import { type AppError, isAppError } from "../errors.js";
 import type { CallObserver } from "../lib/call-observer.js";
-import { type ProxyChoice, proxyFor, shownProxy } from "../lib/proxy-env.js";
-import { accessRequestFromProto, stateToProto } from "./convert.js";
-import { teleportError } from "./errors.js";
+import { type ProxyChoice, proxyFor } from "../lib/proxy-env.js";
+import { Connection } from "./connection.js";
+import { accessRequestFromProto, stateToProto, type WatchEvent, watchEventFromProto } from "./convert.js";
+import { teleportError, withConnectionFailure } from "./errors.js";
+import { proxyOptions, proxyTarget } from "./forward-proxy.js";
 import {
   AccessReviewSubmissionSchema,
   AuthService,
   type Event,
   GetUserRequestSchema,
-  Operation,
   PingRequestSchema,
   RequestIDSchema,
   RequestStateSetterSchema,
@@ -31,44 +33,19 @@ import {
   RequestState as ProtoRequestState,
   WatchKindSchema,
 } from "./gen/teleport/types_pb.js";
+import { OpenerCredentials } from "./grpc-connector.js";
 import { grpcDefinition } from "./grpc-service.js";
 import { encodePluginDataUpdate } from "./plugin-data-wire.js";
+import { TELEPORT_SERVER_NAME } from "./route.js";
+import type { RouteReport } from "./route-detect.js";
 
-/** SNI and name the auth server certificate always carries (TELEPORT-WIRE.md §7). */
-export const TELEPORT_SERVER_NAME = "teleport.cluster.local";
+export { TELEPORT_SERVER_NAME };
 /** Kind of resource watched and of plugin data (TELEPORT-WIRE.md §3, §5). */
 export const ACCESS_REQUEST_KIND = "access_request";
 /** Largest answer accepted: a listing of ~300,000 requests. */
 export const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
 /** Default deadline of one unary call. */
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
-
-/**
- * grpc-js reads the proxy variables its own way (lower case only, and NO_PROXY names match as
- * bare suffixes), so it is told not to, and is given the proxy the Mattermost calls would take
- * (lib/proxy-env.ts): it then dials the proxy and tunnels to `addr` with HTTP CONNECT.
- */
-function proxyOptions(addr: string, proxy: ProxyChoice | undefined): grpc.ChannelOptions {
-  if (!proxy) return { "grpc.enable_http_proxy": 0 };
-  if (proxy.url.protocol !== "http:") {
-    throw new AppError(
-      "CONFIG",
-      `${proxy.variable} names the proxy ${shownProxy(proxy)}, but the Teleport connection can only use an http:// proxy`,
-      { fix: `Use an http:// proxy, or list the auth server ${addr} in NO_PROXY to reach it directly` },
-    );
-  }
-  const { username, password } = proxy.url;
-  return {
-    "grpc.enable_http_proxy": 0,
-    "grpc.http_connect_target": `dns:${addr}`,
-    ...(username ? { "grpc.http_connect_creds": decodeURIComponent(`${username}:${password}`) } : {}),
-  };
-}
-
-/** host:port of the proxy (URL keeps an IPv6 host in brackets; an http proxy defaults to 80). */
-function proxyTarget(proxy: ProxyChoice): string {
-  return `${proxy.url.hostname}:${proxy.url.port || "80"}`;
-}
 
 const methods = grpcDefinition(AuthService);
 type Methods = typeof methods;
@@ -81,10 +58,14 @@ export interface TeleportIdentityPem {
 }
 
 export interface TeleportClientOptions {
-  /** host:port of the auth server. */
+  /** host:port of the auth server or of the proxy's HTTPS port. */
   addr: string;
   identity: TeleportIdentityPem;
   serverName?: string;
+  /** PEM CAs trusted for a proxy's web certificate besides Node's public list (`proxy_ca_file`). */
+  proxyCa?: string;
+  /** Force the proxy connection upgrade on or off (`connection_upgrade`); default detect. */
+  connectionUpgrade?: boolean;
   callTimeoutMs?: number;
   /** Told about every unary call and listing stream, for metrics. */
   observer?: CallObserver;
@@ -101,10 +82,7 @@ export interface PingResult {
   advancedAccessWorkflows: boolean;
 }
 
-export type WatchEvent =
-  | { type: "init" }
-  | { type: "put"; request: AccessRequest }
-  | { type: "delete"; id: string };
+export type { WatchEvent };
 
 export type PluginDataMap = Record<string, string>;
 
@@ -113,6 +91,7 @@ export class TeleportClient {
   /** The forward proxy the auth server is reached through, when the environment names one. */
   readonly proxy: ProxyChoice | undefined;
   private readonly client: grpc.Client;
+  private readonly connection: Connection;
   private readonly callTimeoutMs: number;
   private readonly observer: CallObserver | undefined;
   private readonly explain: (error: AppError) => AppError;
@@ -125,15 +104,18 @@ export class TeleportClient {
     this.observer = options.observer;
     this.explain = options.explain ?? ((error) => error);
     const serverName = options.serverName ?? TELEPORT_SERVER_NAME;
-    const credentials = grpc.credentials.createSsl(
-      Buffer.from(options.identity.cas),
-      Buffer.from(options.identity.key),
-      Buffer.from(options.identity.cert),
-    );
     this.proxy = proxyFor(new URL(`https://${options.addr}`), options.env);
+    this.connection = new Connection({
+      addr: options.addr,
+      identity: options.identity,
+      serverName,
+      ...(this.proxy ? { forwardProxy: this.proxy } : {}),
+      ...(options.proxyCa ? { proxyCa: options.proxyCa } : {}),
+      ...(options.connectionUpgrade === undefined ? {} : { upgrade: options.connectionUpgrade }),
+    });
+    const credentials = new OpenerCredentials((socket) => this.connection.open(socket));
     this.client = new grpc.Client(this.proxy ? proxyTarget(this.proxy) : options.addr, credentials, {
       ...proxyOptions(options.addr, this.proxy),
-      "grpc.ssl_target_name_override": serverName,
       "grpc.default_authority": serverName,
       // Keep the watch stream's connection alive through idle NATs and notice dead peers.
       "grpc.keepalive_time_ms": 30_000,
@@ -149,8 +131,20 @@ export class TeleportClient {
     this.client.close();
   }
 
+  /** How the client reaches the auth API, once a call got through. */
+  get route(): RouteReport | undefined {
+    return this.connection.route;
+  }
+
+  /** The cluster the identity belongs to (the one a proxy is asked to route to). */
+  get clusterName(): string {
+    return this.connection.clusterName;
+  }
+
+  /** A gRPC failure as an AppError, with the reason no connection could be made when known. */
   private failure(operation: string, error: unknown): AppError {
-    return this.explain(teleportError(operation, error, this.addr));
+    const mapped = teleportError(operation, error, this.addr);
+    return this.explain(withConnectionFailure(mapped, this.connection.lastFailure, operation));
   }
 
   /** One unary call; `serialize` replaces the generated encoder (plugin-data-wire.ts). */
@@ -399,19 +393,4 @@ export class TeleportClient {
   }
 }
 
-export function watchEventFromProto(event: Event): WatchEvent | undefined {
-  switch (event.type) {
-    case Operation.INIT:
-      return { type: "init" };
-    case Operation.PUT:
-      return event.resource.case === "accessRequest"
-        ? { type: "put", request: accessRequestFromProto(event.resource.value) }
-        : undefined;
-    case Operation.DELETE:
-      return event.resource.case === "resourceHeader"
-        ? { type: "delete", id: event.resource.value.metadata?.name ?? "" }
-        : undefined;
-    default:
-      return undefined;
-  }
-}
+export { watchEventFromProto };

@@ -5,6 +5,7 @@
  */
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { AccessRequest, AccessReview, RequestState } from "../core/access-request.js";
+import { type Event, Operation } from "./gen/teleport/authservice_pb.js";
 import {
   AccessRequestKind,
   type AccessRequestV3,
@@ -60,9 +61,37 @@ export function accessRequestFromProto(request: AccessRequestV3): AccessRequest 
     accessExpires: timestampToDate(spec?.expires),
     requestExpires: timestampToDate(request.metadata?.expires),
     suggestedReviewers: [...(spec?.suggestedReviewers ?? [])],
+    resources: (spec?.requestedResourceIds ?? []).map((id) => ({
+      cluster: id.clusterName,
+      kind: id.kind,
+      name: id.name,
+      subResource: id.subResourceName,
+    })),
     reviews: (spec?.reviews ?? []).map(reviewFromProto),
     thresholdApprovals: Math.max(0, ...(spec?.thresholds ?? []).map((t) => t.approve)),
     dryRun: spec?.dryRun ?? false,
     longTerm: spec?.requestKind === AccessRequestKind.LONG_TERM,
   };
+}
+
+export type WatchEvent =
+  | { type: "init" }
+  | { type: "put"; request: AccessRequest }
+  | { type: "delete"; id: string };
+
+export function watchEventFromProto(event: Event): WatchEvent | undefined {
+  switch (event.type) {
+    case Operation.INIT:
+      return { type: "init" };
+    case Operation.PUT:
+      return event.resource.case === "accessRequest"
+        ? { type: "put", request: accessRequestFromProto(event.resource.value) }
+        : undefined;
+    case Operation.DELETE:
+      return event.resource.case === "resourceHeader"
+        ? { type: "delete", id: event.resource.value.metadata?.name ?? "" }
+        : undefined;
+    default:
+      return undefined;
+  }
 }

@@ -75,3 +75,21 @@ function permissionFix(text: string): string {
     : "the rules `access_request: [list, read, update]`, `access_plugin_data: [update]` and `user: [read]`";
   return `Give the plugin's Teleport role ${rules}; \`teleport-mattermost check\` names every rule it lacks`;
 }
+
+/**
+ * A call that failed with UNAVAILABLE because no connection could be made says why, with the
+ * fix, when the route finder knew it (connection.ts `lastFailure`).
+ */
+export function withConnectionFailure(
+  mapped: AppError,
+  failure: AppError | undefined,
+  operation: string,
+): AppError {
+  if (!failure || mapped.details["grpcCode"] !== status.UNAVAILABLE) return mapped;
+  return new AppError("TELEPORT", `Teleport ${operation} failed: ${failure.message}`, {
+    cause: mapped.cause,
+    details: { ...mapped.details, ...failure.details },
+    retryable: failure.retryable,
+    ...(failure.fix ? { fix: failure.fix } : {}),
+  });
+}

@@ -27,9 +27,9 @@ export interface TransportFailure {
 }
 
 const EXPORT_TLS = "tctl auth sign --format=tls --user=access-plugin-mattermost --out=auth --ttl=8760h";
-/** The proxy's TLS routing is not supported (README, "Teleport versions and identities"). */
+/** addr names an auth server or the proxy's HTTPS port (README, "Where `addr` points"). */
 const ADDR_FIX =
-  "Set [teleport] addr to the auth server's address, port 3025 by default (not the proxy's web port)";
+  "Set [teleport] addr to the auth server (host:3025) or to the Teleport proxy's HTTPS address (host:443)";
 
 /** Patterns of OpenSSL and Node TLS messages, most specific first. */
 const PATTERNS: ReadonlyArray<{ test: RegExp; problem: TransportProblem }> = [

@@ -6,6 +6,7 @@ import {
   encodeRecord,
   expectRecord,
   formatClaim,
+  keptResources,
   type PluginRecord,
   parseClaim,
   readStored,
@@ -30,6 +31,13 @@ test("a record survives encode → decode", () => {
     user: "alice",
     roles: ["editor", "dba"],
     reason: "deploy, now",
+    resources: {
+      shown: [
+        { cluster: "teleport.example.com", kind: "node", name: "web-1", subResource: "" },
+        { cluster: "teleport.example.com", kind: "namespace", name: "prod", subResource: "default" },
+      ],
+      total: 27,
+    },
     decidedBy: "bob",
     decisionReason: "ok",
     decisionLock: formatClaim("nonce-1", 5678),
@@ -137,4 +145,22 @@ test("the expectation of a record of ours also expects no seed-plugin post", () 
   const expect = expectRecord(EMPTY_RECORD);
   assert.equal(expect["post_id"], "");
   assert.equal(expect["channel_id"], "");
+});
+
+test("a resource request keeps its first resources and the total; a role request stores nothing", () => {
+  const many = Array.from({ length: 25 }, (_, i) => ({
+    cluster: "c",
+    kind: "node",
+    name: `web-${i}`,
+    subResource: "",
+  }));
+  const kept = keptResources(many);
+  assert.equal(kept.total, 25);
+  assert.equal(kept.shown.length, 10);
+  const stored = encodeRecord({ ...EMPTY_RECORD, resources: kept });
+  assert.deepEqual(decodeRecord(stored).resources, kept);
+  assert.equal(encodeRecord({ ...EMPTY_RECORD, resources: keptResources([]) })["resources"], "");
+  assert.deepEqual(decodeRecord({ resources: "not json" }).resources, { shown: [], total: 0 });
+  assert.equal(readStored({ resources: "not json" }).unreadable["resources"], "not json");
+  assert.equal(readStored({ resources: '{"total":3}' }).current, false);
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { escapeCode } from "../../src/core/escape.js";
 import { type PostModel, renderPost } from "../../src/core/render.js";
 
 const model: PostModel = {
@@ -63,4 +64,34 @@ test("a decided post has no buttons and names the decider", () => {
 
 test("rendering is deterministic", () => {
   assert.equal(JSON.stringify(renderPost(model, buttons)), JSON.stringify(renderPost(model, buttons)));
+});
+
+test("a resource request lists kind and name of its resources, escaped, capped with 'and N more'", () => {
+  const shown = [
+    { cluster: "c", kind: "node", name: "web-1", subResource: "" },
+    { cluster: "c", kind: "namespace", name: "prod", subResource: "default" },
+    { cluster: "c", kind: "db*", name: "pg`@all`", subResource: "" },
+    ...Array.from({ length: 7 }, (_, i) => ({
+      cluster: "c",
+      kind: "app",
+      name: `app-${i}`,
+      subResource: "",
+    })),
+  ];
+  const post = renderPost({ ...model, resources: { shown, total: 12 } }, buttons);
+  const lines = (fieldValue(post, "Resources") ?? "").split("\n");
+  assert.equal(lines.length, 11);
+  assert.equal(lines[0], "node `web-1`");
+  assert.equal(lines[1], "namespace `prod/default`");
+  assert.equal(
+    lines[2],
+    `db\\* ${escapeCode("pg`@all`")}`,
+    "kind escaped as text, name as code (roles' rules)",
+  );
+  assert.equal(lines.at(-1), "and 2 more");
+  assert.equal(
+    fieldValue(renderPost(model, buttons), "Resources"),
+    undefined,
+    "role requests have no such field",
+  );
 });

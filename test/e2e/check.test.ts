@@ -94,6 +94,7 @@ describe("teleport-mattermost check", () => {
       "✓",
       /^user access-plugin-mattermost \(roles access-plugin\), key matches, valid until \S+ \(\d+ (days|hours) left\)$/,
     );
+    assertLine(run, "Teleport connection", "✓", /^127\.0\.0\.1:\d+ is a Teleport auth server$/);
     assertLine(
       run,
       "Teleport auth server",
@@ -122,7 +123,7 @@ describe("teleport-mattermost check", () => {
       "✓",
       /reaches \[http\] listen_addr 127\.0\.0\.1:\d+ \(tested with a temporary listener/,
     );
-    assert.equal(Object.keys(run.lines).length, 10);
+    assert.equal(Object.keys(run.lines).length, 11);
   });
 
   test("the probes change nothing in Teleport", async () => {
@@ -405,13 +406,13 @@ describe("teleport-mattermost check", () => {
   });
 
   // Last: it stops the Teleport stand-in for good.
-  test("Teleport down: ✗ Teleport auth server, the rest of Teleport not checked", async () => {
+  test("Teleport down: ✗ Teleport connection, the rest of Teleport not checked", async () => {
     await world.teleport.stop();
     const run = await check();
     assert.equal(run.code, 1);
     assertLine(run, "Teleport identity", "✓", /access-plugin-mattermost/);
-    assertLine(run, "Teleport auth server", "✗", /cannot reach 127\.0\.0\.1:\d+: .*Check \[teleport\] addr/);
-    assertLine(run, "Teleport identity accepted, permissions", "–", /Teleport did not answer/);
+    assertLine(run, "Teleport connection", "✗", /cannot reach 127\.0\.0\.1:\d+: .*Check \[teleport\] addr/);
+    assertLine(run, "Teleport auth server, identity accepted, permissions", "–", /Teleport did not answer/);
     assertLine(run, "Mattermost decisions", "–", /not checked/);
     assertLine(run, "Mattermost channel", "✓", /member/);
   });

@@ -1,5 +1,6 @@
 /**
- * [teleport]: where the auth server is and which identity the plugin presents to it.
+ * [teleport]: where the auth server (or the proxy in front of it) is, and which identity the
+ * plugin presents to it.
  * The identity files themselves are read by teleport/identity.ts at start (and on reload);
  * here we only check that the settings make a complete, unambiguous choice.
  */
@@ -9,6 +10,7 @@ import type { TeleportConfig, TeleportCredentials } from "../config.js";
 import { ConfigIssue } from "../config-issue.js";
 import { parseDurationMs } from "../duration.js";
 import { checkHostPort } from "../host-port.js";
+import { readCertificates } from "../read-certificates.js";
 import type { RawConfig } from "../schema.js";
 import { configFilePath, given, type SectionContext } from "../section-context.js";
 
@@ -19,7 +21,7 @@ export const DEFAULT_REFRESH_IDENTITY_INTERVAL_MS = 60_000;
 const MIN_REFRESH_IDENTITY_INTERVAL_MS = 1000;
 const TLS_EXPORT = "tctl auth sign --format=tls --user=access-plugin-mattermost --out=auth --ttl=8760h";
 
-export function resolveTeleport(table: TeleportTable, ctx: SectionContext): TeleportConfig {
+export async function resolveTeleport(table: TeleportTable, ctx: SectionContext): Promise<TeleportConfig> {
   const credentials = resolveCredentials(table, ctx);
   const refreshIdentity = table.refresh_identity ?? false;
   if (refreshIdentity && credentials.kind !== "identity-file") {
@@ -35,7 +37,22 @@ export function resolveTeleport(table: TeleportTable, ctx: SectionContext): Tele
     credentials,
     refreshIdentity,
     refreshIdentityIntervalMs: resolveRefreshInterval(table, refreshIdentity, ctx),
+    ...(await resolveProxyCa(table, ctx)),
+    ...(table.connection_upgrade === undefined ? {} : { connectionUpgrade: table.connection_upgrade }),
   };
+}
+
+/** A private CA for the proxy's web certificate, checked to hold certificates now rather than at the first upgrade. */
+async function resolveProxyCa(table: TeleportTable, ctx: SectionContext): Promise<{ proxyCaFile?: string }> {
+  if (!given(table.proxy_ca_file)) return {};
+  const file = configFilePath(ctx, table.proxy_ca_file);
+  await readCertificates(
+    ctx,
+    ["teleport", "proxy_ca_file"],
+    file,
+    "Check the path, or remove proxy_ca_file when the proxy's web certificate comes from a public CA",
+  );
+  return { proxyCaFile: file };
 }
 
 function resolveAddr(table: TeleportTable, ctx: SectionContext): string {
@@ -46,8 +63,8 @@ function resolveAddr(table: TeleportTable, ctx: SectionContext): string {
     throw new ConfigIssue(
       ["teleport", "addr"],
       `${ctx.keyName(["teleport", "addr"])} ${quoted(table.addr)} ${checked.problem}`,
-      'Write it as host:port without a scheme, e.g. addr = "teleport.example.com:3025" ' +
-        '(auth server) or addr = "teleport.example.com:443" (proxy)',
+      'Write it as host:port without a scheme, e.g. addr = "teleport.example.com:443" (the proxy, ' +
+        'or <tenant>.teleport.sh:443 on Teleport Cloud) or addr = "auth.example.com:3025" (the auth server)',
     );
   }
   return addr;

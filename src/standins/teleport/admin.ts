@@ -11,6 +11,7 @@ import {
   AccessRequestV3Schema,
   AccessReviewSchema,
   RequestState,
+  ResourceIDSchema,
 } from "../../teleport/gen/teleport/types_pb.js";
 import type { StandinContext } from "./context.js";
 import { notImplemented } from "./errors.js";
@@ -32,6 +33,12 @@ export interface CreateRequestInput {
   accessTtlMs?: number;
   thresholds?: Thresholds;
   state?: "PENDING" | "APPROVED" | "DENIED";
+  /**
+   * `tsh request create --resource /<cluster>/<kind>/<name>[/<sub-resource>]` (Teleport 10+;
+   * the 18.0.0 profile here): the resources asked for. Teleport fills `roles` with the
+   * requester's search_as_roles that grant them; here the caller gives those roles.
+   */
+  resources?: Array<{ kind: string; name: string; subResource?: string; cluster?: string }>;
 }
 
 export interface ReviewInput {
@@ -44,9 +51,12 @@ export interface ReviewInput {
 
 /** `tctl request create`. */
 export function createRequest(
-  context: Pick<StandinContext, "newId" | "creation" | "requests" | "shape">,
+  context: Pick<StandinContext, "newId" | "creation" | "requests" | "shape" | "profile">,
   input: CreateRequestInput,
 ): AccessRequestV3 {
+  if (input.resources?.length && !context.profile.modern) {
+    throw notImplemented("resource access requests (RequestedResourceIDs, Teleport 10+)");
+  }
   const state = RequestState[input.state ?? "PENDING"];
   const request = create(AccessRequestV3Schema, {
     kind: KIND_ACCESS_REQUEST,
@@ -58,6 +68,14 @@ export function createRequest(
       state,
       requestReason: input.reason ?? "",
       suggestedReviewers: input.suggestedReviewers ?? [],
+      requestedResourceIds: (input.resources ?? []).map((resource) =>
+        create(ResourceIDSchema, {
+          clusterName: resource.cluster ?? "",
+          kind: resource.kind,
+          name: resource.name,
+          subResourceName: resource.subResource ?? "",
+        }),
+      ),
     },
   });
   const stored = context.requests.insert(request, {

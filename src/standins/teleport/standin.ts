@@ -182,7 +182,8 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
 
   /** Creates a request like `tctl request create`; returns it as this version would send it. */
   createRequest(input: CreateRequestInput): AccessRequestV3 {
-    return createRequest(this.context, input);
+    const resources = input.resources?.map((resource) => ({ cluster: this.clusterName, ...resource }));
+    return createRequest(this.context, { ...input, ...(resources ? { resources } : {}) });
   }
 
   /** `tctl request approve`: SetAccessRequestState(APPROVED). */

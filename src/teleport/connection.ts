@@ -1,0 +1,82 @@
+/**
+ * The client's connection to the auth API: which route `addr` needs (found once by
+ * route-detect.ts, found again after a connection on it fails) and the last reason a connection
+ * could not be made, so that calls failing with gRPC UNAVAILABLE can say it with its fix.
+ */
+import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+import { parseHostPort } from "../config/host-port.js";
+import { AppError } from "../errors.js";
+import type { ProxyChoice } from "../lib/proxy-env.js";
+import { clusterNameOf, openRoute, type RouteIdentity, TELEPORT_SERVER_NAME } from "./route.js";
+import { type DetectOptions, detectRoute, type RouteReport } from "./route-detect.js";
+
+export interface ConnectionOptions {
+  /** host:port from `[teleport] addr`. */
+  addr: string;
+  identity: RouteIdentity;
+  serverName?: string;
+  /** PEM CAs trusted for a proxy's web certificate besides Node's public list. */
+  proxyCa?: string;
+  /** Force the connection upgrade on (true) or off (false); undefined detects. */
+  upgrade?: boolean;
+  /** The forward proxy (HTTPS_PROXY) the connections to addr go through. */
+  forwardProxy?: ProxyChoice;
+}
+
+export class Connection {
+  /** The route in use, once one worked. */
+  route: RouteReport | undefined;
+  /** Why the last connection attempt failed; cleared by the next that works. */
+  lastFailure: AppError | undefined;
+  private detecting: Promise<RouteReport> | undefined;
+  private readonly params;
+  private readonly detect: DetectOptions;
+
+  constructor(options: ConnectionOptions) {
+    const target = parseHostPort(options.addr, { hostRequired: true });
+    if (!target)
+      throw new AppError("CONFIG", `[teleport] addr ${JSON.stringify(options.addr)} is not host:port`);
+    this.params = {
+      host: target.host,
+      port: target.port,
+      identity: options.identity,
+      clusterName: clusterNameOf(options.identity.cert),
+      serverName: options.serverName ?? TELEPORT_SERVER_NAME,
+      ...(options.proxyCa ? { proxyCa: options.proxyCa } : {}),
+      ...(options.forwardProxy ? { forwardProxy: options.forwardProxy } : {}),
+    };
+    this.detect = options.upgrade === undefined ? {} : { upgrade: options.upgrade };
+  }
+
+  get clusterName(): string {
+    return this.params.clusterName;
+  }
+
+  /** Opens the route over grpc-js's TCP socket, finding the route first when none is known. */
+  async open(socket: Socket): Promise<TLSSocket> {
+    try {
+      const route = await this.findRoute();
+      const secure = await openRoute(route.kind, socket, this.params);
+      this.lastFailure = undefined;
+      return secure;
+    } catch (error) {
+      this.route = undefined;
+      this.lastFailure = AppError.from(error, "TELEPORT");
+      throw this.lastFailure;
+    }
+  }
+
+  private findRoute(): Promise<RouteReport> {
+    if (this.route) return Promise.resolve(this.route);
+    this.detecting ??= detectRoute(this.params, this.detect)
+      .then((route) => {
+        this.route = route;
+        return route;
+      })
+      .finally(() => {
+        this.detecting = undefined;
+      });
+    return this.detecting;
+  }
+}
