@@ -7,6 +7,7 @@ import { Command, CommanderError } from "commander";
 import { configureText } from "../config/boilerplate.js";
 import { DEFAULT_CONFIG_PATH, loadConfig } from "../config/load.js";
 import { AppError } from "../errors.js";
+import { routeGrpcLogs } from "../teleport/grpc-log.js";
 import { VERSION } from "../version.js";
 import { tokenExposureWarning } from "./config-permissions.js";
 import { createLogger } from "./logger.js";
@@ -38,6 +39,7 @@ async function start(options: StartOptions, info: RunInfo): Promise<number> {
   const output = config.log.output.kind === "file" ? config.log.output.path : config.log.output.kind;
   const severity = options.debug ? "debug" : config.log.severity;
   const { logger, reopen } = createLogger({ output, severity, format: config.log.format });
+  routeGrpcLogs(logger);
   // The seed guide's first line (ORIGINAL-PLUGIN.md §1); operators grep for it as written.
   if (options.debug) logger.debug("DEBUG logging enabled");
   if (info.codeCache) logger.debug({ code_cache: info.codeCache }, "Code loaded");
@@ -62,6 +64,8 @@ async function start(options: StartOptions, info: RunInfo): Promise<number> {
 
 export async function main(argv: string[], info: RunInfo = {}): Promise<number> {
   let exitCode = 0;
+  // Until `start` has its logger (and in `check` and `demo`), grpc-js prints nothing of its own.
+  routeGrpcLogs(undefined);
   const program = new Command()
     .name("teleport-mattermost")
     .description("Approve or deny Teleport access requests from Mattermost")

@@ -15,7 +15,7 @@ import { type ProxyChoice, proxyFor } from "../lib/proxy-env.js";
 import { Connection } from "./connection.js";
 import { accessRequestFromProto, stateToProto, type WatchEvent, watchEventFromProto } from "./convert.js";
 import { teleportError, withConnectionFailure } from "./errors.js";
-import { proxyOptions, proxyTarget } from "./forward-proxy.js";
+import { proxyOptions, proxyTarget, tunnelFailure } from "./forward-proxy.js";
 import {
   AccessReviewSubmissionSchema,
   AuthService,
@@ -144,7 +144,9 @@ export class TeleportClient {
   /** A gRPC failure as an AppError, with the reason no connection could be made when known. */
   private failure(operation: string, error: unknown): AppError {
     const mapped = teleportError(operation, error, this.addr);
-    return this.explain(withConnectionFailure(mapped, this.connection.lastFailure, operation));
+    const known =
+      this.connection.lastFailure ?? (this.proxy ? tunnelFailure(mapped, this.addr, this.proxy) : undefined);
+    return this.explain(withConnectionFailure(mapped, known, operation));
   }
 
   /** One unary call; `serialize` replaces the generated encoder (plugin-data-wire.ts). */

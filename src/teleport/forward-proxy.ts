@@ -5,6 +5,7 @@
  */
 import { connect, type Socket } from "node:net";
 import type * as grpc from "@grpc/grpc-js";
+import { parseHostPort } from "../config/host-port.js";
 import { AppError } from "../errors.js";
 import { type ProxyChoice, shownProxy } from "../lib/proxy-env.js";
 
@@ -31,6 +32,27 @@ export function proxyOptions(addr: string, proxy: ProxyChoice | undefined): grpc
     "grpc.http_connect_target": `dns:${addr}`,
     ...(username ? { "grpc.http_connect_creds": decodeURIComponent(`${username}:${password}`) } : {}),
   };
+}
+
+/** grpc-js's text when no connection was ever made (its own cause is only logged, not returned). */
+const NEVER_CONNECTED = /No connection established/;
+
+/**
+ * Why a call through the forward proxy got no connection, when grpc-js failed before our route
+ * code ran: the proxy is down or refused CONNECT to addr (grpc-js says only "Last error:
+ * undefined"). Worded like the Mattermost client's proxy failures.
+ */
+export function tunnelFailure(mapped: AppError, addr: string, proxy: ProxyChoice): AppError | undefined {
+  if (!NEVER_CONNECTED.test(mapped.message)) return undefined;
+  const host = parseHostPort(addr, { hostRequired: true })?.host ?? addr;
+  return new AppError(
+    "TELEPORT",
+    `no connection to ${addr} through the proxy ${shownProxy(proxy)}: the proxy did not answer, or refused to tunnel (HTTP CONNECT) to ${addr}`,
+    {
+      retryable: true,
+      fix: `Check that the proxy answers and lets this host reach ${addr}, or list ${host} in NO_PROXY to reach it directly`,
+    },
+  );
 }
 
 /** host:port of the proxy (URL keeps an IPv6 host in brackets; an http proxy defaults to 80). */

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import * as https from "node:https";
+import { createServer, type Server } from "node:net";
 import { after, before, describe, test } from "node:test";
 import type { World } from "../../src/demo/world.js";
 import { createTestCa, issueCert } from "../support/certs.js";
@@ -85,6 +86,54 @@ describe("through a forward proxy", () => {
     assert.equal(proxy.tunnels.length, tunnels, `new tunnels: ${proxy.tunnels.slice(tunnels).join(", ")}`);
     assert.ok(!daemon.messages().some((msg) => msg.includes("reached through the proxy")));
     assert.equal(await daemon.stop(), 0);
+  });
+});
+
+describe("a forward proxy that refuses to tunnel to Teleport", () => {
+  const setup = suiteWorld();
+  let refusing: Server;
+  let proxyUrl: string;
+  before(async () => {
+    // As squid answers a CONNECT to a port its ACLs do not allow (e.g. 3025).
+    refusing = createServer((socket) => {
+      socket.once("data", () => socket.end("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"));
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, "127.0.0.1", resolve));
+    proxyUrl = `http://127.0.0.1:${(refusing.address() as { port: number }).port}`;
+  });
+  after(() => refusing.close());
+
+  function env(): NodeJS.ProcessEnv {
+    return envWith({ HTTPS_PROXY: proxyUrl, NO_PROXY: new URL(setup.world.mattermost.url).host });
+  }
+
+  test("start: the wait names the proxy and NO_PROXY, and every log line stays JSON", async (t) => {
+    const { configPath } = await writeDaemonConfig(setup.dir, setup.world);
+    const daemon = new DaemonProcess(["start", "-c", configPath], { env: env() });
+    t.after(() => daemon.stop());
+    const waiting = await daemon.waitForLog(/^Teleport auth server is not reachable yet/);
+    assert.match(
+      String(waiting["err"]),
+      new RegExp(`through the proxy ${proxyUrl} \\(HTTPS_PROXY\\).*NO_PROXY`),
+    );
+    assert.doesNotMatch(String(waiting["err"]), /Last error: undefined/);
+    await daemon.stop();
+    assert.deepEqual(
+      daemon.lines.filter((line) => line.level === "raw"),
+      [],
+      "grpc-js wrote outside the log format",
+    );
+  });
+
+  test("check: the Teleport connection line names the proxy; nothing else is printed", async () => {
+    const { configPath } = await writeDaemonConfig(setup.dir, setup.world);
+    const result = await runCli(["check", "-c", configPath], { env: env() });
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stdout,
+      new RegExp(`✗ Teleport connection: .*through the proxy ${proxyUrl} \\(HTTPS_PROXY\\)`),
+    );
+    assert.equal(result.stderr, "");
   });
 });
 

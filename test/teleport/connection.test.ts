@@ -280,6 +280,40 @@ describe("errors that name the fix", () => {
     assert.match(error.fix ?? "", /host:3025.*host:443/);
   });
 
+  test("a forward proxy that refuses CONNECT: the error names the proxy and NO_PROXY, not grpc-js's text", {
+    timeout: TEST_TIMEOUT_MS,
+  }, async (t) => {
+    // As squid answers a CONNECT to a port its ACLs do not allow (e.g. 3025).
+    const refusing: Server = createServer((socket) => {
+      socket.once("data", () => socket.end("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"));
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, "127.0.0.1", resolve));
+    t.after(() => refusing.close());
+    const { port } = refusing.address() as { port: number };
+    const error = await pingError(
+      clientFor(t, auth.addr, identity, { env: { HTTPS_PROXY: `http://127.0.0.1:${port}` } }),
+    );
+    assert.match(
+      error.message,
+      new RegExp(`through the proxy http://127\\.0\\.0\\.1:${port} \\(HTTPS_PROXY\\)`),
+    );
+    assert.doesNotMatch(error.message, /Last error: undefined/);
+    assert.match(error.fix ?? "", /NO_PROXY/);
+    assert.equal(error.retryable, true);
+  });
+
+  test("a forward proxy that is down: the error names the proxy", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const closed: Server = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const { port } = closed.address() as { port: number };
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const error = await pingError(
+      clientFor(t, auth.addr, identity, { env: { https_proxy: `http://127.0.0.1:${port}` } }),
+    );
+    assert.match(error.message, /through the proxy http:\/\/127\.0\.0\.1:\d+ \(https_proxy\)/);
+    assert.match(error.fix ?? "", /NO_PROXY/);
+  });
+
   test("nothing listening: a connection error the daemon tries again", {
     timeout: TEST_TIMEOUT_MS,
   }, async (t) => {
