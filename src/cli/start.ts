@@ -7,7 +7,7 @@ import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { Daemon, type DaemonOptions } from "../app/daemon.js";
 import { stableInstanceId } from "../app/instance-id.js";
-import { selfSignedCert } from "../callback/self-signed.js";
+import { defaultCallbackPair } from "../callback/default-pair.js";
 import type { Config } from "../config/config.js";
 import { AppError } from "../errors.js";
 import { Metrics } from "../observe/metrics.js";
@@ -51,12 +51,7 @@ export async function daemonOptions(
         key: await readFile(http.httpsKeyFile, "utf8"),
       };
     } else {
-      const host = new URL(http.publicUrl).hostname;
-      logger.warn(
-        { host },
-        "No TLS key pair given ([http] https_key_file, https_cert_file); using a self-signed certificate. Mattermost must trust it or allow insecure outgoing connections",
-      );
-      tls = await selfSignedCert({ commonName: host, hosts: [host, "localhost", "127.0.0.1", "::1"] });
+      tls = await defaultCallbackPair(new URL(http.publicUrl).hostname, logger);
     }
     if (http.verifyClientCert) {
       tls.verifyClientCert = true;

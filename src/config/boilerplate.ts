@@ -105,8 +105,10 @@ public_addr = "teleport-mattermost.example.com:8081"
 # Old name: listen.
 # listen_addr = ":8081"
 
-# PEM key and certificate of the callback server. Default: a self-signed certificate is
-# generated, which Mattermost must then trust (or be allowed to skip verification).
+# PEM key and certificate of the callback server. Default: server.key and server.crt of the
+# original plugin in /var/lib/teleport/plugins/mattermost when there, else a self-signed
+# certificate generated at every start (Mattermost must then skip verification:
+# EnableInsecureOutgoingConnections).
 # https_key_file = "/var/lib/teleport/plugins/mattermost/server.key"
 # https_cert_file = "/var/lib/teleport/plugins/mattermost/server.crt"
 
