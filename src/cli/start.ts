@@ -137,21 +137,43 @@ export async function runDaemon(
     logger.warn("SIGHUP during startup ignored; send it again once the daemon runs");
   };
   process.on("SIGHUP", tooEarly);
-  let options = await prepare(config, logger);
-  // One registry and one readiness for the life of the process: a reload restarts the daemon
-  // (and its health listener) but does not reset the counters.
-  const deps = {
-    logger,
-    metrics: new Metrics(VERSION),
-    readiness: new Readiness(),
-    // Derived from this host and config, so a restart after a crash resumes its own claims.
-    instanceId: stableInstanceId({
-      hostname: hostname(),
-      configPath: config.configPath,
-      listenAddr: options.http.listenAddr,
-    }),
-  };
-  let daemon = await Daemon.start(options, deps);
+  // SIGTERM/SIGINT while the start waits (for Teleport, possibly long) end it at once, as their
+  // default action would, but as a clean exit: logged, and the pid file removed by the caller.
+  let stopEarly: (signal: NodeJS.Signals) => void = () => {};
+  const stoppedEarly = new Promise<NodeJS.Signals>((resolve) => {
+    stopEarly = resolve;
+  });
+  process.on("SIGTERM", stopEarly);
+  process.on("SIGINT", stopEarly);
+  const starting = (async () => {
+    const prepared = await prepare(config, logger);
+    // One registry and one readiness for the life of the process: a reload restarts the daemon
+    // (and its health listener) but does not reset the counters.
+    const shared = {
+      logger,
+      metrics: new Metrics(VERSION),
+      readiness: new Readiness(),
+      // Derived from this host and config, so a restart after a crash resumes its own claims.
+      instanceId: stableInstanceId({
+        hostname: hostname(),
+        configPath: config.configPath,
+        listenAddr: prepared.http.listenAddr,
+      }),
+    };
+    return { prepared, shared, started: await Daemon.start(prepared, shared) };
+  })();
+  const first = await Promise.race([starting, stoppedEarly]);
+  process.off("SIGTERM", stopEarly);
+  process.off("SIGINT", stopEarly);
+  if (typeof first === "string") {
+    starting.catch(() => {}); // the process exits now; a late failure of the start is moot
+    logger.info({ signal: first }, "Shutting down");
+    logger.info("Stopped before the daemon was up");
+    return 0;
+  }
+  let options = first.prepared;
+  const deps = first.shared;
+  let daemon = first.started;
   let current = config;
   return new Promise<number>((resolve) => {
     let stopping = false;

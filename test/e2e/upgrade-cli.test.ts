@@ -45,6 +45,24 @@ describe("start and check as the original plugin's operators run them", () => {
     await assert.rejects(readFile(pidFile), { code: "ENOENT" });
   });
 
+  test("SIGTERM while the start waits for Teleport: a clean exit 0, logged, and the pid file removed", async (t) => {
+    const closed: Server = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const { port } = closed.address() as { port: number };
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const { configPath } = await writeDaemonConfig(setup.dir, setup.world, {
+      replace: { addr: `addr = "127.0.0.1:${port}"` },
+    });
+    const pidFile = join(setup.dir.path, "waiting.pid");
+    const daemon = new DaemonProcess(["start", "-c", configPath, `--pid-file=${pidFile}`]);
+    t.after(() => daemon.stop());
+    await daemon.waitForLog(/^Teleport auth server is not reachable yet/);
+    assert.equal(await readFile(pidFile, "utf8"), `${daemon.pid}\n`);
+    assert.equal(await daemon.stop(), 0);
+    assert.ok(daemon.messages().includes("Shutting down"), daemon.messages().join("\n"));
+    await assert.rejects(readFile(pidFile), { code: "ENOENT" });
+  });
+
   test("check | head -1 prints the first line and exits without a stack trace", async () => {
     const { configPath } = await writeDaemonConfig(setup.dir, setup.world);
     const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
