@@ -129,6 +129,18 @@ describe("loadConfig: the token file", () => {
     );
   });
 
+  it("refuses a relative path as token: only a value starting with / is read from a file", async () => {
+    for (const value of ["secrets/mattermost_token", "./token", "~/token"]) {
+      const error = await loadError(BASE.replace('"tok-123"', JSON.stringify(value)));
+      assert.match(
+        error.message,
+        new RegExp(`line 11: mattermost\\.token "${value.replace(/[.]/g, "\\.")}" looks like a file path`),
+        value,
+      );
+      assert.match(error.fix ?? "", /absolute path/, value);
+    }
+  });
+
   it("says when the token file is unreadable", async () => {
     const deps = memoryDeps({
       [CONFIG_PATH]: BASE.replace('"tok-123"', '"/run/secrets/token"'),

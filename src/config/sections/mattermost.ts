@@ -119,6 +119,16 @@ async function resolveToken(
     'Add token = "<the bot\'s access token>" under [mattermost] (Integrations → Bot Accounts), ' +
       'or token = "/path/to/a/file" that holds it',
   ).trim();
+  // Tokens are one word of letters and digits: a value like "secrets/token" meant a file.
+  if (!value.startsWith("/") && /[/\\]|^~/.test(value)) {
+    throw new ConfigIssue(
+      path,
+      `${ctx.keyName(path)} ${JSON.stringify(value)} looks like a file path, but only a value starting with "/" is read from a file`,
+      value.startsWith("~")
+        ? "Write the file's absolute path (~ is not expanded), or the token itself"
+        : `Write the file's absolute path, e.g. token = ${JSON.stringify(configFilePath(ctx, value))} for the one beside the config, or the token itself`,
+    );
+  }
   if (!value.startsWith("/")) return { token: checkToken(value, path, ctx), tokenFile: undefined };
   // As in the original plugin: a value starting with "/" is the path of a file holding the token.
   const content = await readNamedFile(
