@@ -155,7 +155,7 @@ export class Daemon {
       ...(options.mattermost.ca ? { ca: options.mattermost.ca } : {}),
       clock,
       ...(deps.random ? { random: deps.random } : {}),
-      ...observers.mattermostHooks(),
+      ...observers.mattermostHooks(options.mattermost.url),
     });
     logProxies(logger, teleport, mattermost);
     try {

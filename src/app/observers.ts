@@ -58,13 +58,16 @@ export class Observers {
     return this.metrics.teleportCalls;
   }
 
-  /** The Mattermost client's hooks: each call to metrics and readiness, each retry counted and logged. */
-  mattermostHooks(): Required<Pick<MattermostClientOptions, "observer" | "onRetry">> {
+  /**
+   * The Mattermost client's hooks: each call to metrics and readiness, each retry counted and
+   * logged with the server's `url` (the log otherwise says only the path).
+   */
+  mattermostHooks(url: string): Required<Pick<MattermostClientOptions, "observer" | "onRetry">> {
     return {
       observer: fanOut(this.metrics.mattermostCalls, this.readiness.mattermostCalls),
       onRetry: (info) => {
         this.metrics.retry("mattermost", retryReason(info.reason));
-        this.logger.warn(info, "Mattermost call failed, retrying");
+        this.logger.warn({ ...info, url }, "Mattermost call failed, retrying");
       },
     };
   }

@@ -134,7 +134,8 @@ describe("health and readiness", () => {
     const health = await daemon.healthUrl();
     await world.mattermost.setDown(true);
     world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "while Mattermost is down" });
-    await daemon.waitForLog("Mattermost call failed, retrying");
+    const retry = await daemon.waitForLog("Mattermost call failed, retrying");
+    assert.equal(retry["url"], world.mattermost.url, "the retry names the server that failed");
     const down = await readiness(health);
     assert.equal(down.status, 503);
     assert.equal(down.body["mattermost"], "failing");
