@@ -20,7 +20,7 @@ export function isServiceError(error: unknown): error is ServiceError {
 export function teleportError(method: string, error: unknown, addr = "the auth server"): AppError {
   if (!isServiceError(error)) return AppError.from(error, "TELEPORT");
   const details = { grpcCode: error.code, method };
-  const text = error.details || error.message;
+  const text = withoutGrpcWrapping(error.details || error.message);
   const lasting = error.code === status.UNAVAILABLE ? transportFailure(text, addr) : undefined;
   if (lasting) {
     return new AppError("TELEPORT", `Teleport ${method} failed: ${lasting.message}`, {
@@ -62,6 +62,18 @@ export function teleportError(method: string, error: unknown, addr = "the auth s
     default:
       return new AppError("TELEPORT", `Teleport ${method} failed: ${text}`, { cause: error, details });
   }
+}
+
+/** grpc-js's text for a connection never made: "No connection established. Last error: Error: …. Resolution note: …". */
+const GRPC_NO_CONNECTION =
+  /^No connection established\. Last error: (?:Error: )?(.*?)\.?\s*Resolution note: ?(.*)$/s;
+
+/** That text as "no connection established: <cause>", without grpc-js's wrapping. */
+function withoutGrpcWrapping(text: string): string {
+  const match = GRPC_NO_CONNECTION.exec(text);
+  if (!match) return text;
+  const [, cause, note] = match;
+  return `no connection established: ${cause}${note ? ` (${note})` : ""}`;
 }
 
 /** Teleport's AccessDenied for a role rule (auth_with_roles.go, TELEPORT-WIRE.md §6). */

@@ -35,7 +35,7 @@ export function proxyOptions(addr: string, proxy: ProxyChoice | undefined): grpc
 }
 
 /** grpc-js's text when no connection was ever made (its own cause is only logged, not returned). */
-const NEVER_CONNECTED = /No connection established/;
+const NEVER_CONNECTED = /no connection established/i;
 
 /**
  * Why a call through the forward proxy got no connection, when grpc-js failed before our route
