@@ -61,6 +61,9 @@ export function accessRequestFromProto(request: AccessRequestV3): AccessRequest 
     accessExpires: timestampToDate(spec?.expires),
     requestExpires: timestampToDate(request.metadata?.expires),
     suggestedReviewers: [...(spec?.suggestedReviewers ?? [])],
+    systemAnnotations: Object.fromEntries(
+      Object.entries(spec?.systemAnnotations?.values ?? {}).map(([key, values]) => [key, [...values.values]]),
+    ),
     resources: (spec?.requestedResourceIds ?? []).map((id) => ({
       cluster: id.clusterName,
       kind: id.kind,

@@ -24,6 +24,7 @@ function request(state: AccessRequest["state"], extra: Partial<AccessRequest> = 
     accessExpires: undefined,
     requestExpires: undefined,
     suggestedReviewers: [],
+    systemAnnotations: {},
     resources: [],
     reviews: [],
     thresholdApprovals: 0,
