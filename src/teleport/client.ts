@@ -154,8 +154,19 @@ export class TeleportClient {
     timeoutMs = this.callTimeoutMs,
     serialize: (value: R) => Buffer = methods[name].requestSerialize as (value: R) => Buffer,
   ): Promise<ReturnType<Methods[M]["responseDeserialize"]>> {
-    const method = methods[name];
-    const operation = method.originalName ?? String(name);
+    type Response = ReturnType<Methods[M]["responseDeserialize"]>;
+    const method = methods[name] as unknown as grpc.MethodDefinition<R, Response>;
+    return this.call(method, request, timeoutMs, serialize);
+  }
+
+  /** A unary call of any service's method on this connection (for this folder's other clients). */
+  call<Req, Res>(
+    method: grpc.MethodDefinition<Req, Res>,
+    request: Req,
+    timeoutMs = this.callTimeoutMs,
+    serialize: (value: Req) => Buffer = method.requestSerialize,
+  ): Promise<Res> {
+    const operation = method.originalName ?? method.path;
     const report = this.reporter(operation);
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(
@@ -168,7 +179,7 @@ export class TeleportClient {
         (error, response) => {
           report(error);
           if (error) reject(this.failure(operation, error));
-          else resolve(response as ReturnType<Methods[M]["responseDeserialize"]>);
+          else resolve(response as Res);
         },
       );
     });
@@ -224,15 +235,27 @@ export class TeleportClient {
    * TELEPORT-WIRE.md §5). The iterator ends when the stream ends; it throws an AppError when the
    * stream fails. Aborting the signal cancels the stream.
    */
-  async *watchRequests(signal: AbortSignal): AsyncGenerator<WatchEvent> {
-    const request = create(WatchSchema, { kinds: [create(WatchKindSchema, { kind: ACCESS_REQUEST_KIND })] });
+  watchRequests(signal: AbortSignal): AsyncGenerator<WatchEvent> {
+    return this.watch(ACCESS_REQUEST_KIND, watchEventFromProto, signal);
+  }
+
+  /**
+   * A server-streaming watch on one kind of resource, each event converted (undefined = skip).
+   * For this folder's clients of other resources (monitoring-rules.ts).
+   */
+  async *watch<T>(
+    kind: string,
+    convert: (event: Event) => T | undefined,
+    signal: AbortSignal,
+  ): AsyncGenerator<T> {
+    const request = create(WatchSchema, { kinds: [create(WatchKindSchema, { kind })] });
     const call = this.serverStream("watchEvents", request);
     const cancel = () => call.cancel();
     signal.addEventListener("abort", cancel, { once: true });
     try {
       for await (const message of call as AsyncIterable<Event>) {
-        const event = watchEventFromProto(message);
-        if (event) yield event;
+        const event = convert(message);
+        if (event !== undefined) yield event;
       }
     } catch (error) {
       if (signal.aborted) return;

@@ -82,6 +82,7 @@ export type WatchEvent =
   | { type: "put"; request: AccessRequest }
   | { type: "delete"; id: string };
 
+/** A watch event on access requests, or undefined for another kind. */
 export function watchEventFromProto(event: Event): WatchEvent | undefined {
   switch (event.type) {
     case Operation.INIT:

@@ -1,0 +1,165 @@
+/**
+ * Routing by access monitoring rules (Teleport 16+), as an operator runs it: the CLI as a child
+ * process against the stand-ins. A matching rule's recipients replace the config's; no match
+ * falls back to the config; rules created, changed or deleted while the daemon runs apply to the
+ * next request, and posts already made stay where they are; a server or role without rules gives
+ * one info line and routing by the config.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { REQUEST_ID_PROP } from "../../src/core/render.js";
+import { createWorld, type World } from "../../src/demo/world.js";
+import type { StandinPost } from "../../src/standins/mattermost/index.js";
+import { DaemonProcess, writeDaemonConfig } from "../support/daemon-process.js";
+import { makeTempDir } from "../support/temp-dir.js";
+
+const NO_SERVER =
+  "This Teleport server has no access monitoring rules (they came in 16); posts are routed by the config only";
+const NO_ROLE =
+  "The plugin's Teleport role may not read access monitoring rules; posts are routed by the config only";
+
+function rule(name: string, condition: string, recipients: string[]) {
+  return {
+    metadata: { name },
+    spec: { subjects: ["access_request"], condition, notification: { name: "mattermost", recipients } },
+  };
+}
+
+/** Channels (by id) holding a root post of the bot for the request. */
+function postedIn(world: World, channelIds: string[], requestId: string): string[] {
+  return channelIds.filter((channelId) =>
+    world.mattermost
+      .channelPosts(channelId)
+      .some((post: StandinPost) => post.props[REQUEST_ID_PROP] === requestId && !post.root_id),
+  );
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+async function start(t: test.TestContext, world: World) {
+  const dir = await makeTempDir();
+  t.after(async () => {
+    await world.stop();
+    await dir.remove();
+  });
+  const { configPath } = await writeDaemonConfig(dir, world);
+  const daemon = new DaemonProcess(["start", "-c", configPath]);
+  t.after(() => daemon.stop());
+  await daemon.waitForLog("Watcher connected");
+  return daemon;
+}
+
+/** Creates a request and waits until its posts are recorded; returns where they went. */
+async function posted(
+  world: World,
+  roles: string[],
+  channels: string[],
+): Promise<{ id: string; in: string[] }> {
+  const id = world.teleport.createRequest({ user: "alice", roles }).metadata!.name;
+  await until(
+    () => world.teleport.pluginData(id, "mattermost")?.["rendered"] === "PENDING",
+    `request ${id} posted`,
+  );
+  return { id, in: postedIn(world, channels, id) };
+}
+
+test("rules route matching requests to their recipients, the config the others; changes apply to the next request", async (t) => {
+  const world = await createWorld({ teleportVersion: "18.0.0" });
+  const mm = world.mattermost;
+  const dba = mm.createChannel(world.team.id, "dba-team");
+  mm.addChannelMember(dba.id, world.bot.user.id);
+  const sre = mm.createChannel(world.team.id, "sre");
+  mm.addChannelMember(sre.id, world.bot.user.id);
+  const carol = mm.createUser({ username: "carol", email: "carol@example.com" });
+  mm.addTeamMember(world.team.id, carol.id);
+  world.teleport.addUser("alice", ["access"], { team: ["storage"] });
+  world.teleport.createMonitoringRule(
+    rule(
+      "dba",
+      'access_request.spec.roles.contains("dba") && contains_any(user.traits["team"], set("storage"))',
+      ["acme/dba-team", "carol@example.com"],
+    ),
+  );
+  world.teleport.createMonitoringRule(rule("slack-only", "true", ["#nope"]));
+  world.teleport.createMonitoringRule(
+    rule("broken", 'access_request.spec.resource_labels_union["env"].contains("prod")', ["acme/sre"]),
+  );
+  world.teleport.updateMonitoringRule({
+    ...rule("slack-only", "true", ["#nope"]),
+    spec: {
+      ...rule("slack-only", "true", ["#nope"]).spec,
+      notification: { name: "slack", recipients: ["#nope"] },
+    },
+  });
+  const daemon = await start(t, world);
+  await daemon.waitForLog(/^Routing by access monitoring rules: 1 for "mattermost"$/);
+  await daemon.waitForLog((line) => line["rule"] === "broken" && /is skipped/.test(line.msg));
+  const carolDm = mm.directChannel(world.bot.user.id, carol.id).id;
+  const channels = [world.channel.id, dba.id, sre.id, carolDm];
+
+  // A matching rule: its recipients only, not the configured channel.
+  const matched = await posted(world, ["dba"], channels);
+  assert.deepEqual(matched.in, [dba.id, carolDm]);
+  // No rule matches: the config routes.
+  const fallback = await posted(world, ["editor"], channels);
+  assert.deepEqual(fallback.in, [world.channel.id]);
+
+  // A rule created while running applies to the next request; earlier posts stay where they are.
+  world.teleport.createMonitoringRule(
+    rule("editors", 'access_request.spec.roles.contains("editor")', ["acme/sre"]),
+  );
+  await daemon.waitForLog(
+    (line) => line["rule"] === "editors" && line.msg === "Access monitoring rule updated",
+  );
+  const next = await posted(world, ["editor"], channels);
+  assert.deepEqual(next.in, [sre.id]);
+  assert.deepEqual(postedIn(world, channels, fallback.id), [world.channel.id]);
+
+  // Deleted again: the config routes the next one.
+  world.teleport.deleteMonitoringRule("editors");
+  await daemon.waitForLog(
+    (line) => line["rule"] === "editors" && line.msg === "Access monitoring rule deleted",
+  );
+  assert.deepEqual((await posted(world, ["editor"], channels)).in, [world.channel.id]);
+  assert.equal(
+    daemon.lines.filter((line) => line["rule"] === "broken").length,
+    1,
+    "the unusable rule is said once",
+  );
+});
+
+test("a server without access monitoring rules (6.2.1): one info line, routing by the config", async (t) => {
+  const world = await createWorld({ teleportVersion: "6.2.1" });
+  const daemon = await start(t, world);
+  await daemon.waitForLog(NO_SERVER);
+  assert.deepEqual((await posted(world, ["dba"], [world.channel.id])).in, [world.channel.id]);
+  assert.equal(daemon.lines.filter((line) => line.msg === NO_SERVER).length, 1);
+  assert.equal(daemon.lines.filter((line) => line.level === "warn" && /monitoring/.test(line.msg)).length, 0);
+});
+
+test("a role that may not read the rules: one info line naming the rule to add, routing by the config", async (t) => {
+  const world = await createWorld({
+    teleportVersion: "18.0.0",
+    teleport: {
+      roles: {
+        "access-plugin": {
+          accessRequest: ["list", "read", "update"],
+          pluginData: ["update"],
+          user: ["read"],
+        },
+      },
+    },
+  });
+  world.teleport.createMonitoringRule(rule("all", "true", ["acme/elsewhere"]));
+  const daemon = await start(t, world);
+  const line = await daemon.waitForLog(NO_ROLE);
+  assert.match(String(line["fix"]), /access_monitoring_rule: \[list, read\]/);
+  assert.deepEqual((await posted(world, ["dba"], [world.channel.id])).in, [world.channel.id]);
+  assert.equal(daemon.lines.filter((other) => other.msg === NO_ROLE).length, 1);
+});

@@ -1,0 +1,50 @@
+/**
+ * Access monitoring rules as the plugin reads them off the wire (src/teleport/monitoring-rules.ts):
+ * the fields routing uses, and spec fields newer than our proto subset noticed rather than lost.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter } from "@bufbuild/protobuf/wire";
+import { AccessMonitoringRuleSchema } from "../../src/teleport/gen/teleport/accessmonitoringrules/v1/access_monitoring_rules_pb.js";
+import { monitoringRuleFromProto } from "../../src/teleport/monitoring-rules.js";
+
+const rule = create(AccessMonitoringRuleSchema, {
+  kind: "access_monitoring_rule",
+  version: "v1",
+  metadata: { name: "dba" },
+  spec: {
+    subjects: ["access_request"],
+    condition: 'access_request.spec.roles.contains("dba")',
+    notification: { name: "mattermost", recipients: ["acme/dba", "carol@example.com"] },
+  },
+});
+
+test("a rule's name, subjects, condition, plugin and recipients", () => {
+  assert.deepEqual(monitoringRuleFromProto(rule), {
+    name: "dba",
+    subjects: ["access_request"],
+    condition: 'access_request.spec.roles.contains("dba")',
+    notificationName: "mattermost",
+    recipients: ["acme/dba", "carol@example.com"],
+    unknownFields: [],
+  });
+});
+
+test("a spec field we do not know (a newer server's schedules) is kept as its number", () => {
+  // The spec (field 5) with an extra length-delimited field 8, as a newer Teleport would send.
+  const spec = toBinary(AccessMonitoringRuleSchema.field.spec.message!, rule.spec!);
+  const extended = new BinaryWriter()
+    .raw(spec)
+    .tag(8, 2)
+    .bytes(new Uint8Array([10, 0]))
+    .finish();
+  const wire = new BinaryWriter()
+    .raw(toBinary(AccessMonitoringRuleSchema, { ...rule, spec: undefined }))
+    .tag(5, 2)
+    .bytes(extended)
+    .finish();
+  const decoded = monitoringRuleFromProto(fromBinary(AccessMonitoringRuleSchema, wire));
+  assert.deepEqual(decoded.unknownFields, [8]);
+  assert.equal(decoded.condition, rule.spec?.condition);
+});
