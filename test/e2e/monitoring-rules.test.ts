@@ -8,10 +8,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { REQUEST_ID_PROP } from "../../src/core/render.js";
-import { createWorld, type World } from "../../src/demo/world.js";
+import type { World } from "../../src/demo/world.js";
 import type { StandinPost } from "../../src/standins/mattermost/index.js";
-import { DaemonProcess, writeDaemonConfig } from "../support/daemon-process.js";
-import { makeTempDir } from "../support/temp-dir.js";
+import { openStage } from "../support/stage.js";
 
 const NO_SERVER =
   "This Teleport server has no access monitoring rules (they came in 16); posts are routed by the config only";
@@ -42,19 +41,6 @@ async function until(check: () => boolean, what: string, timeoutMs = 10_000): Pr
   }
 }
 
-async function start(t: test.TestContext, world: World) {
-  const dir = await makeTempDir();
-  t.after(async () => {
-    await world.stop();
-    await dir.remove();
-  });
-  const { configPath } = await writeDaemonConfig(dir, world);
-  const daemon = new DaemonProcess(["start", "-c", configPath]);
-  t.after(() => daemon.stop());
-  await daemon.waitForLog("Watcher connected");
-  return daemon;
-}
-
 /** Creates a request and waits until its posts are recorded; returns where they went. */
 async function posted(
   world: World,
@@ -70,7 +56,8 @@ async function posted(
 }
 
 test("rules route matching requests to their recipients, the config the others; changes apply to the next request", async (t) => {
-  const world = await createWorld({ teleportVersion: "18.0.0" });
+  const stage = await openStage(t, { teleportVersion: "18.0.0" });
+  const { world } = stage;
   const mm = world.mattermost;
   const dba = mm.createChannel(world.team.id, "dba-team");
   mm.addChannelMember(dba.id, world.bot.user.id);
@@ -97,7 +84,7 @@ test("rules route matching requests to their recipients, the config the others; 
       notification: { name: "slack", recipients: ["#nope"] },
     },
   });
-  const daemon = await start(t, world);
+  const { daemon } = await stage.startDaemon();
   await daemon.waitForLog(/^Routing by access monitoring rules: 1 for "mattermost"$/);
   await daemon.waitForLog((line) => line["rule"] === "broken" && /is skipped/.test(line.msg));
   const carolDm = mm.directChannel(world.bot.user.id, carol.id).id;
@@ -135,8 +122,9 @@ test("rules route matching requests to their recipients, the config the others; 
 });
 
 test("a server without access monitoring rules (6.2.1): one info line, routing by the config", async (t) => {
-  const world = await createWorld({ teleportVersion: "6.2.1" });
-  const daemon = await start(t, world);
+  const stage = await openStage(t, { teleportVersion: "6.2.1" });
+  const { world } = stage;
+  const { daemon } = await stage.startDaemon();
   await daemon.waitForLog(NO_SERVER);
   assert.deepEqual((await posted(world, ["dba"], [world.channel.id])).in, [world.channel.id]);
   assert.equal(daemon.lines.filter((line) => line.msg === NO_SERVER).length, 1);
@@ -144,7 +132,7 @@ test("a server without access monitoring rules (6.2.1): one info line, routing b
 });
 
 test("a role that may not read the rules: one info line naming the rule to add, routing by the config", async (t) => {
-  const world = await createWorld({
+  const stage = await openStage(t, {
     teleportVersion: "18.0.0",
     teleport: {
       roles: {
@@ -156,8 +144,9 @@ test("a role that may not read the rules: one info line naming the rule to add, 
       },
     },
   });
+  const { world } = stage;
   world.teleport.createMonitoringRule(rule("all", "true", ["acme/elsewhere"]));
-  const daemon = await start(t, world);
+  const { daemon } = await stage.startDaemon();
   const line = await daemon.waitForLog(NO_ROLE);
   assert.match(String(line["fix"]), /access_monitoring_rule: \[list, read\]/);
   assert.deepEqual((await posted(world, ["dba"], [world.channel.id])).in, [world.channel.id]);
