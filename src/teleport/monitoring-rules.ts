@@ -8,12 +8,13 @@
 import { create } from "@bufbuild/protobuf";
 import type { MonitoringRule } from "../core/monitoring-rules.js";
 import type { TeleportClient } from "./client.js";
+import { watchEventOf } from "./convert.js";
 import {
   type AccessMonitoringRule,
   ListAccessMonitoringRulesRequestSchema,
 } from "./gen/teleport/accessmonitoringrules/v1/access_monitoring_rules_pb.js";
 import { AccessMonitoringRulesService } from "./gen/teleport/accessmonitoringrules/v1/access_monitoring_rules_service_pb.js";
-import { type Event, Operation } from "./gen/teleport/authservice_pb.js";
+import type { Event } from "./gen/teleport/authservice_pb.js";
 import { grpcDefinition } from "./grpc-service.js";
 
 /** Kind of the rules watched (api/types KindAccessMonitoringRule). */
@@ -69,18 +70,12 @@ export function monitoringRuleFromProto(rule: AccessMonitoringRule): MonitoringR
 
 /** A watch event on access monitoring rules (Teleport 16+), or undefined for another kind. */
 export function ruleWatchEventFromProto(event: Event): RuleWatchEvent | undefined {
-  switch (event.type) {
-    case Operation.INIT:
-      return { type: "init" };
-    case Operation.PUT:
-      return event.resource.case === "accessMonitoringRule"
-        ? { type: "put", rule: monitoringRuleFromProto(event.resource.value) }
-        : undefined;
-    case Operation.DELETE:
-      return event.resource.case === "resourceHeader"
-        ? { type: "delete", name: event.resource.value.metadata?.name ?? "" }
-        : undefined;
-    default:
-      return undefined;
-  }
+  return watchEventOf<RuleWatchEvent>(
+    event,
+    (resource) =>
+      resource.case === "accessMonitoringRule"
+        ? { type: "put", rule: monitoringRuleFromProto(resource.value) }
+        : undefined,
+    (name) => ({ type: "delete", name }),
+  );
 }

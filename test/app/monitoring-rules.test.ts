@@ -8,29 +8,12 @@ import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
 import pino from "pino";
 import { MonitoringRuleRouting } from "../../src/app/monitoring-rules.js";
-import type { AccessRequest } from "../../src/core/access-request.js";
 import { systemClock } from "../../src/lib/clock.js";
 import { TeleportStandin, type TeleportStandinOptions } from "../../src/standins/teleport/index.js";
 import { TeleportClient } from "../../src/teleport/client.js";
+import { sampleRequest } from "../support/access-request.js";
 
-const request: AccessRequest = {
-  id: "r1",
-  user: "alice",
-  roles: ["dba"],
-  state: "PENDING",
-  requestReason: "",
-  resolveReason: "",
-  created: undefined,
-  accessExpires: undefined,
-  requestExpires: undefined,
-  suggestedReviewers: [],
-  systemAnnotations: {},
-  resources: [],
-  reviews: [],
-  thresholdApprovals: 0,
-  dryRun: false,
-  longTerm: false,
-};
+const request = sampleRequest({ roles: ["dba"] });
 
 function rule(name: string, condition: string, recipients: string[]) {
   return {

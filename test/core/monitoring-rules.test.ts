@@ -4,27 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { AccessRequest } from "../../src/core/access-request.js";
 import { conditionEnv, type MonitoringRule, MonitoringRuleSet } from "../../src/core/monitoring-rules.js";
+import { sampleRequest } from "../support/access-request.js";
 
-const request: AccessRequest = {
-  id: "r1",
-  user: "alice",
-  roles: ["dba"],
-  state: "PENDING",
-  requestReason: "",
-  resolveReason: "",
-  created: undefined,
-  accessExpires: undefined,
-  requestExpires: undefined,
-  suggestedReviewers: [],
-  systemAnnotations: {},
-  resources: [],
-  reviews: [],
-  thresholdApprovals: 0,
-  dryRun: false,
-  longTerm: false,
-};
+const request = sampleRequest({ roles: ["dba"] });
 
 function rule(name: string, condition: string, recipients: string[], extra: Partial<MonitoringRule> = {}) {
   return {
