@@ -41,17 +41,22 @@ async function until(check: () => boolean, what: string, timeoutMs = 10_000): Pr
   }
 }
 
-/** Creates a request and waits until its posts are recorded; returns where they went. */
+/**
+ * Creates a request and waits until `count` posts are recorded for it and posting is over (the
+ * claim released); returns the channels that got one.
+ */
 async function posted(
   world: World,
   roles: string[],
   channels: string[],
+  count: number,
 ): Promise<{ id: string; in: string[] }> {
   const id = world.teleport.createRequest({ user: "alice", roles }).metadata!.name;
-  await until(
-    () => world.teleport.pluginData(id, "mattermost")?.["rendered"] === "PENDING",
-    `request ${id} posted`,
-  );
+  const done = () => {
+    const data = world.teleport.pluginData(id, "mattermost");
+    return (data?.["messages"] ?? "").split(",").filter(Boolean).length === count && !data?.["claim"];
+  };
+  await until(done, `${count} posts recorded for request ${id}`);
   return { id, in: postedIn(world, channels, id) };
 }
 
@@ -91,10 +96,10 @@ test("rules route matching requests to their recipients, the config the others; 
   const channels = [world.channel.id, dba.id, sre.id, carolDm];
 
   // A matching rule: its recipients only, not the configured channel.
-  const matched = await posted(world, ["dba"], channels);
+  const matched = await posted(world, ["dba"], channels, 2);
   assert.deepEqual(matched.in, [dba.id, carolDm]);
   // No rule matches: the config routes.
-  const fallback = await posted(world, ["editor"], channels);
+  const fallback = await posted(world, ["editor"], channels, 1);
   assert.deepEqual(fallback.in, [world.channel.id]);
 
   // A rule created while running applies to the next request; earlier posts stay where they are.
@@ -104,7 +109,7 @@ test("rules route matching requests to their recipients, the config the others; 
   await daemon.waitForLog(
     (line) => line["rule"] === "editors" && line.msg === "Access monitoring rule updated",
   );
-  const next = await posted(world, ["editor"], channels);
+  const next = await posted(world, ["editor"], channels, 1);
   assert.deepEqual(next.in, [sre.id]);
   assert.deepEqual(postedIn(world, channels, fallback.id), [world.channel.id]);
 
@@ -113,7 +118,7 @@ test("rules route matching requests to their recipients, the config the others; 
   await daemon.waitForLog(
     (line) => line["rule"] === "editors" && line.msg === "Access monitoring rule deleted",
   );
-  assert.deepEqual((await posted(world, ["editor"], channels)).in, [world.channel.id]);
+  assert.deepEqual((await posted(world, ["editor"], channels, 1)).in, [world.channel.id]);
   assert.equal(
     daemon.lines.filter((line) => line["rule"] === "broken").length,
     1,
@@ -126,7 +131,7 @@ test("a server without access monitoring rules (6.2.1): one info line, routing b
   const { world } = stage;
   const { daemon } = await stage.startDaemon();
   await daemon.waitForLog(NO_SERVER);
-  assert.deepEqual((await posted(world, ["dba"], [world.channel.id])).in, [world.channel.id]);
+  assert.deepEqual((await posted(world, ["dba"], [world.channel.id], 1)).in, [world.channel.id]);
   assert.equal(daemon.lines.filter((line) => line.msg === NO_SERVER).length, 1);
   assert.equal(daemon.lines.filter((line) => line.level === "warn" && /monitoring/.test(line.msg)).length, 0);
 });
@@ -149,6 +154,6 @@ test("a role that may not read the rules: one info line naming the rule to add, 
   const { daemon } = await stage.startDaemon();
   const line = await daemon.waitForLog(NO_ROLE);
   assert.match(String(line["fix"]), /access_monitoring_rule: \[list, read\]/);
-  assert.deepEqual((await posted(world, ["dba"], [world.channel.id])).in, [world.channel.id]);
+  assert.deepEqual((await posted(world, ["dba"], [world.channel.id], 1)).in, [world.channel.id]);
   assert.equal(daemon.lines.filter((other) => other.msg === NO_ROLE).length, 1);
 });
