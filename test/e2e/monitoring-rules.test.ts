@@ -1,8 +1,8 @@
 /**
  * Routing by access monitoring rules (Teleport 16+), as an operator runs it: the CLI as a child
  * process against the stand-ins. A matching rule's recipients replace the config's; no match
- * falls back to the config; rules created, changed or deleted while the daemon runs apply to the
- * next request, and posts already made stay where they are; a server or role without rules gives
+ * falls back to the config; a condition on `requested_resources` sees a resource request's
+ * resources; rules created, changed or deleted while the daemon runs apply to the next request, and posts already made stay where they are; a server or role without rules gives
  * one info line and routing by the config.
  */
 import assert from "node:assert/strict";
@@ -50,8 +50,9 @@ async function posted(
   roles: string[],
   channels: string[],
   count: number,
+  resources: { kind: string; name: string }[] = [],
 ): Promise<{ id: string; in: string[] }> {
-  const id = world.teleport.createRequest({ user: "alice", roles }).metadata!.name;
+  const id = world.teleport.createRequest({ user: "alice", roles, resources }).metadata!.name;
   const done = () => {
     const data = world.teleport.pluginData(id, "mattermost");
     return (data?.["messages"] ?? "").split(",").filter(Boolean).length === count && !data?.["claim"];
@@ -68,6 +69,8 @@ test("rules route matching requests to their recipients, the config the others; 
   mm.addChannelMember(dba.id, world.bot.user.id);
   const sre = mm.createChannel(world.team.id, "sre");
   mm.addChannelMember(sre.id, world.bot.user.id);
+  const owners = mm.createChannel(world.team.id, "resource-owners");
+  mm.addChannelMember(owners.id, world.bot.user.id);
   const carol = mm.createUser({ username: "carol", email: "carol@example.com" });
   mm.addTeamMember(world.team.id, carol.id);
   world.teleport.addUser("alice", ["access"], { team: ["storage"] });
@@ -77,6 +80,9 @@ test("rules route matching requests to their recipients, the config the others; 
       'access_request.spec.roles.contains("dba") && contains_any(user.traits["team"], set("storage"))',
       ["acme/dba-team", "carol@example.com"],
     ),
+  );
+  world.teleport.createMonitoringRule(
+    rule("resources", "!(access_request.spec.requested_resources.length == 0)", ["acme/resource-owners"]),
   );
   world.teleport.createMonitoringRule(rule("slack-only", "true", ["#nope"]));
   world.teleport.createMonitoringRule(
@@ -90,10 +96,10 @@ test("rules route matching requests to their recipients, the config the others; 
     },
   });
   const { daemon } = await stage.startDaemon();
-  await daemon.waitForLog(/^Routing by access monitoring rules: 1 for "mattermost"$/);
+  await daemon.waitForLog(/^Routing by access monitoring rules: 2 for "mattermost"$/);
   await daemon.waitForLog((line) => line["rule"] === "broken" && /is skipped/.test(line.msg));
   const carolDm = mm.directChannel(world.bot.user.id, carol.id).id;
-  const channels = [world.channel.id, dba.id, sre.id, carolDm];
+  const channels = [world.channel.id, dba.id, sre.id, owners.id, carolDm];
 
   // A matching rule: its recipients only, not the configured channel.
   const matched = await posted(world, ["dba"], channels, 2);
@@ -101,6 +107,9 @@ test("rules route matching requests to their recipients, the config the others; 
   // No rule matches: the config routes.
   const fallback = await posted(world, ["editor"], channels, 1);
   assert.deepEqual(fallback.in, [world.channel.id]);
+  // A resource request (tsh request create --resource): conditions see its resources.
+  const resources = await posted(world, ["editor"], channels, 1, [{ kind: "node", name: "web-1" }]);
+  assert.deepEqual(resources.in, [owners.id]);
 
   // A rule created while running applies to the next request; earlier posts stay where they are.
   world.teleport.createMonitoringRule(
