@@ -185,10 +185,6 @@ export class TeleportClient {
     });
   }
 
-  /**
-   * Starts timing a call; the returned function reports, once, how it ended (`ok` or the gRPC
-   * status name). Once, because a failing stream may also emit its end.
-   */
   /** Opens a server-streaming call of `name`; the caller reads, ends or cancels it. */
   private serverStream<M extends "watchEvents" | "getAccessRequestsV2">(
     name: M,
@@ -206,6 +202,10 @@ export class TeleportClient {
     );
   }
 
+  /**
+   * Starts timing a call; the returned function reports, once, how it ended (`ok` or the gRPC
+   * status name). Once, because a failing stream may also emit its end.
+   */
   private reporter(operation: string): (error: grpc.ServiceError | null) => void {
     const started = performance.now();
     let reported = false;
@@ -415,5 +415,3 @@ export class TeleportClient {
     await this.unary("deleteAccessRequest", create(RequestIDSchema, { id }));
   }
 }
-
-export { watchEventFromProto };
