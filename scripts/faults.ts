@@ -1,6 +1,7 @@
 /**
  * `npm run faults`: the fault scenarios at full size (500-request bursts, Mattermost down 60 s,
- * a 1,000-request burst under a 10 req/s limit). Prints, per scenario: requests, posted,
+ * a 1,000-request burst under a 10 req/s limit, 300 records of the original plugin, a 500-request
+ * burst cut by SIGKILL and resumed by the same daemon). Prints, per scenario: requests, posted,
  * duplicates, lost, posts not showing the real state, and the time to converge. Takes several
  * minutes; `--quick` runs the test sizes instead.
  */

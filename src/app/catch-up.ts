@@ -7,7 +7,7 @@
  */
 import type { Logger } from "pino";
 import { planFor, type RequestView } from "../core/plan.js";
-import { decodeRecord, PLUGIN_NAME } from "../core/plugin-data.js";
+import { PLUGIN_NAME, readStored } from "../core/plugin-data.js";
 import { AppError } from "../errors.js";
 import type { RequestCensus } from "../observe/request-census.js";
 import type { TeleportClient } from "../teleport/client.js";
@@ -74,10 +74,10 @@ export class CatchUp {
       for (const request of requests) {
         live.add(request.id);
         const view: RequestView = { kind: "live", request };
-        const record = decodeRecord(records.get(request.id));
-        sync.prime(request.id, record);
-        const plan = planFor(view, record, context);
-        if (plan.kind !== "none") {
+        // Data not in our format yet (an earlier version's) is read and rewritten by the sync.
+        const record = sync.prime(request.id, records.get(request.id));
+        const plan = record && planFor(view, record, context);
+        if (plan?.kind !== "none") {
           work.push(request.id, view);
           queued++;
         } else if (plan.nextCheckAt !== undefined) {
@@ -87,7 +87,8 @@ export class CatchUp {
       for (const [id, data] of records) {
         if (live.has(id)) continue;
         const view: RequestView = { kind: "gone", id };
-        if (planFor(view, decodeRecord(data), context).kind !== "none") {
+        const stored = readStored(data);
+        if (!stored.current || planFor(view, stored.record, context).kind !== "none") {
           work.push(id, view);
           queued++;
         }

@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 import type { ReviewConfig } from "../config/config.js";
 import type { AccessRequest } from "../core/access-request.js";
 import { escapeCode, escapeText, MAX_NAME_RUNES } from "../core/escape.js";
+import { MATTERMOST_ID } from "../core/ids.js";
 import type { Decision } from "../core/render.js";
 import { MAX_DECISION_REASON_RUNES } from "../core/review-policy.js";
 import { signDialogState, triggerIdUser, verifyActionContext } from "../core/sign.js";
@@ -160,9 +161,6 @@ export class ClickHandler {
     return { ephemeral_text: message };
   }
 }
-
-/** Mattermost ids are 26 lowercase base32 characters (MATTERMOST-API.md §1). */
-export const MATTERMOST_ID = /^[a-z0-9]{26}$/;
 
 function parseCallback(body: unknown): (PostActionCallback & { trigger_id: string }) | undefined {
   if (typeof body !== "object" || body === null) return undefined;

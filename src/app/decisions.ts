@@ -11,6 +11,7 @@ import type { ReviewConfig } from "../config/config.js";
 import type { AccessRequest } from "../core/access-request.js";
 import {
   encodeRecord,
+  expectRecord,
   formatClaim,
   PLUGIN_NAME,
   type PluginRecord,
@@ -281,7 +282,7 @@ export class Decisions {
           requestId,
           PLUGIN_NAME,
           encodeRecord(locked),
-          encodeRecord(record),
+          expectRecord(record),
         );
         return undefined;
       } catch (error) {
@@ -301,7 +302,7 @@ export class Decisions {
           requestId,
           PLUGIN_NAME,
           encodeRecord(released),
-          encodeRecord(record),
+          expectRecord(record),
         );
         return;
       } catch (error) {

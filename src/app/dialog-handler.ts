@@ -8,12 +8,13 @@
 import type { Logger } from "pino";
 import type { ReviewConfig } from "../config/config.js";
 import type { AccessRequest } from "../core/access-request.js";
+import { MATTERMOST_ID } from "../core/ids.js";
 import { checkReason } from "../core/review-policy.js";
 import { verifyDialogState } from "../core/sign.js";
 import { AppError } from "../errors.js";
 import type { Clock } from "../lib/clock.js";
 import type { DialogReply, DialogSubmission } from "../mattermost/types.js";
-import { MATTERMOST_ID, REASON_ELEMENT } from "./click-handler.js";
+import { REASON_ELEMENT } from "./click-handler.js";
 import type { Decisions } from "./decisions.js";
 import type { Reviewers } from "./reviewers.js";
 

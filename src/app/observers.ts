@@ -111,5 +111,6 @@ async function startHealthServer(
 function retryReason(reason: string): string {
   if (reason.includes("429")) return "rate_limited";
   if (reason.startsWith("server error")) return "server_error";
+  if (reason.startsWith("malformed reply")) return "malformed_reply";
   return "network";
 }

@@ -18,10 +18,13 @@ import {
 import {
   decodeRecord,
   encodeRecord,
+  expectRecord,
   formatClaim,
   keptResources,
   PLUGIN_NAME,
   type PluginRecord,
+  parseClaim,
+  readStored,
 } from "../core/plugin-data.js";
 import { keyIdOf } from "../core/sign.js";
 import { AppError, isAppError } from "../errors.js";
@@ -29,6 +32,7 @@ import type { Clock } from "../lib/clock.js";
 import type { MattermostClient } from "../mattermost/client.js";
 import type { TeleportClient } from "../teleport/client.js";
 import { type DeferredFailure, DeliveryFailures, deferredError } from "./delivery-failures.js";
+import { readCurrentRecord } from "./foreign-records.js";
 import { OutcomeNotices } from "./outcome-notices.js";
 import { PostDrawing } from "./post-drawing.js";
 import type { RecipientResolver } from "./recipients.js";
@@ -177,28 +181,24 @@ export class RequestSync {
     return decodeRecord(undefined);
   }
 
-  /** The stored record, or the cached one when Teleport no longer has it (request deleted). */
+  /** The stored record, in our format (app/foreign-records), or the cached one once deleted. */
   async readRecord(id: string): Promise<PluginRecord> {
-    let data: Record<string, string> | undefined;
-    try {
-      data = await this.deps.teleport.getPluginData(id, PLUGIN_NAME);
-    } catch (error) {
-      if (!isAppError(error, "NOT_FOUND")) throw error;
-    }
-    if (data === undefined) {
-      const cached = this.records.get(id);
-      if (cached) return cached;
-    }
-    const record = decodeRecord(data);
+    const record = await readCurrentRecord(this.deps, id, () => this.records.get(id), MAX_STEPS);
     this.signers.seen(id, record.keyId);
     this.remember(id, record);
     return record;
   }
 
-  /** Records listed in bulk (catch-up), so events for them need no read of their own. */
-  prime(id: string, record: PluginRecord): void {
-    this.signers.seen(id, record.keyId);
-    this.remember(id, record);
+  /**
+   * Records listed in bulk (catch-up), so events for them need no read of their own; undefined
+   * for data not in our format yet, which a sync must read (and rewrite).
+   */
+  prime(id: string, data: Record<string, string> | undefined): PluginRecord | undefined {
+    const stored = readStored(data);
+    if (!stored.current) return undefined;
+    this.signers.seen(id, stored.record.keyId);
+    this.remember(id, stored.record);
+    return stored.record;
   }
 
   private remember(id: string, record: PluginRecord): void {
@@ -218,7 +218,7 @@ export class RequestSync {
     next: PluginRecord,
   ): Promise<PluginRecord> {
     try {
-      await this.deps.teleport.updatePluginData(id, PLUGIN_NAME, encodeRecord(next), encodeRecord(current));
+      await this.deps.teleport.updatePluginData(id, PLUGIN_NAME, encodeRecord(next), expectRecord(current));
     } catch (error) {
       // Teleport may keep a deleted request's plugin data for a while or not; the cache keeps
       // the truth locally either way.
@@ -287,6 +287,9 @@ export class RequestSync {
         fix: "Check [mattermost] team/channel, recipients and [role_to_recipients]",
       });
     }
+    // Ours from before a restart (app/instance-id) or a failed attempt: resumed without waiting.
+    if (parseClaim(record.claim)?.instanceId === this.deps.instanceId)
+      log.info({ claim: record.claim }, "Resuming this instance's unfinished posting of the request");
     const view: RequestView = { kind: "live", request };
     let current = await this.write(request.id, view, record, {
       ...record,

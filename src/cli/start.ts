@@ -3,8 +3,10 @@
  * on SIGTERM/SIGINT (a second SIGINT forces the exit). Resolves with the process exit code.
  */
 import { readFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { Daemon, type DaemonOptions } from "../app/daemon.js";
+import { stableInstanceId } from "../app/instance-id.js";
 import { selfSignedCert } from "../callback/self-signed.js";
 import type { Config } from "../config/config.js";
 import { AppError } from "../errors.js";
@@ -143,7 +145,17 @@ export async function runDaemon(
   let options = await prepare(config, logger);
   // One registry and one readiness for the life of the process: a reload restarts the daemon
   // (and its health listener) but does not reset the counters.
-  const deps = { logger, metrics: new Metrics(VERSION), readiness: new Readiness() };
+  const deps = {
+    logger,
+    metrics: new Metrics(VERSION),
+    readiness: new Readiness(),
+    // Derived from this host and config, so a restart after a crash resumes its own claims.
+    instanceId: stableInstanceId({
+      hostname: hostname(),
+      configPath: config.configPath,
+      listenAddr: options.http.listenAddr,
+    }),
+  };
   let daemon = await Daemon.start(options, deps);
   let current = config;
   return new Promise<number>((resolve) => {

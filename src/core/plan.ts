@@ -140,7 +140,8 @@ export function planFor(view: RequestView, record: PluginRecord, context: PlanCo
     return { kind: "relay-reviews", reviews: view.request.reviews, from: record.reviewsRelayed };
   }
   // Once decided and gone, the posts keep what they showed: the request's details are gone too.
-  const keepAsIs = view.kind === "gone" && isFinal(record.rendered);
+  // Posts this daemon never drew (adopted from an earlier version) are redrawn all the same.
+  const keepAsIs = view.kind === "gone" && isFinal(record.rendered) && record.renderHash !== "";
   const model = postModelFor(view, record, context);
   // Posts another instance signed with its own key stay as they are unless their content changed.
   const signer =

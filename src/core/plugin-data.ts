@@ -4,6 +4,7 @@
  * Teleport stores a flat map of strings; this module is the only place that knows its keys.
  */
 import type { RequestedResource } from "./access-request.js";
+import { isMattermostId } from "./ids.js";
 import { MAX_RESOURCES_SHOWN, type PostStatus } from "./render.js";
 
 export const PLUGIN_NAME = "mattermost";
@@ -120,49 +121,43 @@ export function encodeRecord(record: PluginRecord): Record<string, string> {
   };
 }
 
-/** Decodes stored data, tolerating absent keys and the seed plugin's `channel_id`/`post_id`. */
+/**
+ * Keys of the seed plugin (0.1.0): its one post. They are read as a post to adopt and removed
+ * when the record is rewritten in this daemon's format (ORIGINAL-PLUGIN.md §2 "Plugin data").
+ */
+const SEED_POST_KEYS = { postId: "post_id", channelId: "channel_id" } as const;
+/** 7.x–13.x: how many reviews were posted as thread replies, and the decision the post shows. */
+const LEGACY_REVIEWS_KEY = "reviews_count";
+const LEGACY_RESOLUTION_KEY = "resolution";
+/** Longest stored value quoted back in a log line. */
+const QUOTED_VALUE_CHARS = 80;
+
+const COUNT = /^(0|[1-9][0-9]{0,8})$/;
+/** `postFingerprint`: 22 base64url characters, then `:<key id>` for posts with buttons. */
+const FINGERPRINT = /^[A-Za-z0-9_-]{22}(:[A-Za-z0-9]{1,64})?$/;
+/** `keyIdOf`: a few hex digits (letters and digits accepted). */
+const KEY_ID = /^[A-Za-z0-9]{1,64}$/;
+
+/** What a stored entry says, and how far it is from what this daemon writes. */
+export interface StoredRecord {
+  /** The record, unreadable values left out (posts) or emptied (the rest). */
+  record: PluginRecord;
+  /** The entry exactly as read ({} when there is none): a rewrite expects exactly this. */
+  raw: Readonly<Record<string, string>>;
+  /** Our keys whose stored value could not be read, with the value (shortened) for the log. */
+  unreadable: Record<string, string>;
+  /**
+   * Posts this daemon did not draw: an earlier version's (0.1.0 `post_id`, 6.x+ `messages`
+   * without our `rendered`). They are adopted only once Mattermost confirms they exist.
+   */
+  foreignPosts: boolean;
+  /** True when `raw` is exactly what this daemon would write for `record`: nothing to rewrite. */
+  current: boolean;
+}
+
+/** Decodes stored data; see {@link readStored} for what else is learnt on the way. */
 export function decodeRecord(data: Record<string, string> | undefined): PluginRecord {
-  if (!data) {
-    return {
-      ...EMPTY_RECORD,
-      posts: [],
-      roles: [],
-      resources: { shown: [], total: 0 },
-      lagging: [],
-      unposted: [],
-    };
-  }
-  const posts: PostRef[] = (data[KEYS.posts] ?? "")
-    .split(",")
-    .filter((pair) => pair.includes("/"))
-    .map((pair) => {
-      const [channelId = "", postId = ""] = pair.split("/");
-      return { channelId, postId };
-    });
-  if (posts.length === 0 && data["post_id"] && data["channel_id"]) {
-    posts.push({ channelId: data["channel_id"], postId: data["post_id"] });
-  }
-  const rendered = data[KEYS.rendered] ?? "";
-  const notified = data[KEYS.notified] ?? "";
-  return {
-    posts,
-    rendered: STATUSES.has(rendered) ? (rendered as PostStatus) : "",
-    renderHash: data[KEYS.renderHash] ?? "",
-    reviewsRelayed: count(data[KEYS.reviewsRelayed]),
-    notified: STATUSES.has(notified) ? (notified as PostStatus) : "",
-    reminders: count(data[KEYS.reminders]),
-    claim: data[KEYS.claim] ?? "",
-    user: data[KEYS.user] ?? "",
-    roles: (data[KEYS.roles] ?? "").split(",").filter(Boolean),
-    reason: data[KEYS.reason] ?? "",
-    resources: decodeResources(data[KEYS.resources]),
-    decidedBy: data[KEYS.decidedBy] ?? "",
-    decisionReason: data[KEYS.decisionReason] ?? "",
-    decisionLock: data[KEYS.decisionLock] ?? "",
-    lagging: (data[KEYS.lagging] ?? "").split(",").filter(Boolean),
-    unposted: (data[KEYS.unposted] ?? "").split("\n").filter(Boolean),
-    keyId: data[KEYS.keyId] ?? "",
-  };
+  return readStored(data).record;
 }
 
 /** The resources kept for a request: what the post shows, capped, as JSON `{"total":n,"shown":[[kind,name,sub,cluster]…]}`; "" for a role request. */
@@ -176,10 +171,13 @@ function encodeResources(resources: PluginRecord["resources"]): string {
   return JSON.stringify({ total: resources.total, shown });
 }
 
-function decodeResources(text: string | undefined): PluginRecord["resources"] {
+/** The kept resources; undefined when the stored value is not what {@link encodeResources} writes. */
+function decodeResources(text: string): PluginRecord["resources"] | undefined {
+  if (text === "") return { shown: [], total: 0 };
   try {
-    const data = JSON.parse(text ?? "") as { total?: unknown; shown?: unknown };
-    const shown = (Array.isArray(data.shown) ? data.shown : [])
+    const data = JSON.parse(text) as { total?: unknown; shown?: unknown };
+    if (typeof data !== "object" || data === null || !Array.isArray(data.shown)) return undefined;
+    const shown = data.shown
       .filter((item): item is unknown[] => Array.isArray(item))
       .map(([kind, name, subResource, cluster]) => ({
         kind: String(kind ?? ""),
@@ -191,22 +189,123 @@ function decodeResources(text: string | undefined): PluginRecord["resources"] {
     const total = typeof data.total === "number" && data.total >= shown.length ? data.total : shown.length;
     return { shown, total };
   } catch {
-    return { shown: [], total: 0 };
+    return undefined;
   }
 }
 
-function count(text: string | undefined): number {
-  const value = Number(text ?? "");
-  return Number.isInteger(value) && value > 0 ? value : 0;
+/**
+ * Reads a stored entry, whoever wrote it: this daemon, an earlier version of the plugin, or a
+ * person by hand. Values that do not parse are reported in `unreadable`, never guessed at: a
+ * post id that is not a Mattermost id is no post.
+ */
+export function readStored(data: Record<string, string> | undefined): StoredRecord {
+  const raw = data ?? {};
+  const unreadable: Record<string, string> = {};
+  const text = (key: string) => raw[key] ?? "";
+  const checked = (key: string, valid: (value: string) => boolean): string => {
+    const value = text(key);
+    if (value === "" || valid(value)) return value;
+    unreadable[key] = quote(value);
+    return "";
+  };
+  let posts = parsePosts(text(KEYS.posts));
+  if (posts === undefined) {
+    unreadable[KEYS.posts] = quote(text(KEYS.posts));
+    posts = validPairs(text(KEYS.posts));
+  }
+  const seedPost = { channelId: text(SEED_POST_KEYS.channelId), postId: text(SEED_POST_KEYS.postId) };
+  const hasSeedKeys = seedPost.channelId !== "" || seedPost.postId !== "";
+  if (hasSeedKeys && posts.length === 0) {
+    if (isMattermostId(seedPost.channelId) && isMattermostId(seedPost.postId)) posts = [seedPost];
+    else unreadable[SEED_POST_KEYS.postId] = quote(`${seedPost.channelId}/${seedPost.postId}`);
+  }
+  const rendered = checked(KEYS.rendered, (value) => STATUSES.has(value)) as PostStatus | "";
+  const resources = decodeResources(text(KEYS.resources));
+  if (resources === undefined) unreadable[KEYS.resources] = quote(text(KEYS.resources));
+  const foreignPosts = posts.length > 0 && rendered === "";
+  const record: PluginRecord = {
+    posts,
+    rendered,
+    renderHash: checked(KEYS.renderHash, (value) => FINGERPRINT.test(value)),
+    reviewsRelayed: Number(checked(KEYS.reviewsRelayed, (value) => COUNT.test(value))),
+    notified: checked(KEYS.notified, (value) => STATUSES.has(value)) as PostStatus | "",
+    reminders: Number(checked(KEYS.reminders, (value) => COUNT.test(value))),
+    claim: checked(KEYS.claim, (value) => parseClaim(value) !== undefined),
+    user: text(KEYS.user),
+    roles: text(KEYS.roles).split(",").filter(Boolean),
+    reason: text(KEYS.reason),
+    resources: resources ?? { shown: [], total: 0 },
+    decidedBy: text(KEYS.decidedBy),
+    decisionReason: text(KEYS.decisionReason),
+    decisionLock: checked(KEYS.decisionLock, (value) => parseClaim(value) !== undefined),
+    lagging: checked(KEYS.lagging, (value) => value.split(",").every(isMattermostId))
+      .split(",")
+      .filter(Boolean),
+    unposted: text(KEYS.unposted).split("\n").filter(Boolean),
+    keyId: checked(KEYS.keyId, (value) => KEY_ID.test(value)),
+  };
+  if (foreignPosts) {
+    // 7.x+ already posted this many reviews in the thread, and its post shows this decision.
+    const relayed = text(LEGACY_REVIEWS_KEY);
+    if (COUNT.test(relayed) && record.reviewsRelayed === 0) record.reviewsRelayed = Number(relayed);
+    const resolution = text(LEGACY_RESOLUTION_KEY);
+    record.rendered = STATUSES.has(resolution) ? (resolution as PostStatus) : "PENDING";
+  }
+  const encoded = encodeRecord(record);
+  const current =
+    !foreignPosts &&
+    !hasSeedKeys &&
+    Object.keys(unreadable).length === 0 &&
+    Object.values(KEYS).every((key) => text(key) === encoded[key]);
+  return { record, raw, unreadable, foreignPosts, current };
+}
+
+/** `channelId/postId` pairs joined by commas; undefined when any part is not that. */
+function parsePosts(value: string): PostRef[] | undefined {
+  if (value === "") return [];
+  const posts = validPairs(value);
+  return posts.length === value.split(",").length ? posts : undefined;
+}
+
+function validPairs(value: string): PostRef[] {
+  const posts: PostRef[] = [];
+  for (const pair of value.split(",")) {
+    const [channelId, postId, ...rest] = pair.split("/");
+    if (rest.length === 0 && isMattermostId(channelId) && isMattermostId(postId)) {
+      posts.push({ channelId, postId });
+    }
+  }
+  return posts;
+}
+
+function quote(value: string): string {
+  return value.length > QUOTED_VALUE_CHARS ? `${value.slice(0, QUOTED_VALUE_CHARS)}…` : value;
 }
 
 /**
- * The CAS expectation that the stored data is exactly `record` as read. Teleport compares each
- * expected key with the stored value, "" meaning absent (TELEPORT-WIRE.md §3), so the full
- * encoding of an empty record also expresses "no entry yet".
+ * The CAS expectation that the stored data is exactly `record` as this daemon wrote it.
+ * Teleport compares each expected key with the stored value, "" meaning absent
+ * (TELEPORT-WIRE.md §3), so the encoding of an empty record also expresses "no entry yet",
+ * which includes no post of the seed plugin's.
  */
 export function expectRecord(record: PluginRecord): Record<string, string> {
-  return encodeRecord(record);
+  return { ...encodeRecord(record), [SEED_POST_KEYS.postId]: "", [SEED_POST_KEYS.channelId]: "" };
+}
+
+/**
+ * The compare-and-swap that replaces an entry this daemon did not write (or cannot read) with
+ * `next` in its own format. It expects every key exactly as read, so data it does not
+ * understand can never make it loop, and it removes the seed plugin's keys it translated. Keys
+ * of other versions that this daemon does not use are left to them.
+ */
+export function rewriteRecord(
+  stored: StoredRecord,
+  next: PluginRecord,
+): { set: Record<string, string>; expect: Record<string, string> } {
+  return {
+    set: { ...encodeRecord(next), [SEED_POST_KEYS.postId]: "", [SEED_POST_KEYS.channelId]: "" },
+    expect: { ...expectRecord(EMPTY_RECORD), ...stored.raw },
+  };
 }
 
 export function formatClaim(instanceId: string, leaseEndsAt: number): string {

@@ -2,10 +2,10 @@
  * A small Mattermost REST API v4 client for a bot account: bearer token, explicit timeouts,
  * keep-alive connections (undici), extra CAs on top of the default ones, the forward proxy of
  * HTTPS_PROXY/HTTP_PROXY unless NO_PROXY names the server, JSON parsed whatever the content
- * type, typed errors from Mattermost's error body, and retries of 429 (honouring Retry-After),
- * 5xx and connection resets. Only the endpoints the daemon needs (MATTERMOST-API.md §2).
+ * type and checked against the shape the daemon needs (replies.ts), typed errors from
+ * Mattermost's error body, and retries of 429 (honouring Retry-After), 5xx, connection resets
+ * and malformed replies. Only the endpoints the daemon needs (MATTERMOST-API.md §2).
  */
-import type { IncomingHttpHeaders } from "node:http";
 import { rootCertificates } from "node:tls";
 import { Agent, type Dispatcher, ProxyAgent } from "undici";
 import { AppError } from "../errors.js";
@@ -15,7 +15,24 @@ import { type Clock, systemClock } from "../lib/clock.js";
 import { type ProxyChoice, proxyFor, shownProxy } from "../lib/proxy-env.js";
 import { normalizeUserHandle } from "./names.js";
 import { RateLimitGate, rateLimitWaitMs } from "./rate-limit-gate.js";
+import {
+  anyObjectReply,
+  apiError,
+  channelMemberReply,
+  channelReply,
+  pingReply,
+  postListReply,
+  postReply,
+  type RawResponse,
+  type ReplySchema,
+  readReply,
+  teamMemberReply,
+  teamReply,
+  userReply,
+} from "./replies.js";
+import { routeOf, stripQuery } from "./route.js";
 import { tlsFailure } from "./tls-failure.js";
+import { exchange, RETRYABLE_NETWORK_CODES } from "./transport.js";
 import type {
   MattermostChannel,
   MattermostPost,
@@ -27,9 +44,14 @@ import type {
 
 /** Default time one API call may take, retries excluded. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
-/** Largest response body read; Mattermost's answers to our calls are a few KB. */
-export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 const RETRY_BACKOFF: BackoffPolicy = { baseMs: 250, maxMs: 30_000 };
+/**
+ * A create repeated with the same `pending_post_id` returns the first post for 30 s
+ * (MATTERMOST-API.md §10). Once an attempt may have created the post (5xx, a reset, a reply
+ * that is not a post), the create is repeated only within this time, which leaves the request
+ * time to arrive; after it the caller must look for the post instead (app/request-sync).
+ */
+export const CREATE_RETRY_WINDOW_MS = 25_000;
 /** Connections to Mattermost, at most: calls beyond wait for one. */
 const MAX_SOCKETS = 16;
 /**
@@ -37,7 +59,6 @@ const MAX_SOCKETS = 16;
  * few seconds apart; servers that close sooner say so in Keep-Alive, which undici honours.
  */
 const KEEP_ALIVE_MS = 30_000;
-const USER_AGENT = "teleport-mattermost";
 
 export interface MattermostClientOptions {
   /** Site URL, e.g. https://mattermost.example.com (no /api/v4). */
@@ -58,30 +79,12 @@ export interface MattermostClientOptions {
   observer?: CallObserver;
 }
 
-export interface ApiErrorBody {
-  id?: string;
-  message?: string;
-  detailed_error?: string;
-  request_id?: string;
-  status_code?: number;
+interface CallOptions<T> {
+  /** What the schema cannot say: the reply is the thing asked for. Returns what is wrong. */
+  check?: (reply: T) => string | undefined;
+  /** Stop retrying once this long passed since an attempt that may have taken effect. */
+  retryWithinMs?: number;
 }
-
-interface RawResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-const RETRYABLE_NETWORK_CODES = new Set([
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "EAI_AGAIN",
-  "ENOTFOUND",
-  "UND_ERR_SOCKET",
-  "ECONNABORTED",
-]);
 
 export class MattermostClient {
   readonly baseUrl: URL;
@@ -122,34 +125,46 @@ export class MattermostClient {
   }
 
   /** Answers without a token: is this URL a Mattermost server that is up? */
-  ping(signal?: AbortSignal): Promise<{ status?: string }> {
-    return this.call("GET", "system/ping", undefined, signal);
+  ping(signal?: AbortSignal): Promise<{ status: string }> {
+    return this.call("GET", "system/ping", undefined, pingReply, signal);
   }
 
   getMe(signal?: AbortSignal): Promise<MattermostUser> {
-    return this.call("GET", "users/me", undefined, signal);
+    return this.call("GET", "users/me", undefined, userReply, signal);
   }
 
   getUser(userId: string, signal?: AbortSignal): Promise<MattermostUser> {
-    return this.call("GET", `users/${enc(userId)}`, undefined, signal);
+    return this.call("GET", `users/${enc(userId)}`, undefined, userReply, signal);
   }
 
   /** Any case: Mattermost stores usernames lower-cased and answers 400 to others (names.ts). */
   getUserByUsername(username: string, signal?: AbortSignal): Promise<MattermostUser> {
-    return this.call("GET", `users/username/${enc(normalizeUserHandle(username))}`, undefined, signal);
+    return this.call(
+      "GET",
+      `users/username/${enc(normalizeUserHandle(username))}`,
+      undefined,
+      userReply,
+      signal,
+    );
   }
 
   /** Any case: emails are stored lower-cased; 5.x answers 400 to others. */
   getUserByEmail(email: string, signal?: AbortSignal): Promise<MattermostUser> {
-    return this.call("GET", `users/email/${enc(normalizeUserHandle(email))}`, undefined, signal);
+    return this.call("GET", `users/email/${enc(normalizeUserHandle(email))}`, undefined, userReply, signal);
   }
 
   getTeamByName(team: string, signal?: AbortSignal): Promise<MattermostTeam> {
-    return this.call("GET", `teams/name/${enc(team)}`, undefined, signal);
+    return this.call("GET", `teams/name/${enc(team)}`, undefined, teamReply, signal);
   }
 
   getChannelByName(team: string, channel: string, signal?: AbortSignal): Promise<MattermostChannel> {
-    return this.call("GET", `teams/name/${enc(team)}/channels/name/${enc(channel)}`, undefined, signal);
+    return this.call(
+      "GET",
+      `teams/name/${enc(team)}/channels/name/${enc(channel)}`,
+      undefined,
+      channelReply,
+      signal,
+    );
   }
 
   /** The bot's own membership of a channel; NOT_FOUND when it is not a member. */
@@ -158,7 +173,13 @@ export class MattermostClient {
     userId: string,
     signal?: AbortSignal,
   ): Promise<{ channel_id: string; user_id: string }> {
-    return this.call("GET", `channels/${enc(channelId)}/members/${enc(userId)}`, undefined, signal);
+    return this.call(
+      "GET",
+      `channels/${enc(channelId)}/members/${enc(userId)}`,
+      undefined,
+      channelMemberReply,
+      signal,
+    );
   }
 
   /** A user's membership of a team; NOT_FOUND when they are not a member. */
@@ -167,11 +188,17 @@ export class MattermostClient {
     userId: string,
     signal?: AbortSignal,
   ): Promise<{ team_id: string; user_id: string }> {
-    return this.call("GET", `teams/${enc(teamId)}/members/${enc(userId)}`, undefined, signal);
+    return this.call(
+      "GET",
+      `teams/${enc(teamId)}/members/${enc(userId)}`,
+      undefined,
+      teamMemberReply,
+      signal,
+    );
   }
 
   createDirectChannel(botUserId: string, userId: string, signal?: AbortSignal): Promise<MattermostChannel> {
-    return this.call("POST", "channels/direct", [botUserId, userId], signal);
+    return this.call("POST", "channels/direct", [botUserId, userId], channelReply, signal);
   }
 
   /**
@@ -186,7 +213,17 @@ export class MattermostClient {
     if (post.props) body["props"] = post.props;
     if (post.rootId) body["root_id"] = post.rootId;
     if (post.pendingPostId) body["pending_post_id"] = post.pendingPostId;
-    return this.call("POST", "posts?set_online=false", body, signal);
+    const rootId = post.rootId ?? "";
+    return this.call("POST", "posts?set_online=false", body, postReply, signal, {
+      // A post somewhere else than asked is not the post asked for.
+      check: (reply) =>
+        reply.channel_id !== post.channelId
+          ? "channel_id: not the channel posted to"
+          : reply.root_id !== rootId
+            ? "root_id: not the thread posted to"
+            : undefined,
+      ...(post.pendingPostId ? { retryWithinMs: CREATE_RETRY_WINDOW_MS } : {}),
+    });
   }
 
   /** Changes only the given fields; props given replace all props (MATTERMOST-API.md §2). */
@@ -195,7 +232,7 @@ export class MattermostClient {
     patch: { message?: string; props?: PostProps },
     signal?: AbortSignal,
   ): Promise<MattermostPost> {
-    return this.call("PUT", `posts/${enc(postId)}/patch`, patch, signal);
+    return this.call("PUT", `posts/${enc(postId)}/patch`, patch, postReply, signal, samePost(postId));
   }
 
   /** Posts of a channel changed since `since` (ms), newest first; used to find a post made before a crash. */
@@ -204,12 +241,13 @@ export class MattermostClient {
       "GET",
       `channels/${enc(channelId)}/posts?since=${Math.max(0, Math.floor(since))}`,
       undefined,
+      postListReply,
       signal,
     );
   }
 
   getPost(postId: string, signal?: AbortSignal): Promise<MattermostPost> {
-    return this.call("GET", `posts/${enc(postId)}`, undefined, signal);
+    return this.call("GET", `posts/${enc(postId)}`, undefined, postReply, signal, samePost(postId));
   }
 
   /** Opens an interactive dialog for the user whose click minted `triggerId` (§5). */
@@ -221,14 +259,38 @@ export class MattermostClient {
       "POST",
       "actions/dialogs/open",
       { trigger_id: request.triggerId, url: request.url, dialog: request.dialog },
+      anyObjectReply,
       signal,
     );
   }
 
-  private async call<T>(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+  /**
+   * One API call: retried on 429 (after the gate's wait), 5xx, resets and replies that are not
+   * what the API promises (`schema`, then `options.check`), with backoff, up to `maxRetries`.
+   */
+  private async call<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    schema: ReplySchema<T>,
+    signal?: AbortSignal,
+    options: CallOptions<T> = {},
+  ): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
+    /** When an attempt that may have taken effect was made, for `retryWithinMs`. */
+    let uncertainSince: number | undefined;
+    let lastFailure: AppError | undefined;
     for (let attempt = 0; ; attempt++) {
       const done = await this.gate.enter(signal);
+      if (
+        lastFailure &&
+        options.retryWithinMs !== undefined &&
+        uncertainSince !== undefined &&
+        this.clock.now() - uncertainSince > options.retryWithinMs
+      ) {
+        done(undefined);
+        throw lastFailure;
+      }
       let response: RawResponse | undefined;
       let retryReason: string;
       let retryWaitMs: number;
@@ -236,18 +298,29 @@ export class MattermostClient {
       try {
         response = await this.send(method, path, payload, signal);
         done(response);
-        if (response.status >= 200 && response.status < 300) return parseJson(response, method, path) as T;
-        const error = apiError(response, method, path);
-        if (response.status === 429) {
-          retryReason = "rate limited (429)";
-          retryWaitMs = rateLimitWaitMs(response.headers);
-          sleepMs = 0; // the gate does the waiting, for every call of this client
-        } else if (response.status >= 500) {
-          retryReason = `server error ${response.status}`;
+        let error: AppError;
+        if (response.status >= 200 && response.status < 300) {
+          const reply = readReply(response, method, path, schema, options.check);
+          if (!(reply instanceof AppError)) return reply;
+          error = reply;
+          retryReason = `malformed reply: ${reply.details["problem"]}`;
           retryWaitMs = sleepMs = backoffDelay(RETRY_BACKOFF, attempt, this.random);
         } else {
-          throw error;
+          error = apiError(response, method, path);
+          if (response.status === 429) {
+            retryReason = "rate limited (429)";
+            retryWaitMs = rateLimitWaitMs(response.headers);
+            sleepMs = 0; // the gate does the waiting, for every call of this client
+          } else if (response.status >= 500) {
+            retryReason = `server error ${response.status}`;
+            retryWaitMs = sleepMs = backoffDelay(RETRY_BACKOFF, attempt, this.random);
+          } else {
+            throw error;
+          }
         }
+        // Only a 429 is sure to have been refused before Mattermost did anything.
+        if (response.status !== 429) uncertainSince ??= this.clock.now();
+        lastFailure = error;
         if (attempt >= this.maxRetries) throw error;
       } catch (error) {
         if (response === undefined) done(undefined);
@@ -274,6 +347,8 @@ export class MattermostClient {
           },
         );
         if (!transient || attempt >= this.maxRetries) throw failure;
+        uncertainSince ??= this.clock.now();
+        lastFailure = failure;
         retryReason = code;
         retryWaitMs = sleepMs = backoffDelay(RETRY_BACKOFF, attempt, this.random);
       }
@@ -298,7 +373,15 @@ export class MattermostClient {
     const started = performance.now();
     let outcome = "ERROR";
     try {
-      const response = await this.exchange(method, path, payload, signal);
+      const response = await exchange({
+        url: new URL(`api/v4/${path}`, this.baseUrl),
+        method,
+        token: this.token,
+        payload,
+        dispatcher: this.dispatcher,
+        timeoutMs: this.requestTimeoutMs,
+        ...(signal ? { signal } : {}),
+      });
       outcome = response.status >= 200 && response.status < 300 ? "ok" : String(response.status);
       return response;
     } catch (error) {
@@ -313,131 +396,13 @@ export class MattermostClient {
       });
     }
   }
-
-  private async exchange(
-    method: string,
-    path: string,
-    payload: string | undefined,
-    signal?: AbortSignal,
-  ): Promise<RawResponse> {
-    const url = new URL(`api/v4/${path}`, this.baseUrl);
-    const headers: Record<string, string> = {
-      Authorization: `Bearer ${this.token}`,
-      Accept: "application/json",
-      "User-Agent": USER_AGENT,
-    };
-    if (payload !== undefined) headers["Content-Type"] = "application/json";
-    // One deadline for connecting, sending and reading, whichever takes the time.
-    const deadline = new AbortController();
-    const timer = setTimeout(() => {
-      const error = new Error("request timed out") as NodeJS.ErrnoException;
-      error.code = "ETIMEDOUT_REQUEST";
-      deadline.abort(error);
-    }, this.requestTimeoutMs);
-    try {
-      const response = await this.dispatcher.request({
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
-        method: method as Dispatcher.HttpMethod,
-        headers,
-        body: payload,
-        signal: signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal,
-      });
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of response.body as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > MAX_RESPONSE_BYTES) {
-          response.body.destroy();
-          throw new Error(`response larger than ${MAX_RESPONSE_BYTES} bytes`);
-        }
-        chunks.push(chunk);
-      }
-      return {
-        status: response.statusCode,
-        headers: response.headers as IncomingHttpHeaders,
-        body: Buffer.concat(chunks).toString("utf8"),
-      };
-    } finally {
-      clearTimeout(timer);
-    }
-  }
 }
 
 function enc(segment: string): string {
   return encodeURIComponent(segment);
 }
 
-/** Mattermost ids are 26 lowercase base32 characters (MATTERMOST-API.md §1). */
-const ID_SEGMENT = /^[a-z0-9]{26}$/;
-/** Segments after these are names chosen by people, not route parts. */
-const NAME_KEYS = new Set(["name", "username", "email"]);
-
-/**
- * The route of an API path with ids and names replaced, e.g. `PUT /posts/{id}/patch`, so that
- * metrics have one series per endpoint rather than per post.
- */
-export function routeOf(method: string, path: string): string {
-  const segments = stripQuery(path).split("/");
-  const route = segments.map((segment, index) =>
-    ID_SEGMENT.test(segment)
-      ? "{id}"
-      : index > 0 && NAME_KEYS.has(segments[index - 1] ?? "")
-        ? "{name}"
-        : segment,
-  );
-  return `${method} /${route.join("/")}`;
-}
-
-function stripQuery(path: string): string {
-  const index = path.indexOf("?");
-  return index < 0 ? path : path.slice(0, index);
-}
-
-function parseJson(response: RawResponse, method: string, path: string): unknown {
-  if (response.body === "") return {};
-  try {
-    return JSON.parse(response.body);
-  } catch (error) {
-    throw new AppError(
-      "MATTERMOST",
-      `Mattermost ${method} /api/v4/${stripQuery(path)} returned a body that is not JSON`,
-      {
-        cause: error,
-        details: { status: response.status },
-        fix: "Check that [mattermost] url points at the Mattermost server itself, not a login page or proxy",
-      },
-    );
-  }
-}
-
-function apiError(response: RawResponse, method: string, path: string): AppError {
-  let body: ApiErrorBody = {};
-  try {
-    body = JSON.parse(response.body) as ApiErrorBody;
-  } catch {
-    body = { message: response.body.trim().slice(0, 200) };
-  }
-  const where = `${method} /api/v4/${stripQuery(path)}`;
-  const text = body.message || `HTTP ${response.status}`;
-  const details = { status: response.status, id: body.id, requestId: body.request_id };
-  const retryable = response.status === 429 || response.status >= 500;
-  if (response.status === 404) {
-    return new AppError("NOT_FOUND", `Mattermost ${where}: ${text}`, { details });
-  }
-  return new AppError(
-    "MATTERMOST",
-    `Mattermost ${where}: ${text} (${response.status}${body.id ? ` ${body.id}` : ""})`,
-    {
-      details,
-      retryable,
-      fix: fixFor(response.status),
-    },
-  );
-}
-
-function fixFor(status: number): string | undefined {
-  if (status === 401) return "Check [mattermost] token: it must be the bot account's access token";
-  if (status === 403) return "Add the bot account to the team and the channel it posts to";
-  return undefined;
+/** A patch or read of `postId` must answer with that post. */
+function samePost(postId: string): CallOptions<MattermostPost> {
+  return { check: (reply) => (reply.id === postId ? undefined : "id: not the post asked for") };
 }

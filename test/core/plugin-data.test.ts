@@ -4,11 +4,17 @@ import {
   decodeRecord,
   EMPTY_RECORD,
   encodeRecord,
+  expectRecord,
   formatClaim,
   keptResources,
   type PluginRecord,
   parseClaim,
+  readStored,
+  rewriteRecord,
 } from "../../src/core/plugin-data.js";
+
+const CHANNEL = "c".repeat(26);
+const POST = "p".repeat(26);
 
 test("a record survives encode → decode", () => {
   const record: PluginRecord = {
@@ -17,7 +23,7 @@ test("a record survives encode → decode", () => {
       { channelId: "c".repeat(26), postId: "d".repeat(26) },
     ],
     rendered: "APPROVED",
-    renderHash: "abc",
+    renderHash: "abcdefghijklmnopqrstuv",
     reviewsRelayed: 2,
     notified: "APPROVED",
     reminders: 3,
@@ -40,6 +46,9 @@ test("a record survives encode → decode", () => {
     keyId: "k1a2b3c4",
   };
   assert.deepEqual(decodeRecord(encodeRecord(record)), record);
+  // Whatever this daemon writes reads back as its own: never rewritten, never warned about.
+  const signed = { ...record, renderHash: `${record.renderHash}:5699fa97`, keyId: "5699fa97" };
+  assert.equal(readStored(encodeRecord(signed)).current, true);
 });
 
 test("no data decodes to the empty record, whose encoding expects every key absent", () => {
@@ -58,6 +67,86 @@ test("claims parse back, junk does not", () => {
   assert.equal(parseClaim("x@notanumber"), undefined);
 });
 
+test("what this daemon writes reads back as current: no rewrite needed", () => {
+  const stored = readStored(
+    encodeRecord({ ...EMPTY_RECORD, posts: [{ channelId: CHANNEL, postId: POST }], rendered: "PENDING" }),
+  );
+  assert.equal(stored.current, true);
+  assert.equal(stored.foreignPosts, false);
+  assert.deepEqual(stored.unreadable, {});
+  assert.equal(readStored(undefined).current, true);
+});
+
+test("a 0.1.0 record is a foreign post to adopt, and its rewrite expects it exactly as read", () => {
+  const raw = { user: "alice", roles: "editor", post_id: POST, channel_id: CHANNEL };
+  const stored = readStored(raw);
+  assert.equal(stored.current, false);
+  assert.equal(stored.foreignPosts, true);
+  assert.deepEqual(stored.record.posts, [{ channelId: CHANNEL, postId: POST }]);
+  assert.deepEqual(stored.record.roles, ["editor"]);
+  const { set, expect } = rewriteRecord(stored, stored.record);
+  // Every key read is expected as read (the old code expected `messages` = the post: never true).
+  for (const [key, value] of Object.entries(raw)) assert.equal(expect[key], value);
+  assert.equal(expect["messages"], "");
+  assert.equal(set["messages"], `${CHANNEL}/${POST}`);
+  assert.equal(set["post_id"], "", "the seed keys are removed once translated");
+  assert.equal(set["channel_id"], "");
+});
+
+test("a 6.x+ record: its posts are foreign until rendered by us; reviews and resolution carry over", () => {
+  const stored = readStored({
+    user: "alice",
+    roles: "editor,dba",
+    request_reason: "deploy",
+    messages: `${CHANNEL}/${POST}`,
+    reviews_count: "2",
+    resolution: "APPROVED",
+    resolve_reason: "ok",
+  });
+  assert.equal(stored.foreignPosts, true);
+  assert.equal(stored.current, false);
+  assert.equal(stored.record.reviewsRelayed, 2);
+  assert.equal(stored.record.rendered, "APPROVED");
+  assert.equal(stored.record.renderHash, "");
+});
+
+test("unreadable values are reported with the value, never read as posts", () => {
+  for (const messages of ["garbage{]", '{"x":"a/b"}', "a/b", `${CHANNEL}/${POST}/x`]) {
+    const stored = readStored({ messages, user: "alice" });
+    assert.deepEqual(stored.record.posts, [], messages);
+    assert.equal(stored.unreadable["messages"], messages);
+    assert.equal(stored.current, false);
+  }
+  const mixed = readStored({ messages: `${CHANNEL}/${POST},junk`, rendered: "PENDING" });
+  assert.deepEqual(mixed.record.posts, [{ channelId: CHANNEL, postId: POST }]);
+  assert.ok("messages" in mixed.unreadable);
+  const damaged = readStored({
+    rendered: "MAYBE",
+    reviews_relayed: "-1",
+    reminders: "x",
+    claim: "nobody",
+    render_hash: "?",
+    decision_lock: "@",
+  });
+  assert.deepEqual(Object.keys(damaged.unreadable).sort(), [
+    "claim",
+    "decision_lock",
+    "reminders",
+    "render_hash",
+    "rendered",
+    "reviews_relayed",
+  ]);
+  assert.equal(damaged.record.claim, "");
+  assert.equal(damaged.record.rendered, "");
+  assert.equal(readStored({ messages: "x".repeat(1000) }).unreadable["messages"]?.length, 81);
+});
+
+test("the expectation of a record of ours also expects no seed-plugin post", () => {
+  const expect = expectRecord(EMPTY_RECORD);
+  assert.equal(expect["post_id"], "");
+  assert.equal(expect["channel_id"], "");
+});
+
 test("a resource request keeps its first resources and the total; a role request stores nothing", () => {
   const many = Array.from({ length: 25 }, (_, i) => ({
     cluster: "c",
@@ -72,4 +161,6 @@ test("a resource request keeps its first resources and the total; a role request
   assert.deepEqual(decodeRecord(stored).resources, kept);
   assert.equal(encodeRecord({ ...EMPTY_RECORD, resources: keptResources([]) })["resources"], "");
   assert.deepEqual(decodeRecord({ resources: "not json" }).resources, { shown: [], total: 0 });
+  assert.equal(readStored({ resources: "not json" }).unreadable["resources"], "not json");
+  assert.equal(readStored({ resources: '{"total":3}' }).current, false);
 });

@@ -1,13 +1,41 @@
 /**
  * Restarts and more than one instance, with the CLI as a child process: a restarted daemon does
  * not post twice, two daemons on one cluster post each request once (claims by compare-and-swap),
- * and at start a daemon catches up on what changed while it was stopped (ARCHITECTURE.md §3).
+ * at start a daemon catches up on what changed while it was stopped (ARCHITECTURE.md §3), and a
+ * daemon killed mid-burst and restarted with the same config resumes its own claims at once.
  */
 import assert from "node:assert/strict";
 import { describe, type TestContext, test } from "node:test";
+import { REQUEST_ID_PROP } from "../../src/core/render.js";
 import type { World } from "../../src/demo/world.js";
-import type { DaemonProcess } from "../support/daemon-process.js";
+import type { DaemonProcess, LogLine } from "../support/daemon-process.js";
+import { waitUntil } from "../support/fault-suite.js";
 import { openStage } from "../support/stage.js";
+
+/** Issue 12's example: 60 requests, the daemon killed once 20 are posted. */
+const BURST = 60;
+const KILL_AFTER = 20;
+/** Delay on every Teleport call, so the burst is still in flight when the daemon is killed. */
+const SLOW_TELEPORT_MS = 20;
+
+async function instanceId(daemon: DaemonProcess): Promise<string> {
+  // The start line names the instance (its words follow the seed guide's).
+  const line: LogLine = await daemon.waitForLog(
+    (candidate) => candidate["instance_id"] !== undefined,
+    15_000,
+  );
+  return String(line["instance_id"]);
+}
+
+/** Request id → how many root posts carry it. */
+function postCounts(world: World): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const post of world.mattermost.channelPosts(world.channel.id)) {
+    const id = post.props[REQUEST_ID_PROP];
+    if (typeof id === "string" && !post.root_id) counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return counts;
+}
 
 describe("restarts", () => {
   /** A world of its own and a way to start daemons on it, all stopped after the test. */
@@ -104,5 +132,61 @@ describe("restarts", () => {
     const posts = world.mattermost.channelPosts(world.channel.id).filter((post) => !post.root_id);
     assert.equal(posts.length, 3, "one post per request, none twice");
     assert.equal(await second.stop(), 0);
+  });
+
+  test("SIGKILL mid-burst, restarted at once with the same config: its own claims resumed, not waited out", async (t) => {
+    const { world, start } = await restartableWorld(t);
+    const first = start();
+    await first.waitForLog("Watcher connected", 30_000);
+    world.teleport.delayMs = SLOW_TELEPORT_MS;
+    const ids = Array.from(
+      { length: BURST },
+      (_, i) =>
+        world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: `burst ${i}` }).metadata!.name,
+    );
+    assert.ok(await waitUntil(() => postCounts(world).size >= KILL_AFTER, 60_000, 5), `${KILL_AFTER} posted`);
+    first.kill("SIGKILL");
+    await first.exited;
+    const claimed = ids.filter((id) => world.teleport.pluginData(id, "mattermost")?.["claim"]);
+    assert.ok(claimed.length > 0, "killed while holding claims");
+
+    const second = start();
+    assert.equal(await instanceId(second), await instanceId(first), "same host and config: same instance id");
+    const done = () =>
+      ids.every(
+        (id) => postCounts(world).get(id) === 1 && !world.teleport.pluginData(id, "mattermost")?.["claim"],
+      );
+    assert.ok(await waitUntil(done, 60_000), "every request posted and recorded");
+    world.teleport.delayMs = 0;
+    const counts = postCounts(world);
+    assert.deepEqual(
+      ids.filter((id) => counts.get(id) !== 1),
+      [],
+      "each request posted exactly once",
+    );
+    assert.deepEqual(
+      second.lines.filter((line) => line.msg === "Another instance is posting this request"),
+      [],
+      "none of its own claims taken for another instance's",
+    );
+    // Logged once every queued request was handled: the lines before it have all been read.
+    await second.waitForLog("Catch-up finished", 60_000);
+    const resumed = new Set(
+      second.lines
+        .filter((line) => line.msg === "Resuming this instance's unfinished posting of the request")
+        .map((line) => line["request_id"]),
+    );
+    assert.deepEqual(
+      claimed.filter((id) => !resumed.has(id)),
+      [],
+      `every claim held at the kill was resumed at once (${claimed.length} held)`,
+    );
+  });
+
+  test("two daemons on the same host with different configs have different instance ids", async (t) => {
+    const stage = await openStage(t);
+    const a = stage.spawn(["start", "-c", (await stage.writeConfig()).configPath]);
+    const b = stage.spawn(["start", "-c", (await stage.writeConfig({}, await stage.tempDir())).configPath]);
+    assert.notEqual(await instanceId(a), await instanceId(b));
   });
 });

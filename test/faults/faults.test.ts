@@ -16,6 +16,7 @@ import {
   teleportRestartScenario,
   twoInstancesScenario,
 } from "../support/fault-suite.js";
+import { crashRestartScenario, upgradeScenario } from "../support/fault-suite-restart.js";
 
 function assertConverged(result: ScenarioResult): void {
   assert.equal(result.lost, 0, `${result.scenario}: lost requests`);
@@ -69,6 +70,19 @@ test("7. the bot loses the channel and gets it back: every post catches up, none
 
 test("8. the secret rotated with SIGHUP: every pending post re-signed with the new secret", async () => {
   const result = await secretRotationScenario(TEST_SIZES);
+  assertConverged(result);
+  assert.equal(result.posted, TEST_SIZES.burst);
+});
+
+test("9. upgrade from the original plugin: earlier posts adopted, unreadable data replaced, all converge", async () => {
+  const result = await upgradeScenario(TEST_SIZES);
+  assertConverged(result);
+  assert.match(result.notes ?? "", /^(\d+)\/\1 earlier posts adopted/);
+});
+
+test("10. SIGKILL mid-burst, same daemon restarted: its claims resumed, every request posted once", async () => {
+  const result = await crashRestartScenario(TEST_SIZES);
+  assert.ok((result.postedAtKill ?? 0) < TEST_SIZES.burst, `killed mid-burst (${result.notes})`);
   assertConverged(result);
   assert.equal(result.posted, TEST_SIZES.burst);
 });

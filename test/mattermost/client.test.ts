@@ -1,29 +1,19 @@
 /**
  * The Mattermost client against the Mattermost stand-in (a real HTTP server): retries of 429
  * with Retry-After, 5xx and connection resets; no retry of permanent errors; typed errors that
- * carry Mattermost's error id and a fix. The client's clock is simulated, so backoff waits are
+ * carry Mattermost's error id and a fix; replies that are not what the API promises (the
+ * stand-in's proxy faults) retried as transient, a create only while its pending_post_id holds. The client's clock is simulated, so backoff waits are
  * recorded instead of slept.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { AppError } from "../../src/errors.js";
 import type { Clock } from "../../src/lib/clock.js";
-import { MattermostClient } from "../../src/mattermost/client.js";
+import { CREATE_RETRY_WINDOW_MS, MattermostClient } from "../../src/mattermost/client.js";
 import { MattermostStandin } from "../../src/standins/mattermost/index.js";
+import { recordingClock } from "../support/recording-clock.js";
 
-/** A clock whose sleeps return at once but are recorded, and which advances by them. */
-function recordingClock(): Clock & { slept: number[] } {
-  let now = Date.now();
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => now,
-    sleep: async (ms) => {
-      slept.push(ms);
-      now += ms;
-    },
-  };
-}
+const LOGIN_PAGE = "<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body>SSO</body></html>\n";
 
 describe("Mattermost client", () => {
   let server: MattermostStandin;
@@ -124,5 +114,127 @@ describe("Mattermost client", () => {
     assert.equal(clock.slept.length, 2);
     server.faults = null;
     limited.close();
+  });
+
+  // Replies that are not what the API promises, as a proxy in front of Mattermost produces them.
+  const creates = (req: { method: string; path: string }) =>
+    req.method === "POST" && req.path === "/api/v4/posts";
+
+  const checked = (clock: Clock, retries: Array<{ path: string; reason: string }> = [], maxRetries = 8) =>
+    new MattermostClient({
+      url: server.url,
+      token,
+      clock,
+      random: () => 0.5,
+      maxRetries,
+      onRetry: (info) => retries.push(info),
+    });
+
+  test('201 {"status":"OK"} to a create that happened: retried, and the same post comes back', async () => {
+    const before = server.channelPosts(channelId).length;
+    const retries: Array<{ path: string; reason: string }> = [];
+    server.faults = {
+      proxyAnswer: { status: 201, contentType: "application/json", body: '{"status":"OK"}' },
+      forwarded: true,
+      times: 2,
+      match: creates,
+    };
+    const post = await checked(recordingClock(), retries).createPost({
+      channelId,
+      message: "once",
+      pendingPostId: "r1:chan",
+    });
+    assert.match(post.id, /^[a-z0-9]{26}$/);
+    assert.equal(server.channelPosts(channelId).length, before + 1, "one post, not three");
+    assert.equal(server.post(post.id)?.message, "once");
+    assert.equal(retries.length, 2);
+    assert.equal(retries[0]!.path, "posts");
+    assert.match(retries[0]!.reason, /^malformed reply: id: /);
+  });
+
+  test("an HTML page from a proxy is a transient error naming the route and what came back", async () => {
+    server.faults = {
+      proxyAnswer: { status: 200, contentType: "text/html", body: LOGIN_PAGE },
+      times: 5,
+    };
+    await assert.rejects(checked(recordingClock(), [], 1).getMe(), (error: unknown) => {
+      assert.ok(error instanceof AppError);
+      assert.equal(error.code, "MATTERMOST");
+      assert.equal(error.retryable, true);
+      assert.equal(error.details["route"], "GET /users/me");
+      assert.match(
+        error.message,
+        /GET \/api\/v4\/users\/me answered 200 .*not JSON \(text\/html\): <!DOCTYPE html>/,
+      );
+      assert.match(error.fix ?? "", /proxy/);
+      return true;
+    });
+    server.faults = null;
+  });
+
+  test("truncated JSON is retried with backoff, not treated as permanent", async () => {
+    const clock = recordingClock();
+    server.faults = { truncated: true, times: 2, match: creates };
+    const post = await checked(clock).createPost({ channelId, message: "cut", pendingPostId: "r2:chan" });
+    assert.equal(server.post(post.id)?.message, "cut");
+    assert.equal(clock.slept.length, 2);
+    assert.ok(clock.slept[0]! < clock.slept[1]!);
+  });
+
+  test("JSON of another shape: ids must be Mattermost ids, arrays arrays, the post the one asked for", async () => {
+    const posted = await checked(recordingClock()).createPost({ channelId, message: "x" });
+    const cases: Array<[string, () => Promise<unknown>, RegExp]> = [
+      [
+        JSON.stringify({ id: "nope", username: "teleport" }),
+        () => checked(recordingClock(), [], 0).getMe(),
+        /id: not a Mattermost id/,
+      ],
+      [
+        JSON.stringify({ order: "abc", posts: {} }),
+        () => checked(recordingClock(), [], 0).getChannelPostsSince(channelId, 0),
+        /order: /,
+      ],
+      [
+        JSON.stringify({ ...server.post(posted.id), id: "a".repeat(26) }),
+        () => checked(recordingClock(), [], 0).getPost(posted.id),
+        /id: not the post asked for/,
+      ],
+    ];
+    for (const [body, call, problem] of cases) {
+      server.faults = { proxyAnswer: { status: 200, contentType: "application/json", body }, times: 1 };
+      await assert.rejects(call(), (error: unknown) => {
+        assert.ok(error instanceof AppError && error.retryable, String(error));
+        assert.match(error.message, problem);
+        return true;
+      });
+    }
+    server.faults = null;
+  });
+
+  test("a create is not repeated once pending_post_id may no longer return the first post", async () => {
+    const clock = recordingClock();
+    const started = clock.now();
+    const before = server.channelPosts(channelId).length;
+    const attempts: number[] = [];
+    server.faults = {
+      proxyAnswer: { status: 201, contentType: "application/json", body: '{"status":"OK"}' },
+      forwarded: true,
+      times: 100,
+      match: (req) => {
+        if (creates(req)) attempts.push(clock.now() - started);
+        return creates(req);
+      },
+    };
+    await assert.rejects(
+      checked(clock, [], 20).createPost({ channelId, message: "window", pendingPostId: "r3:chan" }),
+      (error: unknown) => error instanceof AppError && error.retryable,
+    );
+    server.faults = null;
+    assert.ok(attempts.length > 1, `retried (${attempts})`);
+    assert.ok(
+      attempts.every((at) => at <= CREATE_RETRY_WINDOW_MS),
+      `within the window: ${attempts}`,
+    );
+    assert.equal(server.channelPosts(channelId).length, before + 1);
   });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { routeOf } from "../../src/mattermost/client.js";
+import { routeOf } from "../../src/mattermost/route.js";
 
 test("routeOf names endpoints without ids, names or query strings, for metric labels", () => {
   const id = "a".repeat(26);

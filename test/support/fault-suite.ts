@@ -12,6 +12,7 @@ import { RequestState } from "../../src/teleport/gen/teleport/types_pb.js";
 import type { DaemonConfigOptions, DaemonProcess } from "./daemon-process.js";
 import { decide } from "./decide.js";
 import { accessLostScenario, secretRotationScenario } from "./fault-access.js";
+import { crashRestartScenario, upgradeScenario } from "./fault-suite-restart.js";
 import { Stage, type StartedDaemon, type StartOptions } from "./stage.js";
 import type { TempDir } from "./temp-dir.js";
 
@@ -39,12 +40,15 @@ const STATUS_OF_STATE: Record<number, string> = {
   [RequestState.DENIED]: "DENIED",
 };
 
-function postStatus(post: StandinPost): string | undefined {
-  const attachments = (
-    post.props as { attachments?: Array<{ fields?: Array<{ title: string; value: string }> }> }
-  ).attachments;
-  const value = attachments?.[0]?.fields?.find((field) => field.title === "Status")?.value ?? "";
-  return value.split(" ").at(-1);
+/** The status a post of ours shows (its "Status" field), undefined for any other post. */
+export function postStatus(post: StandinPost | undefined): string | undefined {
+  const props = post?.props as
+    | { attachments?: Array<{ fields?: Array<{ title: string; value: string }> }> }
+    | undefined;
+  return props?.attachments?.[0]?.fields
+    ?.find((field) => field.title === "Status")
+    ?.value.split(" ")
+    .at(-1);
 }
 
 /** True when the post's first button carries a context signed with `secret`. */
@@ -157,6 +161,9 @@ export class FaultStage {
     return this.stage.world;
   }
 
+  /** The config file each daemon was started with, for a restart on the same config. */
+  readonly configPaths = new Map<DaemonProcess, string>();
+
   /** Starts one more daemon on its own config and callback port; resolves once it watches. */
   async startDaemon(): Promise<DaemonProcess> {
     return (await this.startDaemonWith()).daemon;
@@ -164,12 +171,24 @@ export class FaultStage {
 
   /** Like startDaemon, with config options, and says where its config is (to rewrite it). */
   async startDaemonWith(options: StartOptions = {}): Promise<StartedDaemon> {
-    return this.stage.startDaemon({
+    const started = await this.stage.startDaemon({
       dir: await this.stage.tempDir(),
       timeoutMs: 30_000,
       ...options,
       replace: { severity: 'severity = "info"', ...options.replace },
     });
+    this.configPaths.set(started.daemon, started.configPath);
+    return started;
+  }
+
+  /** Starts `daemon`'s config again (same host and config: the same instance); resolves once it watches. */
+  async restartDaemon(daemon: DaemonProcess): Promise<DaemonProcess> {
+    const configPath = this.configPaths.get(daemon);
+    if (configPath === undefined) throw new Error("not a daemon of this stage");
+    const again = this.stage.spawn(["start", "-c", configPath]);
+    this.configPaths.set(again, configPath);
+    await again.waitForLog("Watcher connected", 30_000);
+    return again;
   }
 
   /** Another temp dir, removed with the stage. */
@@ -214,6 +233,8 @@ export interface Sizes {
   stormBurst: number;
   mattermostDownMs: number;
   ratePerSec: number;
+  /** Scenario 9: requests with plugin data of the original plugin or damaged by hand. */
+  upgrade: number;
   /** Upper bound for converging, per scenario. */
   timeoutMs: number;
 }
@@ -224,6 +245,7 @@ export const TEST_SIZES: Sizes = {
   stormBurst: 40,
   mattermostDownMs: 3_000,
   ratePerSec: 10,
+  upgrade: 30,
   timeoutMs: 90_000,
 };
 
@@ -233,6 +255,7 @@ export const FULL_SIZES: Sizes = {
   stormBurst: 1_000,
   mattermostDownMs: 60_000,
   ratePerSec: 10,
+  upgrade: 300,
   timeoutMs: 600_000,
 };
 
@@ -258,22 +281,40 @@ export async function daemonDownScenario(sizes: Sizes): Promise<ScenarioResult> 
   }
 }
 
-/** 2. SIGKILL in the middle of a burst → restart → every request posted once. */
+/**
+ * Starts a daemon, creates a burst against a slowed auth server and SIGKILLs the daemon once a
+ * third is posted; reports what was posted and how many claims were held at that moment.
+ */
+export async function burstAndKill(
+  stage: FaultStage,
+  sizes: Sizes,
+  prefix: string,
+): Promise<{
+  daemon: DaemonProcess;
+  startedAt: number;
+  postedAtKill: number;
+  claimsAtKill: number;
+  /** Requests whose posting claim was held when the daemon was killed. */
+  claimed: string[];
+}> {
+  const daemon = await stage.startDaemon();
+  // A slower auth server keeps the burst in flight long enough to be cut in the middle.
+  stage.world.teleport.delayMs = SLOW_TELEPORT_MS;
+  const startedAt = Date.now();
+  const ids = stage.ledger.create(sizes.burst, prefix);
+  await waitUntil(() => stage.ledger.tally().posted >= sizes.burst / 3, sizes.timeoutMs, 5);
+  daemon.kill("SIGKILL");
+  await daemon.exited;
+  const postedAtKill = stage.ledger.tally().posted;
+  const claimed = ids.filter((id) => stage.world.teleport.pluginData(id, "mattermost")?.["claim"]);
+  return { daemon, startedAt, postedAtKill, claimsAtKill: claimed.length, claimed };
+}
+
+/** 2. SIGKILL in the middle of a burst → restart (another config) → every request posted once. */
 export async function killMidBurstScenario(sizes: Sizes): Promise<ScenarioResult> {
   const stage = await FaultStage.open();
   try {
-    const daemon = await stage.startDaemon();
-    // A slower auth server keeps the burst in flight long enough to be cut in the middle.
-    stage.world.teleport.delayMs = SLOW_TELEPORT_MS;
-    const startedAt = Date.now();
-    const ids = stage.ledger.create(sizes.burst, "burst");
-    await waitUntil(() => stage.ledger.tally().posted >= sizes.burst / 3, sizes.timeoutMs, 5);
-    daemon.kill("SIGKILL");
-    await daemon.exited;
-    const postedAtKill = stage.ledger.tally().posted;
-    const claimsAtKill = ids.filter(
-      (id) => stage.world.teleport.pluginData(id, "mattermost")?.["claim"],
-    ).length;
+    const { startedAt, postedAtKill, claimsAtKill } = await burstAndKill(stage, sizes, "burst");
     await stage.startDaemon();
     const result = await stage.converge("2 SIGKILL mid-burst", startedAt, sizes.timeoutMs);
     return {
@@ -393,4 +434,6 @@ export const SCENARIOS = [
   clickDuringOutageScenario,
   accessLostScenario,
   secretRotationScenario,
+  upgradeScenario,
+  crashRestartScenario,
 ] as const;

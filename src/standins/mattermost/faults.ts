@@ -2,13 +2,15 @@
  * Fault injection for tests: what a client sees when Mattermost or the proxy in front of it fails.
  * A 500 is Mattermost's JSON error body (MATTERMOST-API.md §1 "Error body"); a 429 is the rate
  * limiter's plain text (§3); 502/503 are a reverse proxy's HTML pages (nginx's wording); `reset`
- * drops the connection with a TCP RST; `hang` never answers. Not a Mattermost feature: the shapes
+ * drops the connection with a TCP RST; `hang` never answers; proxy-faults.ts has the 2xx answers
+ * a proxy gives that are not Mattermost's. Not a Mattermost feature: the shapes
  * are Mattermost's, the switch is ours.
  */
 import type * as http from "node:http";
 import { performance } from "node:perf_hooks";
 import { ApiError, errorBody } from "./errors.js";
 import { goJson, newMattermostId } from "./model.js";
+import { applyProxyFault, isProxyFault } from "./proxy-faults.js";
 import type { MattermostStore } from "./store.js";
 import type { FaultSpec, RequestLogEntry } from "./types.js";
 
@@ -52,6 +54,7 @@ export class FaultInjector {
     if (!fault) return false;
     fault.remaining--;
     const spec = fault.spec;
+    if (isProxyFault(spec)) return applyProxyFault(spec, res); // answers that are not Mattermost's
     if ("hang" in spec) return true; // never answered; stop() or setDown(true) closes the socket
     if ("reset" in spec) {
       const socket = req.socket as typeof req.socket & { resetAndDestroy?: () => void };

@@ -4,7 +4,9 @@
  * `server/public/model/config.go`), the records it hands to tests in the API's snake_case shape
  * (`model.Post`, `model.User`, `model.Team`, `model.Channel`), its logs, events and faults.
  */
+
 import type * as http from "node:http";
+import type { ProxyFault } from "./proxy-faults.js";
 
 export interface RateLimitOptions {
   /** `RateLimitSettings.PerSec` (default 10). */
@@ -161,6 +163,7 @@ export type FaultSpec = (
   | { status: 500 | 502 | 503 | 429; retryAfter?: number }
   | { hang: true }
   | { reset: true }
+  | ProxyFault
 ) & {
   /** Apply to the next N matching requests (default 1 unless `forMs` is given). */
   times?: number;
