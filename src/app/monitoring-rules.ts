@@ -11,10 +11,11 @@
 import type { Logger } from "pino";
 import type { AccessRequest } from "../core/access-request.js";
 import { conditionEnv, MonitoringRuleSet, type RuleUpdate } from "../core/monitoring-rules.js";
-import { AppError, isAppError } from "../errors.js";
+import { AppError } from "../errors.js";
 import { type BackoffPolicy, backoffDelay } from "../lib/backoff.js";
 import type { Clock } from "../lib/clock.js";
 import type { TeleportClient } from "../teleport/client.js";
+import { isPermissionDenied } from "../teleport/errors.js";
 import {
   listMonitoringRules,
   type RuleWatchEvent,
@@ -28,8 +29,6 @@ export const RULES_WATCH_BACKOFF: BackoffPolicy = { baseMs: 500, maxMs: 15_000 }
  * later (the sync scheduler's backoff): posting by the config meanwhile would route it wrongly.
  */
 export const RULES_LOAD_WAIT_MS = 10_000;
-/** gRPC PERMISSION_DENIED, as teleport/errors.ts keeps it in `details.grpcCode`. */
-const PERMISSION_DENIED = 7;
 /** Spec field numbers of rule features newer than our proto subset, for the warning. */
 const KNOWN_NEWER_FIELDS: Record<number, string> = { 8: "schedules" };
 
@@ -171,7 +170,7 @@ export class MonitoringRuleRouting {
   }
 
   private failed(error: AppError): void {
-    const denied = error.code === "TELEPORT" && error.details["grpcCode"] === PERMISSION_DENIED;
+    const denied = isPermissionDenied(error);
     if (error.code === "TELEPORT_VERSION" || denied) {
       this.state = "off";
       this.rules.clear();
@@ -200,7 +199,7 @@ export class MonitoringRuleRouting {
     try {
       return (await this.deps.teleport().getUser(user))?.traits ?? {};
     } catch (error) {
-      if (!(isAppError(error, "TELEPORT") && error.details["grpcCode"] === PERMISSION_DENIED)) throw error;
+      if (!isPermissionDenied(error)) throw error;
       this.once("traits", () =>
         this.deps.logger.warn(
           { fix: "Give the plugin's role the rule `user: [read]`" },

@@ -8,14 +8,25 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { REQUEST_ID_PROP } from "../../src/core/render.js";
-import type { World } from "../../src/demo/world.js";
+import type { World, WorldOptions } from "../../src/demo/world.js";
 import type { StandinPost } from "../../src/standins/mattermost/index.js";
-import { openStage } from "../support/stage.js";
+import { runCli } from "../support/daemon-process.js";
+import { openStage, type Stage } from "../support/stage.js";
 
 const NO_SERVER =
   "This Teleport server has no access monitoring rules (they came in 16); posts are routed by the config only";
 const NO_ROLE =
   "The plugin's Teleport role may not read access monitoring rules; posts are routed by the config only";
+
+/** Teleport 18 with the plugin's role lacking `access_monitoring_rule: [list, read]`. */
+const WITHOUT_RULES_ROLE = {
+  teleportVersion: "18.0.0",
+  teleport: {
+    roles: {
+      "access-plugin": { accessRequest: ["list", "read", "update"], pluginData: ["update"], user: ["read"] },
+    },
+  },
+} satisfies WorldOptions;
 
 function rule(name: string, condition: string, recipients: string[]) {
   return {
@@ -146,18 +157,7 @@ test("a server without access monitoring rules (6.2.1): one info line, routing b
 });
 
 test("a role that may not read the rules: one info line naming the rule to add, routing by the config", async (t) => {
-  const stage = await openStage(t, {
-    teleportVersion: "18.0.0",
-    teleport: {
-      roles: {
-        "access-plugin": {
-          accessRequest: ["list", "read", "update"],
-          pluginData: ["update"],
-          user: ["read"],
-        },
-      },
-    },
-  });
+  const stage = await openStage(t, WITHOUT_RULES_ROLE);
   const { world } = stage;
   world.teleport.createMonitoringRule(rule("all", "true", ["acme/elsewhere"]));
   const { daemon } = await stage.startDaemon();
@@ -165,4 +165,54 @@ test("a role that may not read the rules: one info line naming the rule to add, 
   assert.match(String(line["fix"]), /access_monitoring_rule: \[list, read\]/);
   assert.deepEqual((await posted(world, ["dba"], [world.channel.id], 1)).in, [world.channel.id]);
   assert.equal(daemon.lines.filter((other) => other.msg === NO_ROLE).length, 1);
+});
+
+const RULES_CHECK = "Teleport access monitoring rules:";
+
+/** Runs `check` on the stage's config; its line about rules (`✓ Teleport access monitoring rules: …`), if any. */
+async function rulesCheckLine(stage: Stage): Promise<{ code: number | null; line?: string }> {
+  const { configPath } = await stage.writeConfig();
+  const result = await runCli(["check", "-c", configPath], { timeoutMs: 30_000 });
+  const line = result.stdout.split("\n").find((text) => text.slice(2).startsWith(RULES_CHECK));
+  return { code: result.code, ...(line ? { line } : {}) };
+}
+
+test("check names the rules that route this plugin's requests, and fails on one it cannot evaluate", async (t) => {
+  const stage = await openStage(t, { teleportVersion: "18.0.0" });
+  const { world } = stage;
+  world.teleport.createMonitoringRule(
+    rule("dbas", 'access_request.spec.roles.contains("dba")', ["acme/dba"]),
+  );
+  const other = rule("slack-only", "true", ["#ops"]);
+  other.spec.notification.name = "slack";
+  world.teleport.createMonitoringRule(other);
+  const good = await rulesCheckLine(stage);
+  assert.equal(good.code, 0, good.line);
+  assert.match(
+    good.line ?? "",
+    /^✓ .*: 1 for "mattermost" \("dbas"\); requests no rule matches are routed by the config$/,
+  );
+
+  world.teleport.createMonitoringRule(
+    rule("labels", 'access_request.spec.resource_labels_union["env"].contains("prod")', ["acme/prod"]),
+  );
+  const bad = await rulesCheckLine(stage);
+  assert.equal(bad.code, 1);
+  assert.match(
+    bad.line ?? "",
+    /^✗ .*: skipped, their condition cannot be evaluated: "labels" \(.*unknown identifier.*\)\. Rewrite/,
+  );
+});
+
+test("check: a role that may not read the rules is said with the rule to add; a server before 16 has no such line", async (t) => {
+  const stage = await openStage(t, WITHOUT_RULES_ROLE);
+  const denied = await rulesCheckLine(stage);
+  assert.equal(denied.code, 0, denied.line);
+  assert.match(
+    denied.line ?? "",
+    /^– .*: user \S+ may not read them.*`access_monitoring_rule: \[list, read\]`$/,
+  );
+
+  const old = await openStage(t, { teleportVersion: "6.2.1" });
+  assert.equal((await rulesCheckLine(old)).line, undefined);
 });
