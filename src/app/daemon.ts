@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { ACTION_PATH, CallbackServer, DIALOG_PATH } from "../callback/server.js";
 import type { ReviewConfig } from "../config/config.js";
 import type { ReminderPolicy, RequestView } from "../core/plan.js";
+import { PLUGIN_NAME } from "../core/plugin-data.js";
 import { clicksCanWork } from "../core/review-policy.js";
 import { type Clock, systemClock } from "../lib/clock.js";
 import { explainListenError } from "../lib/listen.js";
@@ -25,6 +26,7 @@ import { DeliveryFailures } from "./delivery-failures.js";
 import { DialogHandler } from "./dialog-handler.js";
 import { KeyedWork } from "./keyed-work.js";
 import { recheckMattermostWhileFailing } from "./mattermost-recheck.js";
+import { MonitoringRuleRouting } from "./monitoring-rules.js";
 import { Observers } from "./observers.js";
 import { RecipientResolver } from "./recipients.js";
 import { RequestSync } from "./request-sync.js";
@@ -94,6 +96,7 @@ export interface DaemonDeps {
 export class Daemon {
   private readonly abort = new AbortController();
   private watcherDone: Promise<void> = Promise.resolve();
+  private rulesDone: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly logger: Logger,
@@ -175,6 +178,13 @@ export class Daemon {
         logger,
         early,
       );
+      const monitoringRules = new MonitoringRuleRouting({
+        teleport: () => teleport,
+        pluginName: PLUGIN_NAME,
+        clock,
+        ...(deps.random ? { random: deps.random } : {}),
+        logger,
+      });
       const recipients = new RecipientResolver(
         mattermost,
         botUserId,
@@ -183,6 +193,7 @@ export class Daemon {
           recipients: options.mattermost.recipients ?? [],
           roleToRecipients: options.mattermost.roleToRecipients ?? {},
           dmSuggestedReviewers: options.mattermost.dmSuggestedReviewers ?? true,
+          monitoringRules,
         },
         clock,
         logger,
@@ -303,6 +314,7 @@ export class Daemon {
         address.port,
       );
       daemon.abort.signal.addEventListener("abort", () => validity.stop(), { once: true });
+      daemon.rulesDone = monitoringRules.run(daemon.abort.signal);
       daemon.run(clock, deps.random);
       return daemon;
     } catch (error) {
@@ -358,7 +370,7 @@ export class Daemon {
     this.scheduler.stop();
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([
-      Promise.all([this.watcherDone, this.work.idle(), this.callbackServer.close(graceMs)]),
+      Promise.all([this.watcherDone, this.rulesDone, this.work.idle(), this.callbackServer.close(graceMs)]),
       deadline,
     ]);
     this.teleport.close();

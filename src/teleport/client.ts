@@ -156,8 +156,19 @@ export class TeleportClient {
     timeoutMs = this.callTimeoutMs,
     serialize: (value: R) => Buffer = methods[name].requestSerialize as (value: R) => Buffer,
   ): Promise<ReturnType<Methods[M]["responseDeserialize"]>> {
-    const method = methods[name];
-    const operation = method.originalName ?? String(name);
+    type Response = ReturnType<Methods[M]["responseDeserialize"]>;
+    const method = methods[name] as unknown as grpc.MethodDefinition<R, Response>;
+    return this.call(method, request, timeoutMs, serialize);
+  }
+
+  /** A unary call of any service's method on this connection (for this folder's other clients). */
+  call<Req, Res>(
+    method: grpc.MethodDefinition<Req, Res>,
+    request: Req,
+    timeoutMs = this.callTimeoutMs,
+    serialize: (value: Req) => Buffer = method.requestSerialize,
+  ): Promise<Res> {
+    const operation = method.originalName ?? method.path;
     const report = this.reporter(operation);
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(
@@ -170,16 +181,12 @@ export class TeleportClient {
         (error, response) => {
           report(error);
           if (error) reject(this.failure(operation, error));
-          else resolve(response as ReturnType<Methods[M]["responseDeserialize"]>);
+          else resolve(response as Res);
         },
       );
     });
   }
 
-  /**
-   * Starts timing a call; the returned function reports, once, how it ended (`ok` or the gRPC
-   * status name). Once, because a failing stream may also emit its end.
-   */
   /** Opens a server-streaming call of `name`; the caller reads, ends or cancels it. */
   private serverStream<M extends "watchEvents" | "getAccessRequestsV2">(
     name: M,
@@ -197,6 +204,10 @@ export class TeleportClient {
     );
   }
 
+  /**
+   * Starts timing a call; the returned function reports, once, how it ended (`ok` or the gRPC
+   * status name). Once, because a failing stream may also emit its end.
+   */
   private reporter(operation: string): (error: grpc.ServiceError | null) => void {
     const started = performance.now();
     let reported = false;
@@ -226,15 +237,27 @@ export class TeleportClient {
    * TELEPORT-WIRE.md §5). The iterator ends when the stream ends; it throws an AppError when the
    * stream fails. Aborting the signal cancels the stream.
    */
-  async *watchRequests(signal: AbortSignal): AsyncGenerator<WatchEvent> {
-    const request = create(WatchSchema, { kinds: [create(WatchKindSchema, { kind: ACCESS_REQUEST_KIND })] });
+  watchRequests(signal: AbortSignal): AsyncGenerator<WatchEvent> {
+    return this.watch(ACCESS_REQUEST_KIND, watchEventFromProto, signal);
+  }
+
+  /**
+   * A server-streaming watch on one kind of resource, each event converted (undefined = skip).
+   * For this folder's clients of other resources (monitoring-rules.ts).
+   */
+  async *watch<T>(
+    kind: string,
+    convert: (event: Event) => T | undefined,
+    signal: AbortSignal,
+  ): AsyncGenerator<T> {
+    const request = create(WatchSchema, { kinds: [create(WatchKindSchema, { kind })] });
     const call = this.serverStream("watchEvents", request);
     const cancel = () => call.cancel();
     signal.addEventListener("abort", cancel, { once: true });
     try {
       for await (const message of call as AsyncIterable<Event>) {
-        const event = watchEventFromProto(message);
-        if (event) yield event;
+        const event = convert(message);
+        if (event !== undefined) yield event;
       }
     } catch (error) {
       if (signal.aborted) return;
@@ -394,5 +417,3 @@ export class TeleportClient {
     await this.unary("deleteAccessRequest", create(RequestIDSchema, { id }));
   }
 }
-
-export { watchEventFromProto };
