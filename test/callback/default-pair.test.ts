@@ -35,24 +35,32 @@ before(async () => {
 });
 after(() => dir.remove());
 
-test("the original plugin's server.crt and server.key in its folder are served again", async () => {
-  const original = await selfSignedCert({ commonName: "bot.example.com", hosts: ["bot.example.com"] });
+/** What defaultCallbackPair serves and logs with `cert` and `key` as server.crt/server.key in its folder. */
+async function servedFrom(
+  cert: string,
+  key: string,
+): Promise<{ pair: { cert: string; key: string }; lines: Logged[] }> {
   const folder = await makeTempDir();
   try {
-    await folder.write("server.crt", original.cert);
-    await folder.write("server.key", original.key);
+    await folder.write("server.crt", cert);
+    await folder.write("server.key", key);
     const { logger, lines } = recorder();
-    const pair = await defaultCallbackPair("bot.example.com", logger, folder.path);
-    assert.equal(pair.cert, original.cert);
-    assert.equal(pair.key, original.key);
-    assert.deepEqual(
-      lines.map((line) => line.level),
-      ["info"],
-    );
-    assert.match(lines[0]!.msg, /server\.crt/);
+    return { pair: await defaultCallbackPair("bot.example.com", logger, folder.path), lines };
   } finally {
     await folder.remove();
   }
+}
+
+test("the original plugin's server.crt and server.key in its folder are served again", async () => {
+  const original = await selfSignedCert({ commonName: "bot.example.com", hosts: ["bot.example.com"] });
+  const { pair, lines } = await servedFrom(original.cert, original.key);
+  assert.equal(pair.cert, original.cert);
+  assert.equal(pair.key, original.key);
+  assert.deepEqual(
+    lines.map((line) => line.level),
+    ["info"],
+  );
+  assert.match(lines[0]!.msg, /server\.crt/);
 });
 
 test("without them a certificate is generated, and the warning says it changes at every start", async () => {
@@ -69,15 +77,7 @@ test("without them a certificate is generated, and the warning says it changes a
 test("a key that does not match the certificate is not served: a generated pair, and a warning naming the files", async () => {
   const one = await selfSignedCert({ commonName: "a", hosts: ["a"] });
   const other = await selfSignedCert({ commonName: "a", hosts: ["a"] });
-  const folder = await makeTempDir();
-  try {
-    await folder.write("server.crt", one.cert);
-    await folder.write("server.key", other.key);
-    const { logger, lines } = recorder();
-    const pair = await defaultCallbackPair("a", logger, folder.path);
-    assert.notEqual(pair.cert, one.cert);
-    assert.ok(lines.some((line) => line.level === "warn" && /server\.key.*does not match/.test(line.msg)));
-  } finally {
-    await folder.remove();
-  }
+  const { pair, lines } = await servedFrom(one.cert, other.key);
+  assert.notEqual(pair.cert, one.cert);
+  assert.ok(lines.some((line) => line.level === "warn" && /server\.key.*does not match/.test(line.msg)));
 });
