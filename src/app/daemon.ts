@@ -91,12 +91,16 @@ export interface DaemonDeps {
   metrics?: Metrics;
   /** What /readyz reports; the daemon keeps it up to date. */
   readiness?: Readiness;
+  /** Aborts a start still waiting for Teleport or Mattermost (SIGHUP with a new config, SIGTERM). */
+  signal?: AbortSignal;
 }
 
 export class Daemon {
   private readonly abort = new AbortController();
   private watcherDone: Promise<void> = Promise.resolve();
   private rulesDone: Promise<void> = Promise.resolve();
+  /** "Plugin is ready" is logged once, at the first watch that is up. */
+  private announcedReady = false;
 
   private constructor(
     private readonly logger: Logger,
@@ -169,6 +173,7 @@ export class Daemon {
       const ping = await checkTeleport(teleport, {
         logger,
         clock,
+        ...(deps.signal ? { signal: deps.signal } : {}),
         ...(deps.random ? { random: deps.random } : {}),
         onUnreachable: (failure) => observers.teleportUnreachable(failure),
       });
@@ -178,6 +183,7 @@ export class Daemon {
         logger,
         early,
       );
+      deps.signal?.throwIfAborted();
       const monitoringRules = new MonitoringRuleRouting({
         teleport: () => teleport,
         pluginName: PLUGIN_NAME,
@@ -345,6 +351,9 @@ export class Daemon {
       onConnected: () => {
         this.observers.watchConnected();
         this.logger.info("Watcher connected");
+        // The 6.x+ plugins' line for the first watch that is up (ORIGINAL-PLUGIN.md §3).
+        if (!this.announcedReady) this.logger.info("Plugin is ready");
+        this.announcedReady = true;
         this.catchUp.watchConnected();
       },
       onDisconnected: (error) => {

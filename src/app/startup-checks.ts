@@ -31,6 +31,8 @@ export interface TeleportCheckDeps {
   random?: () => number;
   /** Told of each failed attempt before the wait (metrics, readiness). */
   onUnreachable(failure: AppError): void;
+  /** Ends the waiting (the start was given up): the wait rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** Pings the auth server until it answers and refuses one older than MIN_SERVER_VERSION. */
@@ -76,7 +78,7 @@ async function pingUntilAnswered(teleport: TeleportClient, deps: TeleportCheckDe
         { addr: teleport.addr, err: failure.describe(), retry_in_ms: delay },
         "Teleport auth server is not reachable yet; check [teleport] addr and that the auth server runs. Retrying",
       );
-      await deps.clock.sleep(delay);
+      await deps.clock.sleep(delay, deps.signal);
     }
   }
 }

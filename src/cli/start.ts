@@ -130,43 +130,81 @@ export async function runDaemon(
       );
     }
   };
-  // SIGHUP's default action ends the process; until the reload handler below is in place (the
-  // start can wait long for Teleport), a SIGHUP is logged and otherwise ignored.
-  const tooEarly = () => {
-    reopen();
-    logger.warn("SIGHUP during startup ignored; send it again once the daemon runs");
-  };
-  process.on("SIGHUP", tooEarly);
   // SIGTERM/SIGINT while the start waits (for Teleport, possibly long) end it at once, as their
   // default action would, but as a clean exit: logged, and the pid file removed by the caller.
   let stopEarly: (signal: NodeJS.Signals) => void = () => {};
   const stoppedEarly = new Promise<NodeJS.Signals>((resolve) => {
     stopEarly = resolve;
   });
+  // A SIGHUP while the start waits (say, for a Teleport at a wrong addr) reloads the config and,
+  // when it is valid, starts again on it: `systemctl reload` after fixing the file works at once.
+  let reloadedEarly: (next: Config) => void = () => {};
+  let hangupEarly = new Promise<Config>((resolve) => {
+    reloadedEarly = resolve;
+  });
+  const tooEarly = () => {
+    reopen();
+    logger.info("SIGHUP during startup: reloading the configuration and the Teleport identity");
+    reload().then(
+      (next) => reloadedEarly(next),
+      (error: unknown) =>
+        logger.error(
+          { err: AppError.from(error).describe() },
+          "Reload failed; the start goes on with the previous configuration",
+        ),
+    );
+  };
+  process.on("SIGHUP", tooEarly);
   process.on("SIGTERM", stopEarly);
   process.on("SIGINT", stopEarly);
-  const starting = (async () => {
-    const prepared = await prepare(config, logger);
-    // One registry and one readiness for the life of the process: a reload restarts the daemon
-    // (and its health listener) but does not reset the counters.
-    const shared = {
-      logger,
-      metrics: new Metrics(VERSION),
-      readiness: new Readiness(),
-      // Derived from this host and config, so a restart after a crash resumes its own claims.
-      instanceId: stableInstanceId({
-        hostname: hostname(),
-        configPath: config.configPath,
-        listenAddr: prepared.http.listenAddr,
-      }),
-    };
-    return { prepared, shared, started: await Daemon.start(prepared, shared) };
-  })();
-  const first = await Promise.race([starting, stoppedEarly]);
+  // One registry and one readiness for the life of the process: a reload restarts the daemon
+  // (and its health listener) but does not reset the counters.
+  const metrics = new Metrics(VERSION);
+  const readiness = new Readiness();
+  const startOn = (startConfig: Config, signal: AbortSignal) =>
+    (async () => {
+      const prepared = await prepare(startConfig, logger);
+      const shared = {
+        logger,
+        metrics,
+        readiness,
+        // Derived from this host and config, so a restart after a crash resumes its own claims.
+        instanceId: stableInstanceId({
+          hostname: hostname(),
+          configPath: startConfig.configPath,
+          listenAddr: prepared.http.listenAddr,
+        }),
+      };
+      return { prepared, shared, started: await Daemon.start(prepared, { ...shared, signal }) };
+    })();
+  let startConfig = config;
+  let first: Awaited<ReturnType<typeof startOn>> | NodeJS.Signals | undefined;
+  while (first === undefined) {
+    const attempt = new AbortController();
+    const starting = startOn(startConfig, attempt.signal);
+    const outcome = await Promise.race([starting, stoppedEarly, hangupEarly]);
+    if (typeof outcome === "string") {
+      starting.catch(() => {}); // the process exits now; a late failure of the start is moot
+      first = outcome;
+    } else if ("configPath" in outcome) {
+      // Give up this start (its health listener closes) and begin again on the reloaded config.
+      attempt.abort(new AppError("ABORTED", "Start given up for a reloaded configuration"));
+      await starting.then(
+        (started) => started.started.stop(),
+        () => {},
+      );
+      startConfig = outcome;
+      hangupEarly = new Promise<Config>((resolve) => {
+        reloadedEarly = resolve;
+      });
+    } else {
+      first = outcome;
+    }
+  }
   process.off("SIGTERM", stopEarly);
   process.off("SIGINT", stopEarly);
   if (typeof first === "string") {
-    starting.catch(() => {}); // the process exits now; a late failure of the start is moot
+    process.off("SIGHUP", tooEarly);
     logger.info({ signal: first }, "Shutting down");
     logger.info("Stopped before the daemon was up");
     return 0;
@@ -174,7 +212,7 @@ export async function runDaemon(
   let options = first.prepared;
   const deps = first.shared;
   let daemon = first.started;
-  let current = config;
+  let current = startConfig;
   return new Promise<number>((resolve) => {
     let stopping = false;
     let reloading: Promise<void> | undefined;

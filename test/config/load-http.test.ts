@@ -21,12 +21,24 @@ describe("loadConfig: [http] addresses and basic auth", () => {
     for (const [listen, expected] of [
       ["127.0.0.1:9000", { host: "127.0.0.1", port: 9000 }],
       ["[::1]:9000", { host: "::1", port: 9000 }],
-      ["callback.internal:0", { host: "callback.internal", port: 0 }],
+      ["callback.internal:9000", { host: "callback.internal", port: 9000 }],
     ] as const) {
       const { config } = await load(BASE.replace('8081"\n', `8081/mm/"\nlisten_addr = "${listen}"\n`));
       assert.deepEqual(config.http.listen, expected);
       assert.equal(config.http.publicUrl, "https://callback.example.com:8081/mm");
     }
+  });
+
+  it("refuses listen_addr port 0: a random port that public_addr cannot name", async () => {
+    const error = await loadError(BASE.replace('8081"\n', '8081"\nlisten_addr = "127.0.0.1:0"\n'));
+    assert.match(error.message, /http\.listen_addr "127\.0\.0\.1:0" .*port outside 1–65535/);
+    assert.match(error.fix ?? "", /public_addr/);
+  });
+
+  it("warns when public_addr says https:// while --insecure-no-tls serves plain HTTP", async () => {
+    const { warnings } = await load(BASE.replace('"callback', '"https://callback'), { insecureNoTls: true });
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0] as string, /public_addr .* uses https:\/\/ but --insecure-no-tls serves plain HTTP/);
   });
 
   it("uses http:// for a public_addr without scheme under --insecure-no-tls", async () => {

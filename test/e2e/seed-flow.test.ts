@@ -74,7 +74,8 @@ for (const version of ["4.2.8", "6.2.1", "18.0.0"] as const)
       ({ daemon } = await stage.startDaemon({ args: ["-d"] }));
     });
 
-    test("logs the startup sequence of the operator's guide, in order, in its words", () => {
+    test("logs the startup sequence of the operator's guide, in order, in its words", async () => {
+      await daemon.waitForLog("Plugin is ready");
       const wanted = [
         /^DEBUG logging enabled$/,
         new RegExp(`^Starting Teleport Access Mattermost Bot ${VERSION.replaceAll(".", "\\.")}$`),
@@ -84,6 +85,7 @@ for (const version of ["4.2.8", "6.2.1", "18.0.0"] as const)
         /^Mattermost API health check finished ok$/,
         /^Starting secure HTTPS server on 127\.0\.0\.1:\d+$/,
         /^Watcher connected$/,
+        /^Plugin is ready$/,
       ];
       const messages = daemon.messages();
       let from = 0;

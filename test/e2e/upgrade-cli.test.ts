@@ -63,6 +63,30 @@ describe("start and check as the original plugin's operators run them", () => {
     await assert.rejects(readFile(pidFile), { code: "ENOENT" });
   });
 
+  test("SIGHUP while the start waits for a wrong addr: the fixed config is loaded and the daemon comes up", async (t) => {
+    const closed: Server = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const { port } = closed.address() as { port: number };
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const wrong = await writeDaemonConfig(setup.dir, setup.world, {
+      replace: { addr: `addr = "127.0.0.1:${port}"` },
+    });
+    const daemon = new DaemonProcess(["start", "-c", wrong.configPath]);
+    t.after(() => daemon.stop());
+    await daemon.waitForLog(/^Teleport auth server is not reachable yet/);
+    // The operator fixes addr in the same file and runs `systemctl reload`.
+    const fixed = await writeDaemonConfig(setup.dir, setup.world);
+    assert.equal(fixed.configPath, wrong.configPath);
+    daemon.kill("SIGHUP");
+    await daemon.waitForLog("Watcher connected", 30_000);
+    assert.ok(
+      daemon
+        .messages()
+        .includes("SIGHUP during startup: reloading the configuration and the Teleport identity"),
+    );
+    assert.equal(await daemon.stop(), 0);
+  });
+
   test("check | head -1 prints the first line and exits without a stack trace", async () => {
     const { configPath } = await writeDaemonConfig(setup.dir, setup.world);
     const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>(

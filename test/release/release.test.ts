@@ -94,6 +94,18 @@ describe("the release tarball", () => {
         install.stdout,
         /Next steps:\n {2}1\. \(umask 027; \/usr\/local\/bin\/teleport-mattermost configure > \/etc\/teleport-mattermost\.toml\) && chgrp teleport-mattermost /,
       );
+      // check runs as the service's user, who must be able to read what root can.
+      assert.match(
+        install.stdout,
+        /3\. sudo -u teleport-mattermost \/usr\/local\/bin\/teleport-mattermost check -c /,
+      );
+      // A second install leaves the state folder (where tbot may write the identity) alone.
+      assert.match(
+        install.stdout,
+        round === 1
+          ? new RegExp(`Prepared ${stage}/var/lib/teleport/plugins/mattermost for the Teleport identity`)
+          : new RegExp(`Left ${stage}/var/lib/teleport/plugins/mattermost as it was`),
+      );
     }
     const installed = join(stage, "usr/local/bin", NAME);
     assert.equal((await stat(installed)).mode & 0o777, 0o755);

@@ -87,6 +87,13 @@ function resolvePublicAddr(
         "Mattermost's calls will fail unless a proxy in between speaks HTTPS to this daemon",
     );
   }
+  if (url.protocol === "https:" && ctx.insecureNoTls) {
+    ctx.warn(
+      path,
+      `${shown} uses https:// but --insecure-no-tls serves plain HTTP; ` +
+        "Mattermost's calls will fail unless a proxy at that address ends TLS and forwards to listen_addr",
+    );
+  }
   let credentials: { user: string; password: string } | undefined;
   if (url.username || url.password) {
     if (given(table.basic_auth?.user) || given(table.basic_auth?.password)) {
@@ -109,12 +116,13 @@ function resolvePublicAddr(
 function resolveListen(table: HttpTable, ctx: SectionContext): { host: string; port: number } {
   const path = ["http", "listen_addr"];
   const text = given(table.listen_addr) ? table.listen_addr : DEFAULT_LISTEN_ADDR;
-  const listen = checkHostPort(text, { hostRequired: false, allowPortZero: true });
+  // Port 0 would be a random port each start, which public_addr (what Mattermost calls) cannot name.
+  const listen = checkHostPort(text, { hostRequired: false });
   if (!listen.ok) {
     throw new ConfigIssue(
       path,
       `${ctx.keyName(path)} ${quoted(text)} ${listen.problem}`,
-      'Write it like ":8081" (every interface) or "127.0.0.1:8081"',
+      'Write it like ":8081" (every interface) or "127.0.0.1:8081", with the port Mattermost reaches through public_addr',
     );
   }
   return listen.value;
