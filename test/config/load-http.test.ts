@@ -38,7 +38,10 @@ describe("loadConfig: [http] addresses and basic auth", () => {
   it("warns when public_addr says https:// while --insecure-no-tls serves plain HTTP", async () => {
     const { warnings } = await load(BASE.replace('"callback', '"https://callback'), { insecureNoTls: true });
     assert.equal(warnings.length, 1);
-    assert.match(warnings[0] as string, /public_addr .* uses https:\/\/ but --insecure-no-tls serves plain HTTP/);
+    assert.match(
+      warnings[0] as string,
+      /public_addr .* uses https:\/\/ but --insecure-no-tls serves plain HTTP/,
+    );
   });
 
   it("uses http:// for a public_addr without scheme under --insecure-no-tls", async () => {
