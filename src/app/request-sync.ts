@@ -26,7 +26,6 @@ import {
   parseClaim,
   readStored,
 } from "../core/plugin-data.js";
-import { keyIdOf } from "../core/sign.js";
 import { AppError, isAppError } from "../errors.js";
 import type { Clock } from "../lib/clock.js";
 import type { MattermostClient } from "../mattermost/client.js";
@@ -78,6 +77,8 @@ export interface SyncDeps {
   /** Absolute URL of the callback route the buttons call. */
   actionUrl: string;
   secret: string;
+  /** Id of `secret` (core/sign keyIdOf), computed while the daemon starts. */
+  keyId: string;
   reminders?: PlanContext["reminders"];
   /** DM the requester the outcome (the threads always get it). */
   notifyRequester: boolean;
@@ -102,7 +103,7 @@ export class RequestSync {
   private readonly threads: OutcomeNotices;
 
   constructor(private readonly deps: SyncDeps) {
-    this.keyId = keyIdOf(deps.secret);
+    this.keyId = deps.keyId;
     this.drawing = new PostDrawing(deps);
     this.threads = new OutcomeNotices({ ...deps, drawing: this.drawing });
     this.deliveries = deps.deliveries ?? new DeliveryFailures(deps.logger);
