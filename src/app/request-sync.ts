@@ -35,6 +35,7 @@ import { readCurrentRecord } from "./foreign-records.js";
 import { OutcomeNotices } from "./outcome-notices.js";
 import { PostDrawing } from "./post-drawing.js";
 import type { RecipientResolver } from "./recipients.js";
+import { RecordCache } from "./record-cache.js";
 import { SignerWatch } from "./signer-watch.js";
 
 /**
@@ -91,8 +92,7 @@ export interface SyncDeps {
 }
 
 export class RequestSync {
-  /** Last record seen per request, in insertion order (oldest first) for eviction. */
-  private readonly records = new Map<string, PluginRecord>();
+  private readonly records = new RecordCache(RECORD_CACHE_SIZE);
   /** Requests found with nowhere to post, so that is logged once each. */
   private readonly nowhere = new Set<string>();
   /** Id of the secret that signs our buttons (never the secret). */
@@ -203,12 +203,7 @@ export class RequestSync {
   }
 
   private remember(id: string, record: PluginRecord): void {
-    this.records.delete(id);
     this.records.set(id, record);
-    if (this.records.size > RECORD_CACHE_SIZE) {
-      const oldest = this.records.keys().next().value;
-      if (oldest !== undefined) this.records.delete(oldest);
-    }
   }
 
   /** CAS-writes `next` over `current`; a request gone from Teleport is only cached. */
