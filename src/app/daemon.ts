@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { ACTION_PATH, CallbackServer, DIALOG_PATH } from "../callback/server.js";
 import type { ReviewConfig } from "../config/config.js";
 import type { ReminderPolicy, RequestView } from "../core/plan.js";
+import { PLUGIN_NAME } from "../core/plugin-data.js";
 import { clicksCanWork } from "../core/review-policy.js";
 import { keyIdOf } from "../core/sign.js";
 import { type Clock, systemClock } from "../lib/clock.js";
@@ -26,6 +27,7 @@ import { DeliveryFailures } from "./delivery-failures.js";
 import { DialogHandler } from "./dialog-handler.js";
 import { KeyedWork } from "./keyed-work.js";
 import { recheckMattermostWhileFailing } from "./mattermost-recheck.js";
+import { MonitoringRuleRouting } from "./monitoring-rules.js";
 import { Observers } from "./observers.js";
 import { RecipientResolver } from "./recipients.js";
 import { RequestSync } from "./request-sync.js";
@@ -95,6 +97,7 @@ export interface DaemonDeps {
 export class Daemon {
   private readonly abort = new AbortController();
   private watcherDone: Promise<void> = Promise.resolve();
+  private rulesDone: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly logger: Logger,
@@ -179,6 +182,13 @@ export class Daemon {
         logger,
         early,
       );
+      const monitoringRules = new MonitoringRuleRouting({
+        teleport: () => teleport,
+        pluginName: PLUGIN_NAME,
+        clock,
+        ...(deps.random ? { random: deps.random } : {}),
+        logger,
+      });
       const recipients = new RecipientResolver(
         mattermost,
         botUserId,
@@ -187,6 +197,7 @@ export class Daemon {
           recipients: options.mattermost.recipients ?? [],
           roleToRecipients: options.mattermost.roleToRecipients ?? {},
           dmSuggestedReviewers: options.mattermost.dmSuggestedReviewers ?? true,
+          monitoringRules,
         },
         clock,
         logger,
@@ -308,6 +319,7 @@ export class Daemon {
         address.port,
       );
       daemon.abort.signal.addEventListener("abort", () => validity.stop(), { once: true });
+      daemon.rulesDone = monitoringRules.run(daemon.abort.signal);
       daemon.run(clock, deps.random);
       return daemon;
     } catch (error) {
@@ -363,7 +375,7 @@ export class Daemon {
     this.scheduler.stop();
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([
-      Promise.all([this.watcherDone, this.work.idle(), this.callbackServer.close(graceMs)]),
+      Promise.all([this.watcherDone, this.rulesDone, this.work.idle(), this.callbackServer.close(graceMs)]),
       deadline,
     ]);
     this.teleport.close();

@@ -1,5 +1,6 @@
 /**
- * Where a request's posts go: the configured channel (the seed's `team`/`channel`), every
+ * Where a request's posts go: the recipients of the access monitoring rules that match it
+ * (Teleport 16+, app/monitoring-rules) when any is found; otherwise the configured channel (the seed's `team`/`channel`), every
  * `[mattermost] recipients` entry, the `[role_to_recipients]` entries of the requested roles
  * (`"*"` for roles without one), and the request's suggested reviewers as direct messages.
  * A recipient is `team/channel` (a channel) or a user name or email (a DM with the bot), in any
@@ -57,6 +58,8 @@ export interface RecipientConfig {
   roleToRecipients: Record<string, string[]>;
   /** DM the request's suggested reviewers who exist in Mattermost. */
   dmSuggestedReviewers: boolean;
+  /** Routing by access monitoring rules, asked first (Teleport 16+). */
+  monitoringRules?: { recipientsFor(request: AccessRequest): Promise<string[]> };
 }
 
 export class RecipientResolver {
@@ -84,7 +87,9 @@ export class RecipientResolver {
   }
 
   /** Every channel the request should be posted to, deduplicated, in a stable order. */
-  async resolve(request: Pick<AccessRequest, "roles" | "suggestedReviewers">): Promise<Resolved> {
+  async resolve(request: AccessRequest): Promise<Resolved> {
+    const ruled = await this.fromMonitoringRules(request);
+    if (ruled.found.length > 0) return ruled;
     const names = this.configuredFor(request);
     const [configured, reviewers] = await Promise.all([
       Promise.all(names.map((name) => this.lookup(name, "recipient"))),
@@ -121,6 +126,31 @@ export class RecipientResolver {
     return found
       .flatMap((one) => (one.recipient ? [one.recipient] : []))
       .slice(0, MAX_SUGGESTED_REVIEWER_DMS);
+  }
+
+  /**
+   * The recipients of the matching access monitoring rules that exist in Mattermost, as
+   * Teleport's plugins take them (accessrequest/app.go): when none is found, the config routes.
+   */
+  private async fromMonitoringRules(request: AccessRequest): Promise<Resolved> {
+    const names = (await this.config.monitoringRules?.recipientsFor(request)) ?? [];
+    const looked = await Promise.all(names.map((name) => this.lookup(name, "recipient")));
+    const found = new Map<string, Recipient>();
+    for (const { recipient } of looked) {
+      if (recipient && !found.has(recipient.channelId)) found.set(recipient.channelId, recipient);
+    }
+    const missing = looked.flatMap((one, index) =>
+      one.missing ? [{ label: names[index] ?? "?", error: one.missing }] : [],
+    );
+    if (found.size === 0 && missing.length > 0) {
+      this.once(`rules:${missing.map((one) => one.label).join()}`, () =>
+        this.logger.warn(
+          { recipients: missing.map((one) => one.label), err: missing[0]?.error.describe() },
+          "No recipient of the matching access monitoring rules was found in Mattermost; posting by the config",
+        ),
+      );
+    }
+    return { found: [...found.values()], missing };
   }
 
   /** The bot's DM channel with a Teleport user, if a Mattermost user of that name or email exists. */

@@ -11,13 +11,13 @@ import type { ReviewMode } from "../config/config.js";
 import { PLUGIN_NAME } from "../core/plugin-data.js";
 import { AppError, isAppError } from "../errors.js";
 import type { TeleportClient } from "../teleport/client.js";
+import { isPermissionDenied } from "../teleport/errors.js";
 import { isAtLeast } from "../teleport/version.js";
 
 /** SubmitAccessReview exists from 6.2 on (TELEPORT-WIRE.md §1). */
 const MIN_REVIEW_SERVER_VERSION = "6.2.0";
 /** How a server refuses reviews on behalf of a user (TELEPORT-WIRE.md §9 "older servers"). */
 const ON_BEHALF_REFUSED = "cannot submit reviews on behalf of";
-const PERMISSION_DENIED = 7;
 /** A check is run by a person waiting for the answer. */
 const WATCH_TIMEOUT_MS = 5_000;
 
@@ -134,7 +134,7 @@ async function attempt(probe: Probe): Promise<string | undefined> {
   } catch (error) {
     if (isAppError(error, "NOT_FOUND")) return undefined;
     const failure = AppError.from(error);
-    if (failure.details["grpcCode"] !== PERMISSION_DENIED) throw failure;
+    if (!isPermissionDenied(failure)) throw failure;
     return failure.message.replace(/^Teleport denied /, "");
   }
 }

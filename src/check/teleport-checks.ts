@@ -12,6 +12,7 @@ import { certificateDaysLeft, type TlsIdentity } from "../teleport/identity.js";
 import { describeRoute } from "../teleport/route-detect.js";
 import { isAtLeast, MIN_SERVER_VERSION } from "../teleport/version.js";
 import type { Emit, Fail } from "./checks.js";
+import { checkMonitoringRules } from "./monitoring-rules.js";
 import { type PermissionReport, probePermissions, roleFix } from "./permissions.js";
 
 /** Short deadlines: check is run by a person waiting for the answer. */
@@ -113,6 +114,7 @@ export async function checkTeleport(
         `user ${identity.user} may not ${missing.join(", ")}. ${roleFix(report.missing)}`,
       );
     }
+    await checkMonitoringRules(teleport, serverVersion, identity.user, emit);
     return report;
   } catch (error) {
     fail("Teleport permissions", error);

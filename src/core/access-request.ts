@@ -37,6 +37,8 @@ export interface AccessRequest {
   /** When the request itself expires if nobody decides (Metadata.Expires). */
   requestExpires: Date | undefined;
   suggestedReviewers: string[];
+  /** Annotations Teleport adds from the requester's roles (4.4+), e.g. `pagerduty_services`. */
+  systemAnnotations: Record<string, string[]>;
   /** The resources a resource access request asks for (`tsh request create --resource`); [] for role requests. */
   resources: RequestedResource[];
   reviews: AccessReview[];

@@ -26,6 +26,38 @@ export function message(reader: BinaryReader, field: (no: number, type: WireType
   fields(reader, reader.uint32() + reader.pos, field);
 }
 
+/** A `map<string, V>` entry (key 1, value 2) at the reader's position. */
+export function mapEntry<V>(reader: BinaryReader, value: () => V, empty: V): [string, V] {
+  let key = "";
+  let found = empty;
+  message(reader, (no, type) => {
+    if (no === 1 && type === WireType.LengthDelimited) key = reader.string();
+    else if (no === 2 && type === WireType.LengthDelimited) found = value();
+    else reader.skip(type, no);
+  });
+  return [key, found];
+}
+
+/** LabelValues.values: label → StringValues.values. */
+function labelValues(reader: BinaryReader): Record<string, string[]> {
+  const labels: Record<string, string[]> = {};
+  message(reader, (no, type) => {
+    if (no !== 1 || type !== WireType.LengthDelimited) return void reader.skip(type, no);
+    const [key, values] = mapEntry(reader, () => stringValues(reader), []);
+    labels[key] = values;
+  });
+  return labels;
+}
+
+function stringValues(reader: BinaryReader): string[] {
+  const values: string[] = [];
+  message(reader, (no, type) => {
+    if (no === 1 && type === WireType.LengthDelimited) values.push(reader.string());
+    else reader.skip(type, no);
+  });
+  return values;
+}
+
 function timestamp(reader: BinaryReader): Date | undefined {
   let seconds = 0n;
   let nanos = 0;
@@ -87,6 +119,7 @@ function spec(reader: BinaryReader, request: AccessRequest): void {
       else if (no === 5) request.accessExpires = timestamp(reader);
       else if (no === 6) request.requestReason = reader.string();
       else if (no === 7) request.resolveReason = reader.string();
+      else if (no === 9) request.systemAnnotations = labelValues(reader);
       else if (no === 10)
         request.thresholdApprovals = Math.max(request.thresholdApprovals, thresholdApprove(reader));
       else if (no === 12) request.reviews.push(review(reader));
@@ -124,6 +157,7 @@ function accessRequest(reader: BinaryReader, end: number): AccessRequest {
     accessExpires: undefined,
     requestExpires: undefined,
     suggestedReviewers: [],
+    systemAnnotations: {},
     resources: [],
     reviews: [],
     thresholdApprovals: 0,

@@ -14,12 +14,13 @@ import type { CallObserver } from "../lib/call-observer.js";
 import { type ProxyChoice, proxyFor } from "../lib/proxy-env.js";
 import { decodeAccessRequest, decodeAccessRequests, decodeWatchEvent } from "./access-request-wire.js";
 import { Connection } from "./connection.js";
-import { accessRequestFromProto, stateToProto, type WatchEvent, watchEventFromProto } from "./convert.js";
+import { accessRequestFromProto, stateToProto, type WatchEvent } from "./convert.js";
 import { teleportError, withConnectionFailure } from "./errors.js";
 import { proxyOptions, proxyTarget } from "./forward-proxy.js";
 import {
   AccessReviewSubmissionSchema,
   AuthService,
+  type Event,
   GetUserRequestSchema,
   PingRequestSchema,
   RequestIDSchema,
@@ -162,8 +163,19 @@ export class TeleportClient {
     serialize: (value: R) => Buffer = methods[name].requestSerialize as (value: R) => Buffer,
     deserialize: (bytes: Buffer) => D = methods[name].responseDeserialize as (bytes: Buffer) => D,
   ): Promise<D> {
-    const method = methods[name];
-    const operation = method.originalName ?? String(name);
+    const method = methods[name] as unknown as grpc.MethodDefinition<R, D>;
+    return this.call(method, request, timeoutMs, serialize, deserialize);
+  }
+
+  /** A unary call of any service's method on this connection (for this folder's other clients). */
+  call<Req, Res>(
+    method: grpc.MethodDefinition<Req, Res>,
+    request: Req,
+    timeoutMs = this.callTimeoutMs,
+    serialize: (value: Req) => Buffer = method.requestSerialize,
+    deserialize: (bytes: Buffer) => Res = method.responseDeserialize,
+  ): Promise<Res> {
+    const operation = method.originalName ?? method.path;
     const report = this.reporter(operation);
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(
@@ -176,16 +188,12 @@ export class TeleportClient {
         (error, response) => {
           report(error);
           if (error) reject(this.failure(operation, error));
-          else resolve(response as D);
+          else resolve(response as Res);
         },
       );
     });
   }
 
-  /**
-   * Starts timing a call; the returned function reports, once, how it ended (`ok` or the gRPC
-   * status name). Once, because a failing stream may also emit its end.
-   */
   /** Opens a server-streaming call of `name`, its messages read by `deserialize`; the caller reads, ends or cancels it. */
   private serverStream<M extends "watchEvents" | "getAccessRequestsV2", D>(
     name: M,
@@ -204,6 +212,10 @@ export class TeleportClient {
     );
   }
 
+  /**
+   * Starts timing a call; the returned function reports, once, how it ended (`ok` or the gRPC
+   * status name). Once, because a failing stream may also emit its end.
+   */
   private reporter(operation: string): (error: grpc.ServiceError | null) => void {
     const started = performance.now();
     let reported = false;
@@ -233,14 +245,32 @@ export class TeleportClient {
    * TELEPORT-WIRE.md §5). The iterator ends when the stream ends; it throws an AppError when the
    * stream fails. Aborting the signal cancels the stream.
    */
-  async *watchRequests(signal: AbortSignal): AsyncGenerator<WatchEvent> {
-    const request = create(WatchSchema, { kinds: [create(WatchKindSchema, { kind: ACCESS_REQUEST_KIND })] });
-    const call = this.serverStream("watchEvents", request, decodeWatchEvent);
+  watchRequests(signal: AbortSignal): AsyncGenerator<WatchEvent> {
+    return this.watchDecoded(ACCESS_REQUEST_KIND, decodeWatchEvent, signal);
+  }
+
+  /**
+   * A server-streaming watch on one kind of resource, each event converted (undefined = skip).
+   * For this folder's clients of other resources (monitoring-rules.ts).
+   */
+  watch<T>(kind: string, convert: (event: Event) => T | undefined, signal: AbortSignal): AsyncGenerator<T> {
+    const decode = methods.watchEvents.responseDeserialize as (bytes: Buffer) => Event;
+    return this.watchDecoded(kind, (bytes) => convert(decode(bytes)), signal);
+  }
+
+  /** The watch, each event read from its bytes by `decode` (undefined = skip). */
+  private async *watchDecoded<T>(
+    kind: string,
+    decode: (bytes: Buffer) => T | undefined,
+    signal: AbortSignal,
+  ): AsyncGenerator<T> {
+    const request = create(WatchSchema, { kinds: [create(WatchKindSchema, { kind })] });
+    const call = this.serverStream("watchEvents", request, decode);
     const cancel = () => call.cancel();
     signal.addEventListener("abort", cancel, { once: true });
     try {
-      for await (const event of call as AsyncIterable<WatchEvent | undefined>) {
-        if (event) yield event;
+      for await (const event of call as AsyncIterable<T | undefined>) {
+        if (event !== undefined) yield event;
       }
     } catch (error) {
       if (signal.aborted) return;
@@ -396,5 +426,3 @@ export class TeleportClient {
     await this.unary("deleteAccessRequest", create(RequestIDSchema, { id }));
   }
 }
-
-export { watchEventFromProto };

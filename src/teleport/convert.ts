@@ -61,6 +61,9 @@ export function accessRequestFromProto(request: AccessRequestV3): AccessRequest 
     accessExpires: timestampToDate(spec?.expires),
     requestExpires: timestampToDate(request.metadata?.expires),
     suggestedReviewers: [...(spec?.suggestedReviewers ?? [])],
+    systemAnnotations: Object.fromEntries(
+      Object.entries(spec?.systemAnnotations?.values ?? {}).map(([key, values]) => [key, [...values.values]]),
+    ),
     resources: (spec?.requestedResourceIds ?? []).map((id) => ({
       cluster: id.clusterName,
       kind: id.kind,
@@ -79,19 +82,37 @@ export type WatchEvent =
   | { type: "put"; request: AccessRequest }
   | { type: "delete"; id: string };
 
-export function watchEventFromProto(event: Event): WatchEvent | undefined {
+/**
+ * Reads a watch event: INIT; a PUT whose resource `put` reads (undefined: another kind); a
+ * DELETE, which carries only a ResourceHeader with the name (TELEPORT-WIRE.md §5).
+ */
+export function watchEventOf<T>(
+  event: Event,
+  put: (resource: Event["resource"]) => T | undefined,
+  deleted: (name: string) => T,
+): T | { type: "init" } | undefined {
   switch (event.type) {
     case Operation.INIT:
       return { type: "init" };
     case Operation.PUT:
-      return event.resource.case === "accessRequest"
-        ? { type: "put", request: accessRequestFromProto(event.resource.value) }
-        : undefined;
+      return put(event.resource);
     case Operation.DELETE:
       return event.resource.case === "resourceHeader"
-        ? { type: "delete", id: event.resource.value.metadata?.name ?? "" }
+        ? deleted(event.resource.value.metadata?.name ?? "")
         : undefined;
     default:
       return undefined;
   }
+}
+
+/** A watch event on access requests, or undefined for another kind. */
+export function watchEventFromProto(event: Event): WatchEvent | undefined {
+  return watchEventOf<WatchEvent>(
+    event,
+    (resource) =>
+      resource.case === "accessRequest"
+        ? { type: "put", request: accessRequestFromProto(resource.value) }
+        : undefined,
+    (id) => ({ type: "delete", id }),
+  );
 }

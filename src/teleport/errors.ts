@@ -5,11 +5,16 @@
  * PERMISSION_DENIED, ConnectionProblem → UNAVAILABLE.
  */
 import { type ServiceError, status } from "@grpc/grpc-js";
-import { AppError } from "../errors.js";
+import { AppError, isAppError } from "../errors.js";
 import { transportFailure } from "./transport-failures.js";
 
 export function isServiceError(error: unknown): error is ServiceError {
   return typeof error === "object" && error !== null && "code" in error && "details" in error;
+}
+
+/** True for Teleport's AccessDenied (gRPC PERMISSION_DENIED), as {@link teleportError} maps it. */
+export function isPermissionDenied(error: unknown): boolean {
+  return isAppError(error, "TELEPORT") && error.details["grpcCode"] === status.PERMISSION_DENIED;
 }
 
 /**

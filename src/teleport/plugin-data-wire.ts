@@ -10,7 +10,7 @@
  */
 
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
-import { fields, message } from "./access-request-wire.js";
+import { fields, mapEntry, message } from "./access-request-wire.js";
 
 export interface PluginDataUpdate {
   kind: string;
@@ -92,18 +92,6 @@ export function encodePluginDataUpdate(params: PluginDataUpdate): Buffer {
     offset += buffer.write(value, offset);
   }
   return buffer;
-}
-
-/** A `map<string, V>` entry (key 1, value 2) at the reader's position. */
-function mapEntry<V>(reader: BinaryReader, value: () => V, empty: V): [string, V] {
-  let key = "";
-  let found = empty;
-  message(reader, (no, type) => {
-    if (no === 1 && type === WireType.LengthDelimited) key = reader.string();
-    else if (no === 2 && type === WireType.LengthDelimited) found = value();
-    else reader.skip(type, no);
-  });
-  return [key, found];
 }
 
 /** PluginDataEntry.data. */

@@ -11,26 +11,10 @@ import {
 } from "../../src/core/plan.js";
 import { EMPTY_RECORD, formatClaim, type PluginRecord } from "../../src/core/plugin-data.js";
 import { renderFingerprint } from "../../src/core/render.js";
+import { sampleRequest } from "../support/access-request.js";
 
 function request(state: AccessRequest["state"], extra: Partial<AccessRequest> = {}): AccessRequest {
-  return {
-    id: "r1",
-    user: "alice",
-    roles: ["editor"],
-    state,
-    requestReason: "deploy",
-    resolveReason: "",
-    created: new Date(0),
-    accessExpires: undefined,
-    requestExpires: undefined,
-    suggestedReviewers: [],
-    resources: [],
-    reviews: [],
-    thresholdApprovals: 0,
-    dryRun: false,
-    longTerm: false,
-    ...extra,
-  };
+  return sampleRequest({ state, ...extra });
 }
 
 const context = (extra: Partial<PlanContext> = {}): PlanContext => ({

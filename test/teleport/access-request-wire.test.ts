@@ -35,7 +35,13 @@ const at = (iso: string) => timestampFromDate(new Date(iso));
 
 /** A request with every field set, those the daemon skips too. */
 function fullRequest(name: string): AccessRequestV3 {
-  const labels = create(LabelValuesSchema, { values: { k: create(StringValuesSchema, { values: ["v"] }) } });
+  const labels = create(LabelValuesSchema, {
+    values: {
+      k: create(StringValuesSchema, { values: ["v"] }),
+      pagerduty_services: create(StringValuesSchema, { values: ["db", "web"] }),
+      empty: create(StringValuesSchema, {}),
+    },
+  });
   return create(AccessRequestV3Schema, {
     kind: "access_request",
     subKind: "",
@@ -107,6 +113,7 @@ test("an access request reads as the reflective decoder and convert.ts read it",
   }
   const full = decodeAccessRequest(toBinary(AccessRequestV3Schema, fullRequest("x")));
   assert.equal(full.thresholdApprovals, 3);
+  assert.deepEqual(full.systemAnnotations, { k: ["v"], pagerduty_services: ["db", "web"], empty: [] });
   assert.equal(full.longTerm, true);
   assert.equal(full.requestExpires?.toISOString(), "2030-01-02T03:04:05.678Z");
 });

@@ -9,6 +9,7 @@ import type { EventEmitter } from "node:events";
 import type { GenService } from "@bufbuild/protobuf/codegenv2";
 import type { AuthService } from "../../teleport/gen/teleport/authservice_pb.js";
 import type { StandinEvents } from "./events.js";
+import { MonitoringRuleStore, V1 } from "./monitoring-rules.js";
 import { DEFAULT_ROLES, Permissions, type RolePermissions } from "./permissions.js";
 import { PluginDataStore } from "./plugin-data.js";
 import {
@@ -23,7 +24,7 @@ import { CallLog, type ServiceHandlers } from "./rpc.js";
 import { UserDirectory } from "./users.js";
 import { type TeleportVersion, VERSION_PROFILES, type VersionProfile } from "./versions.js";
 import { WatchHub } from "./watch.js";
-import { KIND_ACCESS_REQUEST, ResourceCounter, V3 } from "./wire.js";
+import { KIND_ACCESS_MONITORING_RULE, KIND_ACCESS_REQUEST, ResourceCounter, V3 } from "./wire.js";
 
 export type AuthMethods = typeof AuthService extends GenService<infer M> ? M : never;
 
@@ -42,6 +43,8 @@ export interface StandinContext {
   shape: RequestShape;
   requests: RequestStore;
   pluginData: PluginDataStore;
+  /** Access monitoring rules (kept on every version; only 16+ serves and watches them). */
+  monitoringRules: MonitoringRuleStore;
   watches: WatchHub;
   calls: CallLog;
   audit: AuditRecord[];
@@ -90,6 +93,14 @@ export function createContext(options: ContextOptions, events: EventEmitter<Stan
     users: new UserDirectory(options.users ?? {}),
     shape,
     requests,
+    monitoringRules: new MonitoringRuleStore(resourceIds, {
+      put: (rule) =>
+        watches.put(KIND_ACCESS_MONITORING_RULE, rule.metadata?.name ?? "", {
+          case: "accessMonitoringRule",
+          value: rule,
+        }),
+      delete: (name) => watches.delete(KIND_ACCESS_MONITORING_RULE, V1, name),
+    }),
     pluginData: new PluginDataStore(profile.modern, now, resourceIds, requests, (id, plugin, data) =>
       events.emit("pluginData", { id, plugin, data }),
     ),

@@ -5,11 +5,13 @@
 export type { CreateRequestInput, ReviewInput } from "./admin.js";
 export { TeleportStandinError } from "./errors.js";
 export type { StandinEvents } from "./events.js";
+export type { MonitoringRuleInput } from "./monitoring-rules.js";
 export {
   type AccessRequestVerb,
   BUILTIN_ADMIN_ROLE,
   type CallerIdentity,
   DEFAULT_ROLES,
+  type MonitoringRuleVerb,
   type PluginDataVerb,
   type RolePermissions,
   type UserVerb,
@@ -18,4 +20,10 @@ export type { Thresholds } from "./request-shape.js";
 export type { AuditRecord, ResolveInput, StoreChange } from "./requests.js";
 export type { CallRecord } from "./rpc.js";
 export { type RestartOptions, TeleportStandin, type TeleportStandinOptions } from "./standin.js";
-export { type AuthMethod, type TeleportVersion, VERSION_PROFILES } from "./versions.js";
+export {
+  type AuthMethod,
+  type MonitoringRuleMethod,
+  type RpcMethod,
+  type TeleportVersion,
+  VERSION_PROFILES,
+} from "./versions.js";

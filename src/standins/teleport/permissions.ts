@@ -7,12 +7,18 @@
  * `rules`, not the full role language.
  */
 import { accessDenied, notFound } from "./errors.js";
-import type { AuthMethod } from "./versions.js";
-import { KIND_ACCESS_PLUGIN_DATA, KIND_ACCESS_REQUEST, KIND_USER } from "./wire.js";
+import type { RpcMethod } from "./versions.js";
+import {
+  KIND_ACCESS_MONITORING_RULE,
+  KIND_ACCESS_PLUGIN_DATA,
+  KIND_ACCESS_REQUEST,
+  KIND_USER,
+} from "./wire.js";
 
 export type AccessRequestVerb = "list" | "read" | "update" | "create" | "delete";
 export type PluginDataVerb = "list" | "read" | "update";
 export type UserVerb = "list" | "read";
+export type MonitoringRuleVerb = "list" | "read" | "create" | "update" | "delete";
 
 /** What one role allows; a stand-in for Teleport role `rules` and `review_requests`. */
 export interface RolePermissions {
@@ -24,6 +30,8 @@ export interface RolePermissions {
   review?: boolean;
   /** Verbs on resource `user` (GetUser of another user needs `read`; one's own user needs none). */
   user?: UserVerb[];
+  /** Verbs on resource `access_monitoring_rule` (16+; listing needs `read` and `list`). */
+  accessMonitoringRule?: MonitoringRuleVerb[];
   /** `allow.review_requests.submit_for_users`: users the role may submit reviews for; `*` = anyone (WIRE §9). */
   submitForUsers?: string[];
 }
@@ -36,11 +44,12 @@ const PLUGIN_ROLE: RolePermissions = {
   accessRequest: ["list", "read", "update"],
   pluginData: ["update"],
   user: ["read"],
+  accessMonitoringRule: ["list", "read"],
 };
 
 /**
  * Default roles: the plugin roles Teleport's docs tell operators to create (list/read/update on
- * access_request, update on plugin data), a reviewer, a requester with no rules (users may always
+ * access_request, update on plugin data, read on user, list/read on access_monitoring_rule), a reviewer, a requester with no rules (users may always
  * create and see their own pending requests) and the builtin Admin with everything.
  */
 export const DEFAULT_ROLES: Record<string, RolePermissions> = {
@@ -55,6 +64,7 @@ export const DEFAULT_ROLES: Record<string, RolePermissions> = {
     pluginData: ["list", "read", "update"],
     review: true,
     user: ["list", "read"],
+    accessMonitoringRule: ["list", "read", "create", "update", "delete"],
   },
 };
 
@@ -84,7 +94,7 @@ export class Permissions {
    * Teleport's authorizer loads the roles named in the client certificate for every call but
    * Ping; a role deleted since the certificate was issued fails the call with its NotFound.
    */
-  checkRolesExist(method: AuthMethod, caller: CallerIdentity | undefined): void {
+  checkRolesExist(method: RpcMethod, caller: CallerIdentity | undefined): void {
     if (method === "Ping" || !caller) return;
     const unknown = caller.roles.find((role) => this.roles[role] === undefined);
     if (unknown !== undefined) throw notFound(`role ${unknown} is not found`);
@@ -98,7 +108,9 @@ export class Permissions {
           ? ((role.pluginData ?? []) as string[]).includes(verb)
           : resource === KIND_USER
             ? ((role.user ?? []) as string[]).includes(verb)
-            : false,
+            : resource === KIND_ACCESS_MONITORING_RULE
+              ? ((role.accessMonitoringRule ?? []) as string[]).includes(verb)
+              : false,
     );
   }
 

@@ -25,11 +25,11 @@ import { acceptEncodedLists, type EncodedList } from "./encoding.js";
 import { notImplemented, type TeleportStandinError, toStandinError } from "./errors.js";
 import { type CallerIdentity, identityFromSubject } from "./permissions.js";
 import type { Timers } from "./timers.js";
-import type { AuthMethod } from "./versions.js";
+import type { RpcMethod } from "./versions.js";
 
 export interface CallRecord {
   /** Go method name, e.g. `GetAccessRequests`. */
-  method: AuthMethod;
+  method: RpcMethod;
   /** Teleport user of the client certificate; undefined for a caller without one (Nop identity). */
   caller: string | undefined;
   at: Date;
@@ -47,7 +47,7 @@ export class CallLog {
     private readonly onFinish: (record: CallRecord) => void,
   ) {}
 
-  start(method: AuthMethod, caller: CallerIdentity | undefined): CallRecord {
+  start(method: RpcMethod, caller: CallerIdentity | undefined): CallRecord {
     const record: CallRecord = { method, caller: caller?.user, at: this.now() };
     this.records.push(record);
     return record;
@@ -89,7 +89,7 @@ export interface RpcHost {
   /** Delay before a unary answer, read at each call (the stand-in's `delayMs`). */
   delayMs: () => number;
   /** Checks made after the method exists and before its handler runs (the caller's roles load). */
-  authorize: (method: AuthMethod, caller: Caller) => void;
+  authorize: (method: RpcMethod, caller: Caller) => void;
 }
 
 export interface ServiceBinding<M extends GenServiceMethods> {
@@ -113,6 +113,7 @@ export function addService<M extends GenServiceMethods>(
   const { service, handlers } = binding;
   const definition = grpcDefinition(service) as Record<string, MethodDefinition<unknown, unknown>>;
   const implementation: UntypedServiceImplementation = {};
+  const serviceExists = service.methods.some((method) => binding.has(method.name));
   for (const method of service.methods) {
     const handler = handlers[method.localName as keyof M] as
       | UnaryHandler<unknown, unknown>
@@ -121,9 +122,11 @@ export function addService<M extends GenServiceMethods>(
     const methodDefinition = definition[method.localName];
     if (!handler || !methodDefinition) continue;
     acceptEncodedLists(methodDefinition);
-    const name = method.name as AuthMethod;
+    const name = method.name as RpcMethod;
     const admit = (caller: Caller) => {
-      // WIRE §1: a method the version lacks answers UNIMPLEMENTED, as grpc-go does.
+      // WIRE §1: a method the version lacks answers UNIMPLEMENTED, as grpc-go does; a service
+      // it lacks altogether answers grpc-go's "unknown service".
+      if (!serviceExists) throw notImplemented(`unknown service ${service.typeName}`);
       if (!binding.has(name)) throw notImplemented(`unknown method ${name} for service ${service.typeName}`);
       host.authorize(name, caller);
     };
@@ -138,7 +141,7 @@ function identify(call: Pick<ServerUnaryCall<unknown, unknown>, "getAuthContext"
 }
 
 function unaryCall(
-  method: AuthMethod,
+  method: RpcMethod,
   admit: (caller: Caller) => void,
   handler: UnaryHandler<unknown, unknown>,
   host: RpcHost,
@@ -165,7 +168,7 @@ function unaryCall(
 }
 
 function streamCall(
-  method: AuthMethod,
+  method: RpcMethod,
   admit: (caller: Caller) => void,
   handler: StreamHandler<unknown, unknown>,
   host: RpcHost,

@@ -10,6 +10,7 @@
  * (transport.ts, watch.ts). docs/architecture.md lists which file holds which behaviour.
  */
 import { EventEmitter } from "node:events";
+import type { AccessMonitoringRule } from "../../teleport/gen/teleport/accessmonitoringrules/v1/access_monitoring_rules_pb.js";
 import type { AccessRequestV3 } from "../../teleport/gen/teleport/types_pb.js";
 import { RequestState } from "../../teleport/gen/teleport/types_pb.js";
 import {
@@ -34,6 +35,12 @@ import {
 import { authServiceBinding } from "./auth-service.js";
 import { createContext, type StandinContext } from "./context.js";
 import { type StandinEvents, waitFor } from "./events.js";
+import {
+  type MonitoringRuleInput,
+  monitoringRule,
+  monitoringRuleBinding,
+  requireMonitoringRules,
+} from "./monitoring-rules.js";
 import type { RolePermissions } from "./permissions.js";
 import type { Thresholds } from "./request-shape.js";
 import type { AuditRecord, ResolveInput } from "./requests.js";
@@ -119,7 +126,10 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
       pki,
       serverCert,
       strictSni: profile.strictSni,
-      register: (server) => addService(server, authService, host),
+      register: (server) => {
+        addService(server, authService, host);
+        addService(server, monitoringRuleBinding(this.context), host);
+      },
       onTlsRejected: (reason) => this.emit("tlsRejected", { reason }),
     });
   }
@@ -213,6 +223,27 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
 
   listRequests(): AccessRequestV3[] {
     return this.context.requests.sorted().map((request) => this.context.shape.project(request));
+  }
+
+  /**
+   * `tctl create` of an access_monitoring_rule (16+: the 18.0.0 profile); kind and version are
+   * filled in, the rule is validated as Teleport does and a PUT reaches the watches.
+   */
+  createMonitoringRule(input: MonitoringRuleInput): AccessMonitoringRule {
+    requireMonitoringRules(this.context.profile, this.version);
+    return this.context.monitoringRules.create(monitoringRule(input));
+  }
+
+  /** `tctl create -f` over an existing rule. */
+  updateMonitoringRule(input: MonitoringRuleInput): AccessMonitoringRule {
+    requireMonitoringRules(this.context.profile, this.version);
+    return this.context.monitoringRules.update(monitoringRule(input));
+  }
+
+  /** `tctl rm access_monitoring_rule/<name>`. */
+  deleteMonitoringRule(name: string): void {
+    requireMonitoringRules(this.context.profile, this.version);
+    this.context.monitoringRules.delete(name);
   }
 
   /** A plugin's stored data for a request (still readable after the request is gone, WIRE §3). */

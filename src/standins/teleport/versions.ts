@@ -23,6 +23,17 @@ export type AuthMethod =
   | "UpdatePluginData"
   | "GetUser";
 
+/** Methods of `teleport.accessmonitoringrules.v1.AccessMonitoringRulesService` (16+). */
+export type MonitoringRuleMethod =
+  | "CreateAccessMonitoringRule"
+  | "UpdateAccessMonitoringRule"
+  | "GetAccessMonitoringRule"
+  | "DeleteAccessMonitoringRule"
+  | "ListAccessMonitoringRules";
+
+/** A method of any service the stand-in serves. */
+export type RpcMethod = AuthMethod | MonitoringRuleMethod;
+
 export interface VersionProfile {
   /** Methods the server has; the others answer UNIMPLEMENTED (WIRE §1). */
   methods: ReadonlySet<AuthMethod>;
@@ -40,6 +51,11 @@ export interface VersionProfile {
    * (tentatively 18.11.0); the "18.0.0" profile stands for that newest server line.
    */
   reviewsOnBehalf: boolean;
+  /**
+   * Access monitoring rules (16+): the resource, its service and its watch kind
+   * (api/proto/teleport/accessmonitoringrules/v1).
+   */
+  accessMonitoringRules: boolean;
   /** 18.0 resource fields: Metadata.Revision instead of Metadata.ID, MaxDuration, SessionTTL … (WIRE §3). */
   modern: boolean;
   /** `<non-hex>.teleport.cluster.local` SNI aborts the handshake (WIRE §7, 4.3–6.2; assumed for 4.2.8). */
@@ -65,6 +81,7 @@ export const VERSION_PROFILES: Record<TeleportVersion, VersionProfile> = {
     reasons: false,
     reviews: false,
     reviewsOnBehalf: false,
+    accessMonitoringRules: false,
     modern: false,
     strictSni: true,
   },
@@ -75,6 +92,7 @@ export const VERSION_PROFILES: Record<TeleportVersion, VersionProfile> = {
     reasons: true,
     reviews: true,
     reviewsOnBehalf: false,
+    accessMonitoringRules: false,
     modern: false,
     strictSni: true,
   },
@@ -91,6 +109,7 @@ export const VERSION_PROFILES: Record<TeleportVersion, VersionProfile> = {
     reasons: true,
     reviews: true,
     reviewsOnBehalf: true,
+    accessMonitoringRules: true,
     modern: true,
     strictSni: false,
   },

@@ -6,7 +6,8 @@
  * filtering non-put events"). Permissions as in lib/auth/auth_with_roles.go NewWatcher.
  *
  * Each watchable kind is one entry of `watchableKinds`: how its WatchKind is checked and which
- * PUTs it wants. The stand-in watches `access_request` only.
+ * PUTs it wants. The stand-in watches `access_request`, and `access_monitoring_rule` from 16 on
+ * (any other kind is refused, as Teleport's local watcher refuses kinds it has no parser for).
  */
 import { create } from "@bufbuild/protobuf";
 import { type ServerWritableStream, status } from "@grpc/grpc-js";
@@ -22,7 +23,7 @@ import { accessDenied, badParameter, TeleportStandinError } from "./errors.js";
 import type { CallerIdentity } from "./permissions.js";
 import { matchesFilter, parseWatchFilter } from "./request-filters.js";
 import { type CallLog, type CallRecord, endStream } from "./rpc.js";
-import { DEFAULT_NAMESPACE, KIND_ACCESS_REQUEST } from "./wire.js";
+import { DEFAULT_NAMESPACE, KIND_ACCESS_MONITORING_RULE, KIND_ACCESS_REQUEST } from "./wire.js";
 
 /** A checked WatchKind: the resources of `kind` (named `name`, or all for "") and which PUTs it wants. */
 interface WatchedKind {
@@ -114,7 +115,7 @@ export class WatchHub {
 }
 
 function watchableKinds(
-  context: Pick<StandinContext, "permissions" | "version">,
+  context: Pick<StandinContext, "permissions" | "version" | "profile">,
 ): Map<string, WatchableKind> {
   const { permissions, version } = context;
   const accessRequest: WatchableKind = (kind, caller) => {
@@ -129,11 +130,22 @@ function watchableKinds(
       wants: (resource) => resource.case === "accessRequest" && matchesFilter(resource.value, filter),
     };
   };
-  return new Map([[KIND_ACCESS_REQUEST, accessRequest]]);
+  // Other kinds need `read` (auth_with_roles.go NewWatcher's default case); no filters.
+  const monitoringRule: WatchableKind = (kind, caller) => {
+    permissions.requireVerbs(caller, KIND_ACCESS_MONITORING_RULE, "read");
+    return {
+      kind: KIND_ACCESS_MONITORING_RULE,
+      name: kind.name,
+      wants: (resource) => resource.case === "accessMonitoringRule",
+    };
+  };
+  const kinds = new Map([[KIND_ACCESS_REQUEST, accessRequest]]);
+  if (context.profile.accessMonitoringRules) kinds.set(KIND_ACCESS_MONITORING_RULE, monitoringRule);
+  return kinds;
 }
 
 export function watchMethods(
-  context: Pick<StandinContext, "permissions" | "version" | "watches">,
+  context: Pick<StandinContext, "permissions" | "version" | "watches" | "profile">,
 ): AuthHandlers<"watchEvents"> {
   const { permissions, watches } = context;
   const watchable = watchableKinds(context);

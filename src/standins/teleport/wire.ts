@@ -12,6 +12,7 @@ export const KIND_ACCESS_REQUEST = "access_request";
 export const KIND_PLUGIN_DATA = "plugin_data";
 export const KIND_ACCESS_PLUGIN_DATA = "access_plugin_data";
 export const KIND_USER = "user";
+export const KIND_ACCESS_MONITORING_RULE = "access_monitoring_rule";
 export const V3 = "v3";
 export const DEFAULT_NAMESPACE = "default";
 export const HOUR_MS = 3_600_000;
