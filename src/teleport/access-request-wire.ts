@@ -8,10 +8,15 @@
  * compares them over messages with every field set).
  */
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
-import type { AccessRequest, AccessReview, RequestedResource } from "../core/access-request.js";
+import {
+  type AccessRequest,
+  type AccessReview,
+  emptyAccessRequest,
+  type RequestedResource,
+} from "../core/access-request.js";
 import { stateFromProto, timestampToDate, type WatchEvent } from "./convert.js";
 import { Operation } from "./gen/teleport/authservice_pb.js";
-import { AccessRequestKind, RequestState } from "./gen/teleport/types_pb.js";
+import { AccessRequestKind } from "./gen/teleport/types_pb.js";
 
 /** Calls `field` for each field up to `end`. */
 export function fields(reader: BinaryReader, end: number, field: (no: number, type: WireType) => void): void {
@@ -146,24 +151,7 @@ function metadata(reader: BinaryReader, request: { id: string; requestExpires?: 
 
 /** The AccessRequestV3 whose fields run from the reader's position to `end`. */
 function accessRequest(reader: BinaryReader, end: number): AccessRequest {
-  const request: AccessRequest = {
-    id: "",
-    user: "",
-    roles: [],
-    state: stateFromProto(RequestState.NONE),
-    requestReason: "",
-    resolveReason: "",
-    created: undefined,
-    accessExpires: undefined,
-    requestExpires: undefined,
-    suggestedReviewers: [],
-    systemAnnotations: {},
-    resources: [],
-    reviews: [],
-    thresholdApprovals: 0,
-    dryRun: false,
-    longTerm: false,
-  };
+  const request = emptyAccessRequest();
   fields(reader, end, (no, type) => {
     if (no === 4 && type === WireType.LengthDelimited) metadata(reader, request);
     else if (no === 5 && type === WireType.LengthDelimited) spec(reader, request);
