@@ -131,6 +131,9 @@ export const DEFAULT_OUTFILE = "dist/teleport-mattermost.cjs";
 /** Next to the entry point: the bundle and V8's code cache for it (src/cli/loader.ts). */
 export const BUNDLE_FILE = "teleport-mattermost-main.cjs";
 export const CODE_CACHE_FILE = "teleport-mattermost-main.cache";
+/** What Node wraps a CommonJS module in; the loader calls the function it evaluates to. */
+const WRAPPER_HEAD = "(function (exports, require, module, __filename, __dirname) {";
+const WRAPPER_TAIL = "\n})";
 
 const common = {
   bundle: true,
@@ -167,14 +170,19 @@ export async function bundle(outfile = DEFAULT_OUTFILE) {
       "process.env.WS_NO_UTF_8_VALIDATE": '"1"',
     },
   });
-  // V8 keeps a script's source as a string for the process's lifetime, two bytes per character
-  // as soon as one character is beyond Latin-1. esbuild escapes such characters in strings but
-  // not in the comments it keeps or in regular expressions, so a few "…" and "μ" doubled the
-  // 3 MB bundle in memory. \uXXXX means the same character in all three places.
-  const source = (await readFile(bundleFile, "utf8")).replace(
-    /[\u0100-\uffff]/g,
-    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  // V8 keeps a script's source as a string for the process's lifetime. Every character beyond
+  // ASCII is written as \uXXXX (esbuild escapes them in strings but not in the comments it keeps
+  // or in regular expressions; \uXXXX means the same character in all three places), so the file
+  // reads as Latin-1 byte for byte: Node then hands V8 an external one-byte string, neither
+  // decoded from UTF-8 nor copied into the heap (src/cli/loader.ts). The CommonJS wrapper is
+  // written around it here, so the loader compiles the file's text exactly as read.
+  const source =
+    WRAPPER_HEAD +
+    (await readFile(bundleFile, "utf8")).replace(
+      /[\u0080-\uffff]/g,
+      (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    ) +
+    WRAPPER_TAIL;
   await writeFile(bundleFile, source);
   await build({
     ...common,

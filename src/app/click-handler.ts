@@ -78,11 +78,13 @@ export class ClickHandler {
         requestLog,
       );
     }
-    const target = await this.deps.decisions.target(requestId, callback.post_id, channelId);
-    if (!target.ok) return this.refuse(target.reason, target.message, requestLog);
-    const identified = await this.deps.reviewers.identify(callback.user_id, signal);
-    if (!identified.ok) return this.refuse(identified.reason, identified.message, requestLog);
-    const refused = this.deps.decisions.precheck(target.request, identified.reviewer, action);
+    const found = await this.deps.decisions.targetAndReviewer(
+      { requestId, postId: callback.post_id, channelId },
+      () => this.deps.reviewers.identify(callback.user_id, signal),
+    );
+    if (!found.ok) return this.refuse(found.reason, found.message, requestLog);
+    const { target, reviewer } = found;
+    const refused = this.deps.decisions.precheck(target.request, reviewer, action);
     if (refused) return this.refuse(refused.reason, refused.message, requestLog);
 
     const state = signDialogState(
@@ -124,7 +126,7 @@ export class ClickHandler {
         requestLog,
       );
     }
-    requestLog.info({ mm_user_name: identified.reviewer.mattermost.username }, "Opened the decision dialog");
+    requestLog.info({ mm_user_name: reviewer.mattermost.username }, "Opened the decision dialog");
     return {};
   }
 

@@ -11,6 +11,7 @@ import type { ReviewConfig } from "../config/config.js";
 import type { ReminderPolicy, RequestView } from "../core/plan.js";
 import { PLUGIN_NAME } from "../core/plugin-data.js";
 import { clicksCanWork } from "../core/review-policy.js";
+import { keyIdOf } from "../core/sign.js";
 import { type Clock, systemClock } from "../lib/clock.js";
 import { explainListenError } from "../lib/listen.js";
 import { shownProxy } from "../lib/proxy-env.js";
@@ -128,6 +129,9 @@ export class Daemon {
     const { logger } = deps;
     const clock = deps.clock ?? systemClock;
     const instanceId = deps.instanceId ?? randomUUID();
+    // scrypt runs in the thread pool while the checks below wait on the network.
+    const keyId = keyIdOf(options.mattermost.secret);
+    keyId.catch(() => {}); // awaited below; not an unhandled rejection if the start fails first
     logger.info(
       { version: options.version, instance_id: instanceId },
       `Starting Teleport Access Mattermost Bot ${options.version}`,
@@ -219,6 +223,7 @@ export class Daemon {
         instanceId,
         actionUrl: `${callbackBase}${ACTION_PATH}`,
         secret: options.mattermost.secret,
+        keyId: await keyId,
         ...(options.mattermost.reminders ? { reminders: options.mattermost.reminders } : {}),
         notifyRequester: options.mattermost.notifyRequester ?? true,
         clock,

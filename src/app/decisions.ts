@@ -24,7 +24,7 @@ import type { Clock } from "../lib/clock.js";
 import type { TeleportClient } from "../teleport/client.js";
 import { isAtLeast } from "../teleport/version.js";
 import type { RequestSync } from "./request-sync.js";
-import type { Reviewer } from "./reviewers.js";
+import type { Identification, Reviewer } from "./reviewers.js";
 
 /** SubmitAccessReview exists from 6.2 on (TELEPORT-WIRE.md §1). */
 export const MIN_REVIEW_SERVER_VERSION = "6.2.0";
@@ -42,6 +42,9 @@ const MAX_LOCK_ROUNDS = 8;
 export type Refusal = { ok: false; reason: string; message: string };
 export type Outcome = { ok: true; request: AccessRequest; message: string } | Refusal;
 export type Target = { ok: true; request: AccessRequest; record: PluginRecord } | Refusal;
+export type TargetAndReviewer =
+  | { ok: true; target: Extract<Target, { ok: true }>; reviewer: Reviewer }
+  | Refusal;
 
 /** Whether decisions go out as reviews on behalf of the decider, or as state changes. */
 export type OnBehalfSupport = "supported" | "unsupported" | "unknown";
@@ -93,11 +96,14 @@ export class Decisions {
 
   /** The request behind a post, still pending, and the post one recorded for it. */
   async target(requestId: string, postId: string, channelId: string): Promise<Target> {
+    // Both reads at once: a click waits for the slower one, not for both in turn.
+    const requesting = this.deps.teleport.getRequest(requestId);
+    requesting.catch(() => {}); // awaited below unless the post check refuses first
     const record = await this.deps.sync.readRecord(requestId);
     if (!record.posts.some((post) => post.postId === postId && post.channelId === channelId)) {
       return refuse("wrong_post", "This button does not belong to this post; nothing was changed.");
     }
-    const request = await this.deps.teleport.getRequest(requestId);
+    const request = await requesting;
     if (!request) {
       return refuse("gone", `Request ${requestId} no longer exists in Teleport; nothing was changed.`);
     }
@@ -108,6 +114,22 @@ export class Decisions {
       );
     }
     return { ok: true, request, record };
+  }
+
+  /**
+   * The request a click or dialog is about and who made it, read at once (a Mattermost user
+   * lookup does not wait for Teleport's answers); refused as {@link target} refuses first.
+   */
+  async targetAndReviewer(
+    ids: { requestId: string; postId: string; channelId: string },
+    identify: () => Promise<Identification>,
+  ): Promise<TargetAndReviewer> {
+    const identifying = identify();
+    identifying.catch(() => {}); // awaited below unless the target refuses first
+    const target = await this.target(ids.requestId, ids.postId, ids.channelId);
+    if (!target.ok) return target;
+    const identified = await identifying;
+    return identified.ok ? { ok: true, target, reviewer: identified.reviewer } : identified;
   }
 
   /** What can be refused before anything is written. */

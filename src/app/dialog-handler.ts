@@ -80,13 +80,14 @@ export class DialogHandler {
     }
     this.spend(state.nonce, state.exp, now);
     try {
-      const target = await this.deps.decisions.target(state.req_id, state.post_id, state.channel_id);
-      if (!target.ok) return this.refuse(target.reason, target.message, log);
-      const identified = await this.deps.reviewers.identify(submission.user_id, signal);
-      if (!identified.ok) return this.refuse(identified.reason, identified.message, log);
+      const found = await this.deps.decisions.targetAndReviewer(
+        { requestId: state.req_id, postId: state.post_id, channelId: state.channel_id },
+        () => this.deps.reviewers.identify(submission.user_id, signal),
+      );
+      if (!found.ok) return this.refuse(found.reason, found.message, log);
       const outcome = await this.deps.decisions.decide(
-        target,
-        identified.reviewer,
+        found.target,
+        found.reviewer,
         state.action,
         reason.reason,
         state.nonce,

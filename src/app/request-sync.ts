@@ -26,7 +26,6 @@ import {
   parseClaim,
   readStored,
 } from "../core/plugin-data.js";
-import { keyIdOf } from "../core/sign.js";
 import { AppError, isAppError } from "../errors.js";
 import type { Clock } from "../lib/clock.js";
 import type { MattermostClient } from "../mattermost/client.js";
@@ -36,6 +35,7 @@ import { readCurrentRecord } from "./foreign-records.js";
 import { OutcomeNotices } from "./outcome-notices.js";
 import { PostDrawing } from "./post-drawing.js";
 import type { RecipientResolver } from "./recipients.js";
+import { RecordCache } from "./record-cache.js";
 import { SignerWatch } from "./signer-watch.js";
 
 /**
@@ -78,6 +78,8 @@ export interface SyncDeps {
   /** Absolute URL of the callback route the buttons call. */
   actionUrl: string;
   secret: string;
+  /** Id of `secret` (core/sign keyIdOf), computed while the daemon starts. */
+  keyId: string;
   reminders?: PlanContext["reminders"];
   /** DM the requester the outcome (the threads always get it). */
   notifyRequester: boolean;
@@ -90,8 +92,7 @@ export interface SyncDeps {
 }
 
 export class RequestSync {
-  /** Last record seen per request, in insertion order (oldest first) for eviction. */
-  private readonly records = new Map<string, PluginRecord>();
+  private readonly records = new RecordCache(RECORD_CACHE_SIZE);
   /** Requests found with nowhere to post, so that is logged once each. */
   private readonly nowhere = new Set<string>();
   /** Id of the secret that signs our buttons (never the secret). */
@@ -102,7 +103,7 @@ export class RequestSync {
   private readonly threads: OutcomeNotices;
 
   constructor(private readonly deps: SyncDeps) {
-    this.keyId = keyIdOf(deps.secret);
+    this.keyId = deps.keyId;
     this.drawing = new PostDrawing(deps);
     this.threads = new OutcomeNotices({ ...deps, drawing: this.drawing });
     this.deliveries = deps.deliveries ?? new DeliveryFailures(deps.logger);
@@ -202,12 +203,7 @@ export class RequestSync {
   }
 
   private remember(id: string, record: PluginRecord): void {
-    this.records.delete(id);
     this.records.set(id, record);
-    if (this.records.size > RECORD_CACHE_SIZE) {
-      const oldest = this.records.keys().next().value;
-      if (oldest !== undefined) this.records.delete(oldest);
-    }
   }
 
   /** CAS-writes `next` over `current`; a request gone from Teleport is only cached. */

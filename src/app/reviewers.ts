@@ -47,14 +47,14 @@ export class Reviewers {
     if (user.is_bot) {
       return { ok: false, reason: "bot", message: "Bot accounts cannot decide access requests." };
     }
+    // Team memberships are asked while Teleport maps the user.
+    const teams = this.teamsOf(user.id, signal);
+    teams.catch(() => {}); // awaited below unless the user is not mapped
     const teleportUser = await this.mapToTeleport(user);
     if (!teleportUser) {
       return { ok: false, reason: "unmapped", message: unmappedMessage(user, review) };
     }
-    return {
-      ok: true,
-      reviewer: { mattermost: user, teleportUser, teams: await this.teamsOf(user.id, signal) },
-    };
+    return { ok: true, reviewer: { mattermost: user, teleportUser, teams: await teams } };
   }
 
   private async mapToTeleport(user: MattermostUser): Promise<string | undefined> {

@@ -1,6 +1,7 @@
 /**
  * The process entry point (dist/teleport-mattermost.cjs, and the single executable's main): it
- * compiles the bundle (teleport-mattermost-main.cjs) with V8's code cache, made at build time
+ * compiles the bundle (teleport-mattermost-main.cjs: ASCII, already in its CommonJS wrapper,
+ * read as Latin-1 so V8 gets it as an external string without a copy) with V8's code cache, made at build time
  * once every module the CLI loads had run, so a start neither parses 2 MB of JavaScript nor
  * compiles the functions module loading runs. The cache is used only when it was made from this
  * very bundle (its first bytes are the bundle's SHA-256, which the build writes into this file
@@ -27,8 +28,6 @@ const CODE_CACHE_FILE = "teleport-mattermost-main.cache";
 type CodeCacheUse = "used" | "rejected" | "absent";
 
 const HASH_BYTES = 32;
-const WRAPPER_HEAD = "(function (exports, require, module, __filename, __dirname) {";
-const WRAPPER_TAIL = "\n})";
 
 interface BundleFiles {
   path: string;
@@ -46,7 +45,7 @@ function bundleFiles(): BundleFiles {
     } catch {}
     return {
       path: join(dirname(process.execPath), BUNDLE_FILE),
-      source: sea.getAsset(BUNDLE_FILE, "utf8"),
+      source: Buffer.from(sea.getAsset(BUNDLE_FILE)).toString("latin1"),
       cache,
     };
   }
@@ -56,7 +55,7 @@ function bundleFiles(): BundleFiles {
   try {
     cache = readFileSync(join(__dirname, CODE_CACHE_FILE));
   } catch {}
-  return { path, source: readFileSync(path, "utf8"), cache };
+  return { path, source: readFileSync(path, "latin1"), cache };
 }
 
 type SeaModule = { isSea(): boolean; getAsset(key: string, encoding?: string): ArrayBuffer & string };
@@ -74,7 +73,7 @@ function load(): void {
   const files = bundleFiles();
   const expected = Buffer.from(BUNDLE_SHA256, "hex");
   const matching = files.cache?.subarray(0, HASH_BYTES).equals(expected) === true;
-  const script = new Script(WRAPPER_HEAD + files.source + WRAPPER_TAIL, {
+  const script = new Script(files.source, {
     filename: files.path,
     ...(matching ? { cachedData: files.cache!.subarray(HASH_BYTES) } : {}),
   });

@@ -48,6 +48,28 @@ export interface AccessRequest {
   longTerm: boolean;
 }
 
+/** A request with nothing set, as a message without fields reads (teleport/access-request-wire). */
+export function emptyAccessRequest(): AccessRequest {
+  return {
+    id: "",
+    user: "",
+    roles: [],
+    state: "NONE",
+    requestReason: "",
+    resolveReason: "",
+    created: undefined,
+    accessExpires: undefined,
+    requestExpires: undefined,
+    suggestedReviewers: [],
+    systemAnnotations: {},
+    resources: [],
+    reviews: [],
+    thresholdApprovals: 0,
+    dryRun: false,
+    longTerm: false,
+  };
+}
+
 /** A Teleport user as far as mapping a Mattermost user needs it. */
 export interface TeleportUser {
   name: string;

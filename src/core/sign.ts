@@ -8,7 +8,7 @@
  * limit; instead a click is accepted only when its post id is the one recorded for that
  * request and channel in Teleport plugin data.
  */
-import { createHmac, scryptSync, timingSafeEqual } from "node:crypto";
+import { createHmac, scrypt, timingSafeEqual } from "node:crypto";
 import type { Decision } from "./render.js";
 
 export const CONTEXT_VERSION = 1;
@@ -22,10 +22,16 @@ const KEY_ID_LENGTH = 8;
  * A short public id of a secret, stored in plugin data with the posts its key signed, so that a
  * rotated secret (the posts' buttons no longer verify) and two instances with different secrets
  * can be told apart. Derived with scrypt, so that testing guesses of the secret against the id
- * is slow; the secret itself is never stored.
+ * is slow; the secret itself is never stored. Computed in libuv's thread pool: scrypt's 16 MB and
+ * ~100 ms (more on a loaded machine) then overlap the daemon's TLS handshakes and first calls
+ * instead of blocking its start.
  */
-export function keyIdOf(secret: string): string {
-  return scryptSync(secret, KEY_ID_SALT, KEY_ID_LENGTH / 2).toString("hex");
+export function keyIdOf(secret: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    scrypt(secret, KEY_ID_SALT, KEY_ID_LENGTH / 2, (error, key) =>
+      error ? reject(error) : resolve(key.toString("hex")),
+    );
+  });
 }
 
 export interface ActionContext {

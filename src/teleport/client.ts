@@ -12,8 +12,9 @@ import type { AccessRequest, RequestState, TeleportUser } from "../core/access-r
 import { type AppError, isAppError } from "../errors.js";
 import type { CallObserver } from "../lib/call-observer.js";
 import { type ProxyChoice, proxyFor } from "../lib/proxy-env.js";
+import { decodeAccessRequest, decodeAccessRequests, decodeWatchEvent } from "./access-request-wire.js";
 import { Connection } from "./connection.js";
-import { accessRequestFromProto, stateToProto, type WatchEvent, watchEventFromProto } from "./convert.js";
+import { accessRequestFromProto, stateToProto, type WatchEvent } from "./convert.js";
 import { teleportError, withConnectionFailure } from "./errors.js";
 import { proxyOptions, proxyTarget, tunnelFailure } from "./forward-proxy.js";
 import {
@@ -35,7 +36,7 @@ import {
 } from "./gen/teleport/types_pb.js";
 import { OpenerCredentials } from "./grpc-connector.js";
 import { grpcDefinition } from "./grpc-service.js";
-import { encodePluginDataUpdate } from "./plugin-data-wire.js";
+import { decodePluginDataSeq, encodePluginDataUpdate } from "./plugin-data-wire.js";
 import { TELEPORT_SERVER_NAME } from "./route.js";
 import type { RouteReport } from "./route-detect.js";
 
@@ -149,16 +150,23 @@ export class TeleportClient {
     return this.explain(withConnectionFailure(mapped, known, operation));
   }
 
-  /** One unary call; `serialize` replaces the generated encoder (plugin-data-wire.ts). */
-  private unary<M extends MethodName, R = Parameters<Methods[M]["requestSerialize"]>[0]>(
+  /**
+   * One unary call; `serialize` and `deserialize` replace the generated codecs
+   * (plugin-data-wire.ts, access-request-wire.ts).
+   */
+  private unary<
+    M extends MethodName,
+    R = Parameters<Methods[M]["requestSerialize"]>[0],
+    D = ReturnType<Methods[M]["responseDeserialize"]>,
+  >(
     name: M,
     request: R,
     timeoutMs = this.callTimeoutMs,
     serialize: (value: R) => Buffer = methods[name].requestSerialize as (value: R) => Buffer,
-  ): Promise<ReturnType<Methods[M]["responseDeserialize"]>> {
-    type Response = ReturnType<Methods[M]["responseDeserialize"]>;
-    const method = methods[name] as unknown as grpc.MethodDefinition<R, Response>;
-    return this.call(method, request, timeoutMs, serialize);
+    deserialize: (bytes: Buffer) => D = methods[name].responseDeserialize as (bytes: Buffer) => D,
+  ): Promise<D> {
+    const method = methods[name] as unknown as grpc.MethodDefinition<R, D>;
+    return this.call(method, request, timeoutMs, serialize, deserialize);
   }
 
   /** A unary call of any service's method on this connection (for this folder's other clients). */
@@ -167,6 +175,7 @@ export class TeleportClient {
     request: Req,
     timeoutMs = this.callTimeoutMs,
     serialize: (value: Req) => Buffer = method.requestSerialize,
+    deserialize: (bytes: Buffer) => Res = method.responseDeserialize,
   ): Promise<Res> {
     const operation = method.originalName ?? method.path;
     const report = this.reporter(operation);
@@ -174,7 +183,7 @@ export class TeleportClient {
       this.client.makeUnaryRequest(
         method.path,
         serialize,
-        method.responseDeserialize,
+        deserialize,
         request,
         new grpc.Metadata(),
         { deadline: Date.now() + timeoutMs },
@@ -187,17 +196,18 @@ export class TeleportClient {
     });
   }
 
-  /** Opens a server-streaming call of `name`; the caller reads, ends or cancels it. */
-  private serverStream<M extends "watchEvents" | "getAccessRequestsV2">(
+  /** Opens a server-streaming call of `name`, its messages read by `deserialize`; the caller reads, ends or cancels it. */
+  private serverStream<M extends "watchEvents" | "getAccessRequestsV2", D>(
     name: M,
     request: Parameters<Methods[M]["requestSerialize"]>[0],
+    deserialize: (bytes: Buffer) => D,
     options: grpc.CallOptions = {},
-  ): grpc.ClientReadableStream<ReturnType<Methods[M]["responseDeserialize"]>> {
+  ): grpc.ClientReadableStream<D> {
     const method = methods[name];
     return this.client.makeServerStreamRequest(
       method.path,
       method.requestSerialize as (value: unknown) => Buffer,
-      method.responseDeserialize as (value: Buffer) => ReturnType<Methods[M]["responseDeserialize"]>,
+      deserialize,
       request,
       new grpc.Metadata(),
       options,
@@ -238,25 +248,30 @@ export class TeleportClient {
    * stream fails. Aborting the signal cancels the stream.
    */
   watchRequests(signal: AbortSignal): AsyncGenerator<WatchEvent> {
-    return this.watch(ACCESS_REQUEST_KIND, watchEventFromProto, signal);
+    return this.watchDecoded(ACCESS_REQUEST_KIND, decodeWatchEvent, signal);
   }
 
   /**
    * A server-streaming watch on one kind of resource, each event converted (undefined = skip).
    * For this folder's clients of other resources (monitoring-rules.ts).
    */
-  async *watch<T>(
+  watch<T>(kind: string, convert: (event: Event) => T | undefined, signal: AbortSignal): AsyncGenerator<T> {
+    const decode = methods.watchEvents.responseDeserialize as (bytes: Buffer) => Event;
+    return this.watchDecoded(kind, (bytes) => convert(decode(bytes)), signal);
+  }
+
+  /** The watch, each event read from its bytes by `decode` (undefined = skip). */
+  private async *watchDecoded<T>(
     kind: string,
-    convert: (event: Event) => T | undefined,
+    decode: (bytes: Buffer) => T | undefined,
     signal: AbortSignal,
   ): AsyncGenerator<T> {
     const request = create(WatchSchema, { kinds: [create(WatchKindSchema, { kind })] });
-    const call = this.serverStream("watchEvents", request);
+    const call = this.serverStream("watchEvents", request, decode);
     const cancel = () => call.cancel();
     signal.addEventListener("abort", cancel, { once: true });
     try {
-      for await (const message of call as AsyncIterable<Event>) {
-        const event = convert(message);
+      for await (const event of call as AsyncIterable<T | undefined>) {
         if (event !== undefined) yield event;
       }
     } catch (error) {
@@ -281,8 +296,7 @@ export class TeleportClient {
     });
     if (!this.listViaV2) {
       try {
-        const response = await this.unary("getAccessRequests", protoFilter);
-        return response.accessRequests.map(accessRequestFromProto);
+        return await this.unary("getAccessRequests", protoFilter, undefined, undefined, decodeAccessRequests);
       } catch (error) {
         if (!isAppError(error, "TELEPORT_VERSION")) throw error;
         this.listViaV2 = true;
@@ -296,10 +310,10 @@ export class TeleportClient {
     const report = this.reporter("GetAccessRequestsV2");
     return new Promise((resolve, reject) => {
       const found: AccessRequest[] = [];
-      const call = this.serverStream("getAccessRequestsV2", filter, {
+      const call = this.serverStream("getAccessRequestsV2", filter, decodeAccessRequest, {
         deadline: Date.now() + this.callTimeoutMs * 3,
       });
-      call.on("data", (request) => found.push(accessRequestFromProto(request)));
+      call.on("data", (request: AccessRequest) => found.push(request));
       call.on("error", (error: grpc.ServiceError) => {
         report(error);
         reject(this.failure("GetAccessRequestsV2", error));
@@ -350,30 +364,27 @@ export class TeleportClient {
 
   /** This plugin's data for a request, or undefined when it has none. */
   async getPluginData(id: string, plugin: string): Promise<PluginDataMap | undefined> {
-    const response = await this.unary(
+    const items = await this.unary(
       "getPluginData",
       create(PluginDataFilterSchema, { kind: ACCESS_REQUEST_KIND, resource: id, plugin }),
+      undefined,
+      undefined,
+      (bytes) => decodePluginDataSeq(bytes, plugin),
     );
-    for (const item of response.pluginData) {
-      const entry = item.spec?.entries[plugin];
-      if (entry) return { ...entry.data };
-    }
-    return undefined;
+    return items[0]?.data;
   }
 
   /** This plugin's data for every request that has some (an empty resource lists them all). */
   async listPluginData(plugin: string): Promise<Map<string, PluginDataMap>> {
-    const response = await this.unary(
+    const items = await this.unary(
       "getPluginData",
       create(PluginDataFilterSchema, { kind: ACCESS_REQUEST_KIND, resource: "", plugin }),
       this.callTimeoutMs * 3,
+      undefined,
+      (bytes) => decodePluginDataSeq(bytes, plugin),
     );
     const found = new Map<string, PluginDataMap>();
-    for (const item of response.pluginData) {
-      const entry = item.spec?.entries[plugin];
-      const id = item.metadata?.name;
-      if (entry && id) found.set(id, { ...entry.data });
-    }
+    for (const { resource, data } of items) if (resource) found.set(resource, data);
     return found;
   }
 

@@ -16,7 +16,7 @@ import {
 /** Seconds of 0001-01-01T00:00:00Z, Go's zero time.Time on the wire. */
 export const GO_ZERO_TIME_SECONDS = -62135596800n;
 
-export function timestampToDate(ts: Timestamp | undefined): Date | undefined {
+export function timestampToDate(ts: Pick<Timestamp, "seconds" | "nanos"> | undefined): Date | undefined {
   if (!ts || ts.seconds <= GO_ZERO_TIME_SECONDS) return undefined;
   if (ts.seconds === 0n && ts.nanos === 0) return undefined;
   return new Date(Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6));

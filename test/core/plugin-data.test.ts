@@ -8,9 +8,11 @@ import {
   formatClaim,
   keptResources,
   type PluginRecord,
+  packRecord,
   parseClaim,
   readStored,
   rewriteRecord,
+  unpackRecord,
 } from "../../src/core/plugin-data.js";
 
 const CHANNEL = "c".repeat(26);
@@ -46,6 +48,11 @@ test("a record survives encode → decode", () => {
     keyId: "k1a2b3c4",
   };
   assert.deepEqual(decodeRecord(encodeRecord(record)), record);
+  // Packed for the cache of records: the same record back, in fewer bytes than its encoding.
+  const packed = packRecord(record);
+  assert.deepEqual(unpackRecord(packed), record);
+  assert.ok(packed.length < JSON.stringify(encodeRecord(record)).length);
+  assert.deepEqual(unpackRecord(packRecord(EMPTY_RECORD)), EMPTY_RECORD);
   // Whatever this daemon writes reads back as its own: never rewritten, never warned about.
   const signed = { ...record, renderHash: `${record.renderHash}:5699fa97`, keyId: "5699fa97" };
   assert.equal(readStored(encodeRecord(signed)).current, true);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
   DIALOG_STATE_TTL_MS,
+  keyIdOf,
   signActionContext,
   signDialogState,
   triggerIdUser,
@@ -120,4 +121,10 @@ describe("dialog state", () => {
     assert.equal(triggerIdUser("not base64!"), undefined);
     assert.equal(triggerIdUser(Buffer.from("a:b").toString("base64")), undefined);
   });
+});
+
+test("the key id is the one earlier versions stored in plugin data (scrypt of the secret)", async () => {
+  // Written by the synchronous derivation of 0.1.x: records with it must still count as ours.
+  assert.equal(await keyIdOf("rotated-secret-9876543210fedcba9876543210"), "f11a24a3");
+  assert.notEqual(await keyIdOf("another-secret-9876543210fedcba98765432"), "f11a24a3");
 });

@@ -44,11 +44,12 @@ async function until(check: () => boolean, what: string, timeoutMs = 15_000): Pr
 test("after SIGHUP with a new secret, the pending post is redrawn with buttons signed by it, and a click decides", async (t) => {
   const stage = await openStage(t);
   const { world } = stage;
+  const [oldKeyId, newKeyId] = [await keyIdOf(TEST_SECRET), await keyIdOf(NEW_SECRET)];
   const { daemon, port } = await stage.startDaemon();
   const id = world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "rotate" }).metadata!.name;
   await until(() => signedWith(rootPost(world, id), [TEST_SECRET]) === TEST_SECRET, "the post");
   await until(
-    () => decodeRecord(world.teleport.pluginData(id, "mattermost")).keyId === keyIdOf(TEST_SECRET),
+    () => decodeRecord(world.teleport.pluginData(id, "mattermost")).keyId === oldKeyId,
     "the record to name the key that signed the buttons",
   );
 
@@ -63,7 +64,7 @@ test("after SIGHUP with a new secret, the pending post is redrawn with buttons s
     "the post to be redrawn with buttons signed by the new secret",
   );
   await until(
-    () => decodeRecord(world.teleport.pluginData(id, "mattermost")).keyId === keyIdOf(NEW_SECRET),
+    () => decodeRecord(world.teleport.pluginData(id, "mattermost")).keyId === newKeyId,
     "the record to name the new key",
   );
   assert.ok(!JSON.stringify(world.teleport.pluginData(id, "mattermost")).includes(NEW_SECRET));

@@ -6,8 +6,17 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { PluginDataUpdateParamsSchema } from "../../src/teleport/gen/teleport/types_pb.js";
-import { encodePluginDataUpdate, type PluginDataUpdate } from "../../src/teleport/plugin-data-wire.js";
+import { PluginDataSeqSchema } from "../../src/teleport/gen/teleport/authservice_pb.js";
+import {
+  PluginDataEntrySchema,
+  PluginDataUpdateParamsSchema,
+  PluginDataV3Schema,
+} from "../../src/teleport/gen/teleport/types_pb.js";
+import {
+  decodePluginDataSeq,
+  encodePluginDataUpdate,
+  type PluginDataUpdate,
+} from "../../src/teleport/plugin-data-wire.js";
 
 function generated(params: PluginDataUpdate): Buffer {
   return Buffer.from(toBinary(PluginDataUpdateParamsSchema, create(PluginDataUpdateParamsSchema, params)));
@@ -70,4 +79,42 @@ test("same bytes for random records", () => {
     const params = { kind: text(), resource: text(), plugin: text(), set: map(), expect: map() };
     assert.deepEqual(encodePluginDataUpdate(params), generated(params));
   }
+});
+
+test("GetPluginData's reply reads as the generated decoder reads it", () => {
+  const item = (name: string | undefined, entries: Record<string, Record<string, string> | undefined>) =>
+    create(PluginDataV3Schema, {
+      kind: "plugin_data",
+      version: "v3",
+      ...(name === undefined ? {} : { metadata: { name, expires: { seconds: 5n } } }),
+      spec: {
+        entries: Object.fromEntries(
+          Object.entries(entries).map(([plugin, data]) => [
+            plugin,
+            create(PluginDataEntrySchema, data ? { data } : {}),
+          ]),
+        ),
+      },
+    });
+  const seq = create(PluginDataSeqSchema, {
+    pluginData: [
+      item("req-1", { slack: { a: "1" }, mattermost: { messages: "c/p", rendered: "PENDING", "": "é ✓" } }),
+      item("req-2", { slack: { a: "2" } }),
+      item("req-3", { mattermost: undefined }),
+      item(undefined, { mattermost: { claim: "x@1" } }),
+    ],
+  });
+  const bytes = toBinary(PluginDataSeqSchema, seq);
+  const generatedItems = fromBinary(PluginDataSeqSchema, bytes)
+    .pluginData.filter((pluginData) => pluginData.spec?.entries["mattermost"])
+    .map((pluginData) => ({
+      resource: pluginData.metadata?.name ?? "",
+      data: { ...pluginData.spec!.entries["mattermost"]!.data },
+    }));
+  assert.deepEqual(decodePluginDataSeq(bytes, "mattermost"), generatedItems);
+  assert.deepEqual(
+    decodePluginDataSeq(bytes, "mattermost").map((found) => found.resource),
+    ["req-1", "req-3", ""],
+  );
+  assert.deepEqual(decodePluginDataSeq(new Uint8Array(), "mattermost"), []);
 });
