@@ -62,6 +62,20 @@ describe("loadConfig: [mattermost]", () => {
     assert.deepEqual(byRole.config.roleToRecipients, { "*": ["eng/access"], dba: ["bob", "eng/db"] });
   });
 
+  it("warns when recipients and [role_to_recipients] are both set: Teleport's plugin used only recipients", async () => {
+    const text = `${BASE.replace("[http]", 'recipients = ["eng/sec"]\n\n[http]')}\n[role_to_recipients]\ndba = "eng/db"\n`;
+    const { config, warnings } = await load(text);
+    assert.deepEqual(config.mattermost.recipients, ["eng/sec"]);
+    assert.deepEqual(config.roleToRecipients, { dba: ["eng/db"] });
+    assert.equal(warnings.length, 1, warnings.join("\n"));
+    assert.match(
+      warnings[0] as string,
+      new RegExp(
+        `line ${lineOf(text, "recipients")}: mattermost\\.recipients and \\[role_to_recipients\\] are both set: each request goes to both`,
+      ),
+    );
+  });
+
   it("refuses team without channel", async () => {
     const text = BASE.replace('channel = "access"\n', "");
     assertError(await loadError(text), {

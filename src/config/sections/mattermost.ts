@@ -36,6 +36,14 @@ export async function resolveMattermost(
   hasRoleRecipients: boolean,
 ): Promise<MattermostConfig> {
   const recipients = resolveRecipients(table.recipients ?? [], ctx);
+  if (recipients.length > 0 && hasRoleRecipients) {
+    // Teleport's own plugin (integrations/access/mattermost config.go) let `recipients` replace the
+    // whole map; an operator coming from it should know that here both apply.
+    ctx.warn(
+      ["mattermost", "recipients"],
+      `${ctx.keyName(["mattermost", "recipients"])} and [role_to_recipients] are both set: each request goes to both (Teleport's own Mattermost plugin used only recipients and ignored [role_to_recipients]). Remove the one you do not want`,
+    );
+  }
   const { team, channel } = resolveChannel(table, ctx);
   const dmSuggestedReviewers = table.dm_suggested_reviewers ?? true;
   if (!team && recipients.length === 0 && !hasRoleRecipients && !dmSuggestedReviewers) {
