@@ -21,17 +21,19 @@ export function processIds(): ProcessIds {
 }
 
 /**
- * A warning when `configPath`, which holds the token itself (not the path of a token file), may
- * be read by users other than the daemon's: by everyone, or by a group the daemon is not in.
+ * A warning when the file holding the token may be read by users other than the daemon's: by
+ * everyone, or by a group the daemon is not in. `holder` says which file that is: the config
+ * (the token written in it) or a token file ([mattermost] token = "/path").
  */
 export async function tokenExposureWarning(
-  configPath: string,
+  path: string,
+  holder: "config" | "token file" = "config",
   ids: ProcessIds = processIds(),
 ): Promise<string | undefined> {
   let mode: number;
   let gid: number;
   try {
-    ({ mode, gid } = await stat(configPath));
+    ({ mode, gid } = await stat(path));
   } catch {
     return undefined; // it was just read; a file gone meanwhile is not this check's business
   }
@@ -40,8 +42,9 @@ export async function tokenExposureWarning(
   if (!byOthers && !byGroup) return undefined;
   const octal = (mode & 0o777).toString(8).padStart(4, "0");
   const who = byOthers ? "every user" : `the members of group ${gid}`;
-  return (
-    `The config file ${configPath} holds the Mattermost bot token and is readable by ${who} (mode ${octal}). ` +
-    `Run chmod 600 ${configPath} (or chmod 640 with the daemon's group), or set [mattermost] token to the path of a file only the daemon can read`
-  );
+  const chmod = `Run chmod 600 ${path} (or chmod 640 with the daemon's group)`;
+  return holder === "config"
+    ? `The config file ${path} holds the Mattermost bot token and is readable by ${who} (mode ${octal}). ` +
+        `${chmod}, or set [mattermost] token to the path of a file only the daemon can read`
+    : `The token file ${path} ([mattermost] token) is readable by ${who} (mode ${octal}). ${chmod}`;
 }

@@ -44,10 +44,11 @@ async function start(options: StartOptions, info: RunInfo): Promise<number> {
   if (options.debug) logger.debug("DEBUG logging enabled");
   if (info.codeCache) logger.debug({ code_cache: info.codeCache }, "Code loaded");
   for (const warning of warnings) logger.warn(warning);
-  if (config.mattermost.tokenFile === undefined) {
-    const exposed = await tokenExposureWarning(config.configPath);
-    if (exposed) logger.warn(exposed);
-  }
+  const { tokenFile } = config.mattermost;
+  const exposed = await (tokenFile === undefined
+    ? tokenExposureWarning(config.configPath)
+    : tokenExposureWarning(tokenFile, "token file"));
+  if (exposed) logger.warn(exposed);
   try {
     const reload = async () => {
       const reloaded = await loadConfig(options.config, { insecureNoTls: options.insecureNoTls });

@@ -155,4 +155,25 @@ describe("start and check as the original plugin's operators run them", () => {
     assert.ok(!quiet.messages().some((msg) => msg.includes("holds the Mattermost bot token")));
     assert.equal(await quiet.stop(), 0);
   });
+
+  test("start warns while a token file is readable by every user", async (t) => {
+    const tokenFile = await setup.dir.write("bot-token", `${setup.world.bot.token}\n`);
+    await chmod(tokenFile, 0o644);
+    const { configPath } = await writeDaemonConfig(setup.dir, setup.world, {
+      replace: { token: `token = "${tokenFile}"` },
+    });
+    await chmod(configPath, 0o600);
+    const daemon = new DaemonProcess(["start", "-c", configPath]);
+    t.after(() => daemon.stop());
+    const warning = await daemon.waitForLog(/^The token file/);
+    assert.equal(warning.level, "warn");
+    assert.equal(
+      warning.msg,
+      `The token file ${tokenFile} ([mattermost] token) is readable by every user (mode 0644). ` +
+        `Run chmod 600 ${tokenFile} (or chmod 640 with the daemon's group)`,
+    );
+    await daemon.waitForLog("Watcher connected");
+    assert.ok(!daemon.messages().some((msg) => msg.includes("holds the Mattermost bot token")));
+    assert.equal(await daemon.stop(), 0);
+  });
 });
