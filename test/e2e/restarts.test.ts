@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, type TestContext, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { REQUEST_ID_PROP } from "../../src/core/render.js";
 import type { World } from "../../src/demo/world.js";
 import type { DaemonProcess, LogLine } from "../support/daemon-process.js";
@@ -147,6 +148,10 @@ describe("restarts", () => {
     assert.ok(await waitUntil(() => postCounts(world).size >= KILL_AFTER, 60_000, 5), `${KILL_AFTER} posted`);
     first.kill("SIGKILL");
     await first.exited;
+    // Calls the stand-in received before the kill are still answered (applied) after its delay,
+    // as a real server finishes them: a record write in flight may release a claim. Let them land
+    // (their timers, set earlier and shorter, fire before this one) before reading the claims.
+    await sleep(SLOW_TELEPORT_MS * 5);
     const claimed = ids.filter((id) => world.teleport.pluginData(id, "mattermost")?.["claim"]);
     assert.ok(claimed.length > 0, "killed while holding claims");
 

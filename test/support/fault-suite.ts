@@ -305,6 +305,9 @@ export async function burstAndKill(
   await waitUntil(() => stage.ledger.tally().posted >= sizes.burst / 3, sizes.timeoutMs, 5);
   daemon.kill("SIGKILL");
   await daemon.exited;
+  // Calls received before the kill are still applied after the stand-in's delay (a real server
+  // finishes them too); read the claims once they have landed.
+  await new Promise((resolve) => setTimeout(resolve, SLOW_TELEPORT_MS * 5));
   const postedAtKill = stage.ledger.tally().posted;
   const claimed = ids.filter((id) => stage.world.teleport.pluginData(id, "mattermost")?.["claim"]);
   return { daemon, startedAt, postedAtKill, claimsAtKill: claimed.length, claimed };
