@@ -50,6 +50,12 @@ export async function loadConfig(
   options: LoadConfigOptions = {},
   deps: ConfigDeps = nodeConfigDeps,
 ): Promise<LoadedConfig> {
+  // `-c ""` or `--config=` would otherwise resolve to the working folder ("is a directory").
+  if (path.trim() === "") {
+    throw new AppError("CONFIG", "no config file given: -c/--config is empty", {
+      fix: "Pass the path of the TOML file, e.g. -c /etc/teleport-mattermost.toml",
+    });
+  }
   const configPath = resolve(path);
   const source = await readConfigSource(configPath, deps);
   const document = parseToml(configPath, source);

@@ -165,6 +165,15 @@ describe("loadConfig: reading and parsing the file", () => {
     assert.equal(error.message, `config file ${CONFIG_PATH} is a directory`);
   });
 
+  it('says when no path was given (-c "", --config=) instead of reading the working folder', async () => {
+    for (const path of ["", "  "]) {
+      const error = await loadConfig(path, {}, memoryDeps({})).catch((e: AppError) => e);
+      assert.ok(error instanceof AppError);
+      assert.equal(error.message, "no config file given: -c/--config is empty");
+      assert.match(error.fix ?? "", /-c \/etc\/teleport-mattermost\.toml/);
+    }
+  });
+
   it("reports a TOML syntax error with line and column", async () => {
     const text = BASE.replace('team = "eng"', 'team = "eng');
     const error = await loadError(text);
