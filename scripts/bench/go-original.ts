@@ -5,10 +5,11 @@
  * speaks the 4.2-era access-request methods, posts everything in one attachment, and keeps
  * `post_id`/`channel_id` in plugin data. It is never part of a release or of the tests.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { World } from "../../src/demo/world.js";
+import { LoggedProcess } from "../../test/support/logged-process.js";
 import type { TempDir } from "../../test/support/temp-dir.js";
 
 export const GO_BINARY = fileURLToPath(
@@ -68,77 +69,29 @@ export async function writeGoConfig(
 }
 
 /** The Go plugin as a child process, its log lines parsed as they arrive. */
-export class GoProcess {
-  readonly lines: GoLogLine[] = [];
-  readonly exited: Promise<number | null>;
-  stderrText = "";
-  private readonly child: ChildProcess;
-  private readonly waiters = new Set<() => void>();
-
+export class GoProcess extends LoggedProcess<GoLogLine> {
   constructor(configPath: string) {
-    this.child = spawn(GO_BINARY, ["start", "-c", configPath], { stdio: ["ignore", "ignore", "pipe"] });
-    let buffered = "";
-    this.child.stderr!.on("data", (chunk: Buffer) => {
-      const text = chunk.toString();
-      // Keep the tail only: at debug level it logs several lines per request.
-      this.stderrText = (this.stderrText + text).slice(-20_000);
-      buffered += text;
-      let newline = buffered.indexOf("\n");
-      while (newline >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
+    super(spawn(GO_BINARY, ["start", "-c", configPath], { stdio: ["ignore", "ignore", "pipe"] }), {
+      parse: (line) => {
         const match = /^(\w+)\s+(.*?)(?:\s+\S+\.go:\d+)?$/.exec(line);
-        if (match && this.lines.length < 1_000) this.lines.push({ level: match[1]!, msg: match[2]! });
-        newline = buffered.indexOf("\n");
-      }
-      for (const wake of this.waiters) wake();
+        return match ? { level: match[1]!, msg: match[2]! } : undefined;
+      },
+      // At debug level it logs several lines per request: keep the start and the stderr tail.
+      maxLines: 1_000,
+      maxStderrChars: 20_000,
     });
-    this.exited = new Promise((resolve) => this.child.on("exit", (code) => resolve(code)));
-    void this.exited.then(() => {
-      for (const wake of this.waiters) wake();
-    });
-  }
-
-  get pid(): number | undefined {
-    return this.child.pid;
   }
 
   /** Resolves once every pattern matched a line (in any order); fails on exit or after `timeoutMs`. */
-  waitForLogs(patterns: readonly RegExp[], timeoutMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (patterns.every((pattern) => this.lines.some((line) => pattern.test(line.msg)))) {
-          done();
-          resolve();
-        } else if (this.child.exitCode !== null || this.child.signalCode !== null) {
-          done();
-          reject(new Error(`the Go plugin exited before it was ready\n${this.stderrText}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`the Go plugin was not ready within ${timeoutMs} ms\n${this.stderrText}`));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-      check();
-    });
-  }
-
-  kill(signal: NodeJS.Signals): void {
-    this.child.kill(signal);
-  }
-
-  /** SIGTERM (its graceful shutdown), then SIGKILL after `graceMs`; resolves with the exit code. */
-  async stop(graceMs = 10_000): Promise<number | null> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
-    this.child.kill("SIGTERM");
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
-    const code = await this.exited;
-    clearTimeout(timer);
-    return code;
+  async waitForLogs(patterns: readonly RegExp[], timeoutMs: number): Promise<void> {
+    await this.waitFor(
+      () =>
+        patterns.every((pattern) => this.lines.some((line) => pattern.test(line.msg))) ? true : undefined,
+      {
+        exited: "the Go plugin exited before it was ready",
+        timeout: `the Go plugin was not ready within ${timeoutMs} ms`,
+      },
+      timeoutMs,
+    );
   }
 }

@@ -3,12 +3,13 @@
  * runs it, and reads its JSON log lines. Tests await log messages and the exit code; `stop()`
  * sends SIGTERM and, if the process does not leave in time, SIGKILL, so nothing is left behind.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { World } from "../../src/demo/world.js";
 import { freePort } from "../../src/lib/free-port.js";
+import { LoggedProcess } from "./logged-process.js";
 import type { TempDir } from "./temp-dir.js";
 
 export const CLI_PATH = fileURLToPath(new URL("../../dist/teleport-mattermost.cjs", import.meta.url));
@@ -24,6 +25,15 @@ export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
+}
+
+/** A JSON log line; anything else (a crash's output, say) kept as a "raw" line. */
+function parseLogLine(line: string): LogLine {
+  try {
+    return JSON.parse(line) as LogLine;
+  } catch {
+    return { level: "raw", msg: line };
+  }
 }
 
 function assertBuilt(): void {
@@ -61,45 +71,19 @@ export function runCli(
   });
 }
 
-export class DaemonProcess {
-  readonly lines: LogLine[] = [];
-  readonly exited: Promise<number | null>;
-  stderrText = "";
-  private readonly child: ChildProcess;
-  private readonly waiters = new Set<() => void>();
-
+export class DaemonProcess extends LoggedProcess<LogLine> {
   /**
    * `nodeArgs` go to node before the CLI's path (e.g. `--cpu-prof`, which NODE_OPTIONS refuses);
    * `env` replaces the inherited environment (e.g. proxy variables).
    */
   constructor(args: string[], options: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {}) {
     assertBuilt();
-    this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI_PATH, ...args], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI_PATH, ...args], {
       stdio: ["ignore", "pipe", "pipe"],
       ...(options.env ? { env: options.env } : {}),
     });
-    let buffered = "";
-    this.child.stderr!.on("data", (chunk: Buffer) => {
-      this.stderrText += chunk.toString();
-      buffered += chunk.toString();
-      let newline = buffered.indexOf("\n");
-      while (newline >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        try {
-          this.lines.push(JSON.parse(line) as LogLine);
-        } catch {
-          this.lines.push({ level: "raw", msg: line });
-        }
-        newline = buffered.indexOf("\n");
-      }
-      for (const wake of this.waiters) wake();
-    });
-    this.child.stdout!.resume();
-    this.exited = new Promise((resolve) => this.child.on("exit", (code) => resolve(code)));
-    void this.exited.then(() => {
-      for (const wake of this.waiters) wake();
-    });
+    super(child, { parse: parseLogLine });
+    child.stdout!.resume();
   }
 
   /** The exit code once the process ended (-1 when a signal ended it); null while it runs. */
@@ -108,38 +92,20 @@ export class DaemonProcess {
     return this.child.exitCode;
   }
 
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
   /** Resolves with the first log line matching, failing after `timeoutMs` or if the process exits. */
   waitForLog(match: string | RegExp | ((line: LogLine) => boolean), timeoutMs = 15_000): Promise<LogLine> {
     const test =
       typeof match === "function"
         ? match
         : (line: LogLine) => (typeof match === "string" ? line.msg === match : match.test(line.msg));
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = this.lines.find(test);
-        if (found) {
-          done();
-          resolve(found);
-        } else if (this.child.exitCode !== null || this.child.signalCode !== null) {
-          done();
-          reject(new Error(`daemon exited before logging ${String(match)}\n${this.stderrText}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`no log line ${String(match)} within ${timeoutMs} ms\n${this.stderrText}`));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-      check();
-    });
+    return this.waitFor(
+      () => this.lines.find(test),
+      {
+        exited: `daemon exited before logging ${String(match)}`,
+        timeout: `no log line ${String(match)} within ${timeoutMs} ms`,
+      },
+      timeoutMs,
+    );
   }
 
   /** Resolves once `msg` has been logged `count` times (e.g. the second "Watcher connected"). */
@@ -163,20 +129,6 @@ export class DaemonProcess {
   /** Messages logged, in order (for asserting the startup sequence). */
   messages(): string[] {
     return this.lines.map((line) => line.msg);
-  }
-
-  kill(signal: NodeJS.Signals): void {
-    this.child.kill(signal);
-  }
-
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
-  async stop(graceMs = 10_000): Promise<number | null> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
-    this.child.kill("SIGTERM");
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
-    const code = await this.exited;
-    clearTimeout(timer);
-    return code;
   }
 }
 
