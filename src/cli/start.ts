@@ -139,9 +139,11 @@ export async function runDaemon(
   // A SIGHUP while the start waits (say, for a Teleport at a wrong addr) reloads the config and,
   // when it is valid, starts again on it: `systemctl reload` after fixing the file works at once.
   let reloadedEarly: (next: Config) => void = () => {};
-  let hangupEarly = new Promise<Config>((resolve) => {
-    reloadedEarly = resolve;
-  });
+  const nextReload = () =>
+    new Promise<Config>((resolve) => {
+      reloadedEarly = resolve;
+    });
+  let hangupEarly = nextReload();
   const tooEarly = () => {
     reopen();
     logger.info("SIGHUP during startup: reloading the configuration and the Teleport identity");
@@ -194,9 +196,7 @@ export async function runDaemon(
         () => {},
       );
       startConfig = outcome;
-      hangupEarly = new Promise<Config>((resolve) => {
-        reloadedEarly = resolve;
-      });
+      hangupEarly = nextReload();
     } else {
       first = outcome;
     }
