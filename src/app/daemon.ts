@@ -69,6 +69,8 @@ export interface DaemonOptions {
     dmSuggestedReviewers?: boolean;
     /** DM the requester the outcome (default true). */
     notifyRequester?: boolean;
+    /** Claim every new request before posting it (Mattermost HA cluster; default false). */
+    haCluster?: boolean;
     reminders?: ReminderPolicy;
   };
   http: {
@@ -226,6 +228,7 @@ export class Daemon {
         keyId: await keyId,
         ...(options.mattermost.reminders ? { reminders: options.mattermost.reminders } : {}),
         notifyRequester: options.mattermost.notifyRequester ?? true,
+        claimFirst: options.mattermost.haCluster ?? false,
         clock,
         logger,
         onConflict: () => metrics.retry("teleport", "cas_conflict"),

@@ -3,7 +3,7 @@
  * finding the post an interrupted attempt made, redrawing, replying in the threads, and telling
  * a deleted post from a channel the bot can no longer reach. app/request-sync decides when.
  */
-import { type PluginRecord, type PostRef, parseClaim } from "../core/plugin-data.js";
+import type { PluginRecord, PostRef } from "../core/plugin-data.js";
 import { type ButtonContext, type PostModel, REQUEST_ID_PROP, renderPost } from "../core/render.js";
 import { signActionContext } from "../core/sign.js";
 import { isAppError } from "../errors.js";
@@ -32,15 +32,28 @@ export class PostDrawing {
     return { url: this.deps.actionUrl, context: { approve: sign("approve"), deny: sign("deny") } };
   }
 
-  create(model: PostModel, channelId: string): Promise<{ id: string }> {
+  /**
+   * Creates the post; `retryUntil` (ms since the epoch) ends retries of an uncertain create
+   * sooner, and `beforeSend` runs once its turn under the rate limit has come (a throw: not sent).
+   */
+  create(
+    model: PostModel,
+    channelId: string,
+    options: { signal?: AbortSignal; retryUntil?: number; beforeSend?: () => Promise<void> } = {},
+  ): Promise<{ id: string }> {
     const rendered = renderPost(model, this.buttonContext(model.requestId, channelId));
     // The same pending_post_id within 30 s returns the same post (MATTERMOST-API.md §10).
-    return this.deps.mattermost.createPost({
-      channelId,
-      message: rendered.message,
-      props: rendered.props,
-      pendingPostId: `${model.requestId}:${channelId}`,
-    });
+    return this.deps.mattermost.createPost(
+      {
+        channelId,
+        message: rendered.message,
+        props: rendered.props,
+        pendingPostId: `${model.requestId}:${channelId}`,
+        ...(options.retryUntil !== undefined ? { retryUntil: options.retryUntil } : {}),
+        ...(options.beforeSend ? { beforeSend: options.beforeSend } : {}),
+      },
+      options.signal,
+    );
   }
 
   async redraw(model: PostModel, post: PostRef): Promise<void> {
@@ -50,19 +63,14 @@ export class PostDrawing {
 
   /**
    * The bot's post for this request in a channel, changed after `since` (ms), if any: the post
-   * an attempt holding a claim made before it could record it.
+   * an earlier attempt made before it could record it.
    */
   async findEarlier(
     requestId: string,
     channelId: string,
-    claim: string,
-    searchBeforeLeaseMs: number,
+    since: number,
   ): Promise<{ id: string } | undefined> {
-    const leaseEndsAt = parseClaim(claim)?.leaseEndsAt ?? this.deps.clock.now();
-    const list = await this.deps.mattermost.getChannelPostsSince(
-      channelId,
-      leaseEndsAt - searchBeforeLeaseMs,
-    );
+    const list = await this.deps.mattermost.getChannelPostsSince(channelId, since);
     return Object.values(list.posts ?? {}).find(
       (post) =>
         post.user_id === this.deps.botUserId && post.props?.[REQUEST_ID_PROP] === requestId && !post.root_id,

@@ -23,6 +23,7 @@ import {
   keptResources,
   PLUGIN_NAME,
   type PluginRecord,
+  type PostRef,
   parseClaim,
   readStored,
 } from "../core/plugin-data.js";
@@ -34,7 +35,7 @@ import { type DeferredFailure, DeliveryFailures, deferredError } from "./deliver
 import { readCurrentRecord } from "./foreign-records.js";
 import { OutcomeNotices } from "./outcome-notices.js";
 import { PostDrawing } from "./post-drawing.js";
-import type { RecipientResolver } from "./recipients.js";
+import type { Recipient, RecipientResolver } from "./recipients.js";
 import { RecordCache } from "./record-cache.js";
 import { SignerWatch } from "./signer-watch.js";
 
@@ -44,6 +45,26 @@ import { SignerWatch } from "./signer-watch.js";
  * the window and gets the same post back instead of a second one.
  */
 export const CLAIM_LEASE_MS = 20_000;
+/**
+ * A new request still this young (since its creation in Teleport) is posted first and recorded
+ * after, without a claim: whichever instances post it that way do so within this window, and
+ * Mattermost folds any two of those creates into one post (same pending_post_id within 30 s,
+ * MATTERMOST-API.md §10). One Teleport round trip less on the way to the post.
+ */
+export const FAST_POST_WINDOW_MS = 5_000;
+/**
+ * A post made this long after the request's creation may come more than 30 s after one made
+ * without a claim (FAST_POST_WINDOW_MS), which Mattermost no longer folds into it: before such a
+ * post the record is read again, or the channel searched when nobody recorded anything. 30 s
+ * less 10 s for clocks that disagree.
+ */
+export const UNFOLDED_POST_AGE_MS = 20_000;
+/**
+ * Unrecorded requests older than this are not searched for a post made without a claim: that
+ * needs an instance crashed between a post and its record, and the channel's posts since then
+ * would be a long listing.
+ */
+const UNRECORDED_SEARCH_MAX_AGE_MS = 60 * 60_000;
 /** Steps (and CAS retries) on one request in one run; more waits for its next event. */
 const MAX_STEPS = 16;
 /**
@@ -85,6 +106,12 @@ export interface SyncDeps {
   notifyRequester: boolean;
   clock: Clock;
   logger: Logger;
+  /**
+   * Claim every new request in Teleport before posting it (`[mattermost] ha_cluster`): each
+   * Mattermost app server keeps its own pending_post_id guard, so posting first is only safe
+   * with one.
+   */
+  claimFirst?: boolean;
   /** Called when a lost compare-and-swap makes it read and plan again, for metrics. */
   onConflict?: () => void;
   /** Where failures of one recipient are reported (default: one of its own). */
@@ -93,6 +120,11 @@ export interface SyncDeps {
 
 export class RequestSync {
   private readonly records = new RecordCache(RECORD_CACHE_SIZE);
+  /**
+   * Requests a listing showed data for that is not in our format: read before anything is done,
+   * never presumed new (a post made without a claim would not look at that data first).
+   */
+  private readonly unread = new Set<string>();
   /** Requests found with nowhere to post, so that is logged once each. */
   private readonly nowhere = new Set<string>();
   /** Id of the secret that signs our buttons (never the secret). */
@@ -171,12 +203,19 @@ export class RequestSync {
 
   /**
    * The record of a pending request this daemon has never seen, which almost always has none
-   * yet: posting then starts with the claim, whose compare-and-swap expects no record, instead
-   * of a read first (one Teleport round trip less per new request). If a record exists after
-   * all, the claim fails as a conflict and the next step reads it.
+   * yet: posting then starts with the post (young) or the claim, whose compare-and-swap expects
+   * no record, instead of a read first (one Teleport round trip less per new request). If a
+   * record exists after all, that compare-and-swap fails as a conflict and the next step reads
+   * it (a post made first was folded into another instance's by pending_post_id). Data a
+   * listing showed in another format is read first (`unread`).
    */
   private presumedNew(view: RequestView): PluginRecord | undefined {
-    if (view.kind !== "live" || view.request.state !== "PENDING" || this.records.has(view.request.id)) {
+    if (
+      view.kind !== "live" ||
+      view.request.state !== "PENDING" ||
+      this.records.has(view.request.id) ||
+      this.unread.has(view.request.id)
+    ) {
       return undefined;
     }
     return decodeRecord(undefined);
@@ -185,6 +224,7 @@ export class RequestSync {
   /** The stored record, in our format (app/foreign-records), or the cached one once deleted. */
   async readRecord(id: string): Promise<PluginRecord> {
     const record = await readCurrentRecord(this.deps, id, () => this.records.get(id), MAX_STEPS);
+    this.unread.delete(id);
     this.signers.seen(id, record.keyId);
     this.remember(id, record);
     return record;
@@ -196,7 +236,10 @@ export class RequestSync {
    */
   prime(id: string, data: Record<string, string> | undefined): PluginRecord | undefined {
     const stored = readStored(data);
-    if (!stored.current) return undefined;
+    if (!stored.current) {
+      if (data !== undefined) this.unread.add(id);
+      return undefined;
+    }
     this.signers.seen(id, stored.record.keyId);
     this.remember(id, stored.record);
     return stored.record;
@@ -283,6 +326,28 @@ export class RequestSync {
         fix: "Check [mattermost] team/channel, recipients and [role_to_recipients]",
       });
     }
+    const age = request.created ? clock.now() - request.created.getTime() : undefined;
+    if (
+      !this.deps.claimFirst &&
+      !resuming &&
+      record.posts.length === 0 &&
+      age !== undefined &&
+      age <= FAST_POST_WINDOW_MS &&
+      this.deps.mattermost.wouldSendNow()
+    ) {
+      const posted = await this.postFirst(
+        request,
+        record,
+        found,
+        missing,
+        log,
+        run,
+        FAST_POST_WINDOW_MS - age,
+      );
+      if (posted) return posted;
+      // Not all posted in time: claim and post the rest; a create repeated within 30 s returns
+      // the post already made.
+    }
     // Ours from before a restart (app/instance-id) or a failed attempt: resumed without waiting.
     if (parseClaim(record.claim)?.instanceId === this.deps.instanceId)
       log.info({ claim: record.claim }, "Resuming this instance's unfinished posting of the request");
@@ -312,22 +377,67 @@ export class RequestSync {
       this.deliveries.worked({ label: recipient.label });
       return !current.posts.some((post) => post.channelId === recipient.channelId);
     });
+    // Where an earlier attempt's post may be that Mattermost would not fold this one into: the
+    // claim's own attempt (resuming), or one made without a claim by an instance that stopped
+    // before recording it (an unrecorded request older than Mattermost's window).
+    const searchSince = resuming
+      ? (parseClaim(record.claim)?.leaseEndsAt ?? clock.now()) - CLAIM_LEASE_MS - TAKEOVER_SEARCH_MARGIN_MS
+      : request.created &&
+          age !== undefined &&
+          age >= UNFOLDED_POST_AGE_MS &&
+          age <= UNRECORDED_SEARCH_MAX_AGE_MS &&
+          record.posts.length === 0
+        ? request.created.getTime() - TAKEOVER_SEARCH_MARGIN_MS
+        : undefined;
+    // A create repeated after Mattermost's window (30 s from a post made without a claim) would
+    // not be folded into it: while the request is that young, retries end in time, and the retry
+    // after that searches (the claim is held). Older, the create was preceded by a search or a read.
+    const foldedUntil =
+      request.created && !this.deps.claimFirst
+        ? request.created.getTime() + UNFOLDED_POST_AGE_MS + FAST_POST_WINDOW_MS
+        : undefined;
     let released = false;
     for (const [index, recipient] of pending.entries()) {
       let post: { id: string };
-      try {
-        const earlier = resuming
-          ? await this.drawing.findEarlier(
-              request.id,
-              recipient.channelId,
-              record.claim,
-              CLAIM_LEASE_MS + TAKEOVER_SEARCH_MARGIN_MS,
-            )
+      let recorded: PostRef | undefined;
+      // Claimed young but sent late (a backlog under Mattermost's rate limit): an instance that
+      // posted without a claim meanwhile has recorded its post since; take it instead of a second.
+      const created = request.created;
+      const readFirst =
+        searchSince === undefined && !this.deps.claimFirst && created
+          ? async () => {
+              if (clock.now() - created.getTime() < UNFOLDED_POST_AGE_MS) return;
+              const stored = await this.readRecord(request.id);
+              if (stored.claim !== current.claim)
+                throw new AppError("CONFLICT", `The claim on request ${request.id} changed hands`, {
+                  retryable: true,
+                });
+              current = stored;
+              recorded = stored.posts.find((post) => post.channelId === recipient.channelId);
+              if (recorded) throw new AppError("CONFLICT", "Posted meanwhile by another instance");
+            }
           : undefined;
+      try {
+        const earlier =
+          searchSince !== undefined
+            ? await this.drawing.findEarlier(request.id, recipient.channelId, searchSince)
+            : undefined;
         if (earlier)
-          log.info({ mm_post_id: earlier.id }, "Found the post an earlier claim made; recording it");
-        post = earlier ?? (await this.drawing.create(model, recipient.channelId));
+          log.info({ mm_post_id: earlier.id }, "Found the post an earlier attempt made; recording it");
+        post =
+          earlier ??
+          (await this.drawing.create(model, recipient.channelId, {
+            ...(foldedUntil !== undefined && clock.now() < foldedUntil ? { retryUntil: foldedUntil } : {}),
+            ...(readFirst ? { beforeSend: readFirst } : {}),
+          }));
       } catch (error) {
+        if (recorded) {
+          log.info(
+            { mm_post_id: recorded.postId },
+            "Another instance posted the request meanwhile; keeping its post",
+          );
+          continue;
+        }
         const failure = AppError.from(error);
         if (failure.retryable || failure.code === "ABORTED") throw failure;
         unposted.push(recipient.label);
@@ -354,6 +464,128 @@ export class RequestSync {
     // Nothing posted at all: nothing else can be done until a recipient takes it.
     if (next.posts.length === 0) throw deferredError(run.deferred);
     return next;
+  }
+
+  /**
+   * Posts a new request to every recipient first and records the posts after, with no claim
+   * (FAST_POST_WINDOW_MS says why that cannot post it twice). Undefined when not every recipient
+   * could be posted to within `withinMs`, or one failed in a way that may pass: the claimed path
+   * then goes on from here, its creates folded into any made here. A record another instance
+   * wrote meanwhile gets these posts added to it.
+   */
+  private async postFirst(
+    request: AccessRequest,
+    record: PluginRecord,
+    found: Recipient[],
+    missing: Array<{ label: string; error: AppError }>,
+    log: Logger,
+    run: RunState,
+    withinMs: number,
+  ): Promise<PluginRecord | undefined> {
+    const view: RequestView = { kind: "live", request };
+    const base: PluginRecord = {
+      ...record,
+      user: request.user,
+      roles: request.roles,
+      reason: request.requestReason,
+      resources: keptResources(request.resources),
+    };
+    const model = postModelFor(view, base, this.planContext());
+    const deadline = new AbortController();
+    this.deps.clock.sleep(withinMs, deadline.signal).then(
+      () => deadline.abort(new AppError("ABORTED", "Posting without a claim took too long")),
+      () => {},
+    );
+    const posts: PostRef[] = [];
+    const unposted: string[] = [];
+    const failed: DeferredFailure[] = [];
+    try {
+      for (const recipient of found) {
+        this.deliveries.label(recipient.channelId, recipient.label);
+        try {
+          const post = await this.drawing.create(model, recipient.channelId, { signal: deadline.signal });
+          posts.push({ channelId: recipient.channelId, postId: post.id });
+        } catch (error) {
+          const failure = AppError.from(error);
+          if (deadline.signal.aborted || failure.retryable) return undefined;
+          if (failure.code === "ABORTED") throw failure;
+          unposted.push(recipient.label);
+          failed.push(this.deliveries.failed(recipient, failure, "post to"));
+          continue;
+        }
+        this.deliveries.worked(recipient);
+        log.info(
+          {
+            mm_post_id: posts.at(-1)!.postId,
+            mm_channel_id: recipient.channelId,
+            recipient: recipient.label,
+          },
+          "Successfully posted to Mattermost",
+        );
+      }
+    } finally {
+      deadline.abort();
+    }
+    for (const { label, error } of missing) {
+      unposted.push(label);
+      failed.push(this.deliveries.failed({ label }, error, "post to"));
+    }
+    run.deferred.push(...failed);
+    const next: PluginRecord = {
+      ...base,
+      posts,
+      rendered: "PENDING",
+      claim: "",
+      renderHash: postFingerprint(model, this.keyId),
+      keyId: hasButtons(model) ? this.keyId : "",
+      unposted,
+    };
+    const written = await this.recordFirstPosts(request, record, next, log);
+    // Nothing posted at all (every recipient refused): recorded as such, retried on its own.
+    if (written.posts.length === 0) throw deferredError(run.deferred);
+    return written;
+  }
+
+  /**
+   * Records posts made without a claim, expecting no record; when another instance recorded
+   * first, adds the posts its record does not have.
+   */
+  private async recordFirstPosts(
+    request: AccessRequest,
+    record: PluginRecord,
+    first: PluginRecord,
+    log: Logger,
+  ): Promise<PluginRecord> {
+    const view: RequestView = { kind: "live", request };
+    const posts = first.posts;
+    let current = record;
+    let next = first;
+    for (let step = 0; step < MAX_STEPS; step++) {
+      try {
+        return await this.write(request.id, view, current, next);
+      } catch (error) {
+        if (!isAppError(error, "CONFLICT")) throw error;
+        this.deps.onConflict?.();
+      }
+      // Another instance recorded first: its post is ours too when Mattermost folded the two
+      // creates; add the posts it does not have.
+      current = await this.readRecord(request.id);
+      const stored = current;
+      for (const post of posts) {
+        const twin = stored.posts.find((other) => other.channelId === post.channelId);
+        if (twin && twin.postId !== post.postId)
+          log.warn(
+            { mm_post_id: post.postId, recorded_post_id: twin.postId, mm_channel_id: post.channelId },
+            "Another instance posted this request too and Mattermost kept both posts; delete this one by hand. With a Mattermost High Availability cluster, set ha_cluster = true under [mattermost]",
+          );
+      }
+      const added = posts.filter((post) => !stored.posts.some((other) => other.channelId === post.channelId));
+      if (added.length === 0) return stored;
+      next = { ...stored, posts: [...stored.posts, ...added] };
+    }
+    throw new AppError("CONFLICT", `Gave up recording the posts of request ${request.id}`, {
+      retryable: true,
+    });
   }
 
   /**

@@ -78,6 +78,7 @@ export async function daemonOptions(
       roleToRecipients: config.roleToRecipients,
       dmSuggestedReviewers: config.mattermost.dmSuggestedReviewers,
       notifyRequester: config.mattermost.notifyRequester,
+      haCluster: config.mattermost.haCluster,
       ...(config.reminders ? { reminders: config.reminders } : {}),
     },
     http: {

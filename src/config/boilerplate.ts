@@ -94,6 +94,13 @@ secret = "REPLACE-WITH-OUTPUT-OF-openssl-rand-hex-32"
 # Mattermost user. Default: true.
 # notify_requester = false
 
+# Set to true when Mattermost runs as a High Availability cluster (several app servers) and
+# several instances of this daemon run at once: each new request is then claimed in Teleport
+# before it is posted, one Teleport round trip more per request. Without it a request is posted
+# first and recorded after, and Mattermost's guard against a repeated post (which lives in each
+# app server) keeps instances from posting it twice. Default: false.
+# ha_cluster = true
+
 [http]
 # The address at which Mattermost reaches this daemon's callback server (the buttons call it).
 # https:// is assumed when no scheme is given (http:// with start --insecure-no-tls).

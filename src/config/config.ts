@@ -69,6 +69,8 @@ export interface MattermostConfig {
   dmSuggestedReviewers: boolean;
   /** DM the requester the outcome when they are a Mattermost user; default true. */
   notifyRequester: boolean;
+  /** Mattermost runs as several app servers, whose duplicate-post guard is per server; default false. */
+  haCluster: boolean;
 }
 
 export interface HttpConfig {

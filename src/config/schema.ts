@@ -42,6 +42,7 @@ export const mattermostTableSchema = z.strictObject({
   recipients: z.optional(z.array(z.string())),
   dm_suggested_reviewers: flag,
   notify_requester: flag,
+  ha_cluster: flag,
 });
 
 export const remindersTableSchema = z.strictObject({

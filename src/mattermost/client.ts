@@ -84,6 +84,13 @@ interface CallOptions<T> {
   check?: (reply: T) => string | undefined;
   /** Stop retrying once this long passed since an attempt that may have taken effect. */
   retryWithinMs?: number;
+  /** And after this time (ms since the epoch), whichever comes first. */
+  retryUntil?: number;
+  /**
+   * Runs once the first attempt may be sent (its turn under the rate limit came), before it is;
+   * a throw ends the call with that error, unsent.
+   */
+  beforeSend?: () => Promise<void>;
 }
 
 export class MattermostClient {
@@ -201,12 +208,27 @@ export class MattermostClient {
     return this.call("POST", "channels/direct", [botUserId, userId], channelReply, signal);
   }
 
+  /** True when a call made now would be sent at once, not wait for the rate limit or a connection. */
+  wouldSendNow(): boolean {
+    return this.gate.wouldSendNow();
+  }
+
   /**
    * Creates a post. `pendingPostId` makes a repeat within 30 s return the same post instead of a
-   * second one (MATTERMOST-API.md §10), so a retried create never doubles.
+   * second one (MATTERMOST-API.md §10), so a retried create never doubles. `retryUntil` (ms since
+   * the epoch) ends the retries sooner, for a create that must stay within 30 s of another's;
+   * `beforeSend` runs when the create's turn under the rate limit has come.
    */
   createPost(
-    post: { channelId: string; message: string; props?: PostProps; rootId?: string; pendingPostId?: string },
+    post: {
+      channelId: string;
+      message: string;
+      props?: PostProps;
+      rootId?: string;
+      pendingPostId?: string;
+      retryUntil?: number;
+      beforeSend?: () => Promise<void>;
+    },
     signal?: AbortSignal,
   ): Promise<MattermostPost> {
     const body: Record<string, unknown> = { channel_id: post.channelId, message: post.message };
@@ -223,6 +245,8 @@ export class MattermostClient {
             ? "root_id: not the thread posted to"
             : undefined,
       ...(post.pendingPostId ? { retryWithinMs: CREATE_RETRY_WINDOW_MS } : {}),
+      ...(post.retryUntil !== undefined ? { retryUntil: post.retryUntil } : {}),
+      ...(post.beforeSend ? { beforeSend: post.beforeSend } : {}),
     });
   }
 
@@ -286,10 +310,19 @@ export class MattermostClient {
         lastFailure &&
         options.retryWithinMs !== undefined &&
         uncertainSince !== undefined &&
-        this.clock.now() - uncertainSince > options.retryWithinMs
+        (this.clock.now() - uncertainSince > options.retryWithinMs ||
+          this.clock.now() > (options.retryUntil ?? Number.POSITIVE_INFINITY))
       ) {
         done(undefined);
         throw lastFailure;
+      }
+      if (attempt === 0 && options.beforeSend) {
+        try {
+          await options.beforeSend();
+        } catch (error) {
+          done(undefined);
+          throw error;
+        }
       }
       let response: RawResponse | undefined;
       let retryReason: string;

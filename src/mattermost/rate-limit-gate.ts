@@ -106,6 +106,18 @@ export class RateLimitGate {
     };
   }
 
+  /**
+   * True when a call entering now would be sent at once: nobody is waiting, a connection is
+   * free, no 429 is being waited out and the bucket has a token by the conservative count.
+   */
+  wouldSendNow(): boolean {
+    const now = this.clock.now();
+    if (this.waiting.length > 0 || this.flights.size >= this.parallelism || now < this.blockedUntil)
+      return false;
+    if ((!this.known || this.blockedUntil > 0) && this.flights.size > 0) return false;
+    return this.available(now) >= 1;
+  }
+
   /** Tokens there are now by the conservative count; Infinity while no limit is known. */
   private available(now: number): number {
     if (this.bucket === undefined) return Number.POSITIVE_INFINITY;

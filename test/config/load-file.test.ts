@@ -47,6 +47,7 @@ describe("loadConfig: a valid file", () => {
         recipients: [],
         dmSuggestedReviewers: true,
         notifyRequester: true,
+        haCluster: false,
       },
       http: {
         publicUrl: "https://callback.example.com:8081",

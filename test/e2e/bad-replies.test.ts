@@ -124,7 +124,7 @@ test("a create answered malformed for longer than pending_post_id lasts: the pos
   assert.ok(
     daemon.lines.some(
       (line) =>
-        line.msg === "Found the post an earlier claim made; recording it" && line["request_id"] === id,
+        line.msg === "Found the post an earlier attempt made; recording it" && line["request_id"] === id,
     ),
   );
 });

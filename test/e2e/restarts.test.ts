@@ -2,14 +2,16 @@
  * Restarts and more than one instance, with the CLI as a child process: a restarted daemon does
  * not post twice, two daemons on one cluster post each request once (claims by compare-and-swap),
  * at start a daemon catches up on what changed while it was stopped (ARCHITECTURE.md §3), and a
- * daemon killed mid-burst and restarted with the same config resumes its own claims at once.
+ * daemon killed mid-burst and restarted with the same config posts nothing twice: what it posted
+ * without a claim and had not recorded is folded by Mattermost (pending_post_id), and with
+ * `ha_cluster = true` it resumes its own claims at once.
  */
 import assert from "node:assert/strict";
 import { describe, type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { REQUEST_ID_PROP } from "../../src/core/render.js";
 import type { World } from "../../src/demo/world.js";
-import type { DaemonProcess, LogLine } from "../support/daemon-process.js";
+import type { DaemonConfigOptions, DaemonProcess, LogLine } from "../support/daemon-process.js";
 import { waitUntil } from "../support/fault-suite.js";
 import { openStage } from "../support/stage.js";
 
@@ -38,11 +40,39 @@ function postCounts(world: World): Map<string, number> {
   return counts;
 }
 
+/**
+ * Starts a daemon, creates BURST requests with every Teleport call slowed, and SIGKILLs it once
+ * KILL_AFTER are posted. Calls the stand-in received before the kill are still answered (applied)
+ * after its delay, as a real server finishes them (a record write in flight may release a claim):
+ * they have landed when this resolves (their timers, set earlier and shorter, fire first).
+ */
+async function burstAndKill(
+  world: World,
+  start: () => DaemonProcess,
+): Promise<{ first: DaemonProcess; ids: string[] }> {
+  const first = start();
+  await first.waitForLog("Watcher connected", 30_000);
+  world.teleport.delayMs = SLOW_TELEPORT_MS;
+  const ids = Array.from(
+    { length: BURST },
+    (_, i) =>
+      world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: `burst ${i}` }).metadata!.name,
+  );
+  assert.ok(await waitUntil(() => postCounts(world).size >= KILL_AFTER, 60_000, 5), `${KILL_AFTER} posted`);
+  first.kill("SIGKILL");
+  await first.exited;
+  await sleep(SLOW_TELEPORT_MS * 5);
+  return { first, ids };
+}
+
 describe("restarts", () => {
   /** A world of its own and a way to start daemons on it, all stopped after the test. */
-  async function restartableWorld(t: TestContext): Promise<{ world: World; start(): DaemonProcess }> {
+  async function restartableWorld(
+    t: TestContext,
+    config: DaemonConfigOptions = {},
+  ): Promise<{ world: World; start(): DaemonProcess }> {
     const stage = await openStage(t);
-    const { configPath } = await stage.writeConfig();
+    const { configPath } = await stage.writeConfig(config);
     return { world: stage.world, start: () => stage.spawn(["start", "-c", configPath]) };
   }
 
@@ -135,23 +165,51 @@ describe("restarts", () => {
     assert.equal(await second.stop(), 0);
   });
 
-  test("SIGKILL mid-burst, restarted at once with the same config: its own claims resumed, not waited out", async (t) => {
+  test("SIGKILL mid-burst, posting without claims, restarted at once: every request posted once", async (t) => {
     const { world, start } = await restartableWorld(t);
-    const first = start();
-    await first.waitForLog("Watcher connected", 30_000);
-    world.teleport.delayMs = SLOW_TELEPORT_MS;
-    const ids = Array.from(
-      { length: BURST },
-      (_, i) =>
-        world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: `burst ${i}` }).metadata!.name,
+    const { first, ids } = await burstAndKill(world, start);
+    // Posted but not recorded: the record write was still on its way (each Teleport call is slow).
+    const unrecorded = ids.filter(
+      (id) => postCounts(world).get(id) === 1 && !world.teleport.pluginData(id, "mattermost")?.["messages"],
     );
-    assert.ok(await waitUntil(() => postCounts(world).size >= KILL_AFTER, 60_000, 5), `${KILL_AFTER} posted`);
-    first.kill("SIGKILL");
-    await first.exited;
-    // Calls the stand-in received before the kill are still answered (applied) after its delay,
-    // as a real server finishes them: a record write in flight may release a claim. Let them land
-    // (their timers, set earlier and shorter, fire before this one) before reading the claims.
-    await sleep(SLOW_TELEPORT_MS * 5);
+    assert.ok(unrecorded.length > 0, "killed between posts and their records");
+
+    const second = start();
+    const done = () =>
+      ids.every(
+        (id) =>
+          postCounts(world).get(id) === 1 &&
+          world.teleport.pluginData(id, "mattermost")?.["messages"] !== undefined &&
+          !world.teleport.pluginData(id, "mattermost")?.["claim"],
+      );
+    assert.ok(await waitUntil(done, 60_000), "every request posted and recorded");
+    world.teleport.delayMs = 0;
+    await second.waitForLog("Catch-up finished", 60_000);
+    const counts = postCounts(world);
+    assert.deepEqual(
+      ids.filter((id) => counts.get(id) !== 1),
+      [],
+      "each request posted exactly once",
+    );
+    for (const id of unrecorded) {
+      const [post] = world.mattermost
+        .channelPosts(world.channel.id)
+        .filter((candidate) => candidate.props[REQUEST_ID_PROP] === id && !candidate.root_id);
+      assert.equal(
+        world.teleport.pluginData(id, "mattermost")?.["messages"],
+        `${world.channel.id}/${post!.id}`,
+        "the record names the post made before the kill",
+      );
+    }
+  });
+
+  test("SIGKILL mid-burst with ha_cluster, restarted at once with the same config: its own claims resumed, not waited out", async (t) => {
+    // ha_cluster claims every request before posting it.
+    const { world, start } = await restartableWorld(t, {
+      // "$&" is the matched line itself: the key goes in under [mattermost], after it.
+      replace: { secret: "$&\nha_cluster = true" },
+    });
+    const { first, ids } = await burstAndKill(world, start);
     const claimed = ids.filter((id) => world.teleport.pluginData(id, "mattermost")?.["claim"]);
     assert.ok(claimed.length > 0, "killed while holding claims");
 

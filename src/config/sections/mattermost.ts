@@ -62,6 +62,7 @@ export async function resolveMattermost(
     recipients,
     dmSuggestedReviewers,
     notifyRequester: table.notify_requester ?? true,
+    haCluster: table.ha_cluster ?? false,
   };
 }
 
