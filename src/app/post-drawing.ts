@@ -8,7 +8,7 @@ import { type ButtonContext, type PostModel, REQUEST_ID_PROP, renderPost } from 
 import { signActionContext } from "../core/sign.js";
 import { isAppError } from "../errors.js";
 import type { Clock } from "../lib/clock.js";
-import type { MattermostClient } from "../mattermost/client.js";
+import type { MattermostClient, Turn } from "../mattermost/client.js";
 
 export interface DrawingDeps {
   mattermost: MattermostClient;
@@ -39,9 +39,20 @@ export class PostDrawing {
   create(
     model: PostModel,
     channelId: string,
-    options: { signal?: AbortSignal; retryUntil?: number; beforeSend?: () => Promise<void> } = {},
+    options: {
+      retryUntil?: number;
+      beforeSend?: () => Promise<void>;
+      /** A turn taken from Mattermost's rate limit (MattermostClient.turnNow) for the first attempt. */
+      turn?: Turn;
+    } = {},
   ): Promise<{ id: string }> {
-    const rendered = renderPost(model, this.buttonContext(model.requestId, channelId));
+    let rendered: ReturnType<typeof renderPost>;
+    try {
+      rendered = renderPost(model, this.buttonContext(model.requestId, channelId));
+    } catch (error) {
+      options.turn?.(undefined);
+      throw error;
+    }
     // The same pending_post_id within 30 s returns the same post (MATTERMOST-API.md §10).
     return this.deps.mattermost.createPost(
       {
@@ -52,7 +63,8 @@ export class PostDrawing {
         ...(options.retryUntil !== undefined ? { retryUntil: options.retryUntil } : {}),
         ...(options.beforeSend ? { beforeSend: options.beforeSend } : {}),
       },
-      options.signal,
+      undefined,
+      options.turn,
     );
   }
 

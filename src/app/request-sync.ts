@@ -332,18 +332,9 @@ export class RequestSync {
       !resuming &&
       record.posts.length === 0 &&
       age !== undefined &&
-      age <= FAST_POST_WINDOW_MS &&
-      this.deps.mattermost.wouldSendNow()
+      age <= FAST_POST_WINDOW_MS
     ) {
-      const posted = await this.postFirst(
-        request,
-        record,
-        found,
-        missing,
-        log,
-        run,
-        FAST_POST_WINDOW_MS - age,
-      );
+      const posted = await this.postFirst(request, record, found, missing, log, run);
       if (posted) return posted;
       // Not all posted in time: claim and post the rest; a create repeated within 30 s returns
       // the post already made.
@@ -480,7 +471,6 @@ export class RequestSync {
     missing: Array<{ label: string; error: AppError }>,
     log: Logger,
     run: RunState,
-    withinMs: number,
   ): Promise<PluginRecord | undefined> {
     const view: RequestView = { kind: "live", request };
     const base: PluginRecord = {
@@ -491,40 +481,32 @@ export class RequestSync {
       resources: keptResources(request.resources),
     };
     const model = postModelFor(view, base, this.planContext());
-    const deadline = new AbortController();
-    this.deps.clock.sleep(withinMs, deadline.signal).then(
-      () => deadline.abort(new AppError("ABORTED", "Posting without a claim took too long")),
-      () => {},
-    );
+    // Uncertain creates are repeated within the window only, like the first attempts.
+    const retryUntil = request.created!.getTime() + FAST_POST_WINDOW_MS;
     const posts: PostRef[] = [];
     const unposted: string[] = [];
     const failed: DeferredFailure[] = [];
-    try {
-      for (const recipient of found) {
-        this.deliveries.label(recipient.channelId, recipient.label);
-        try {
-          const post = await this.drawing.create(model, recipient.channelId, { signal: deadline.signal });
-          posts.push({ channelId: recipient.channelId, postId: post.id });
-        } catch (error) {
-          const failure = AppError.from(error);
-          if (deadline.signal.aborted || failure.retryable) return undefined;
-          if (failure.code === "ABORTED") throw failure;
-          unposted.push(recipient.label);
-          failed.push(this.deliveries.failed(recipient, failure, "post to"));
-          continue;
-        }
-        this.deliveries.worked(recipient);
-        log.info(
-          {
-            mm_post_id: posts.at(-1)!.postId,
-            mm_channel_id: recipient.channelId,
-            recipient: recipient.label,
-          },
-          "Successfully posted to Mattermost",
-        );
+    for (const recipient of found) {
+      // Only a create that goes at once is sure to be sent within the window.
+      const turn = this.deps.clock.now() <= retryUntil ? this.deps.mattermost.turnNow() : undefined;
+      if (!turn) return undefined;
+      this.deliveries.label(recipient.channelId, recipient.label);
+      try {
+        const post = await this.drawing.create(model, recipient.channelId, { turn, retryUntil });
+        posts.push({ channelId: recipient.channelId, postId: post.id });
+      } catch (error) {
+        const failure = AppError.from(error);
+        if (failure.retryable) return undefined;
+        if (failure.code === "ABORTED") throw failure;
+        unposted.push(recipient.label);
+        failed.push(this.deliveries.failed(recipient, failure, "post to"));
+        continue;
       }
-    } finally {
-      deadline.abort();
+      this.deliveries.worked(recipient);
+      log.info(
+        { mm_post_id: posts.at(-1)!.postId, mm_channel_id: recipient.channelId, recipient: recipient.label },
+        "Successfully posted to Mattermost",
+      );
     }
     for (const { label, error } of missing) {
       unposted.push(label);

@@ -14,7 +14,7 @@ import type { CallObserver } from "../lib/call-observer.js";
 import { type Clock, systemClock } from "../lib/clock.js";
 import { type ProxyChoice, proxyFor, shownProxy } from "../lib/proxy-env.js";
 import { normalizeUserHandle } from "./names.js";
-import { RateLimitGate, rateLimitWaitMs } from "./rate-limit-gate.js";
+import { type Answer, RateLimitGate, rateLimitWaitMs } from "./rate-limit-gate.js";
 import {
   anyObjectReply,
   apiError,
@@ -91,7 +91,12 @@ interface CallOptions<T> {
    * a throw ends the call with that error, unsent.
    */
   beforeSend?: () => Promise<void>;
+  /** The first attempt's turn, already taken (turnNow). */
+  turn?: Turn;
 }
+
+/** A call's turn under the rate limit (the gate's enter()), ended with the call's answer. */
+export type Turn = (answer: Answer | undefined) => void;
 
 export class MattermostClient {
   readonly baseUrl: URL;
@@ -208,9 +213,13 @@ export class MattermostClient {
     return this.call("POST", "channels/direct", [botUserId, userId], channelReply, signal);
   }
 
-  /** True when a call made now would be sent at once, not wait for the rate limit or a connection. */
-  wouldSendNow(): boolean {
-    return this.gate.wouldSendNow();
+  /**
+   * A call's turn under Mattermost's rate limit and a free connection, when both are there now
+   * (undefined when a call would have to wait): given to createPost, its first attempt goes at
+   * once. Must be given to a call, or called with undefined to hand it back.
+   */
+  turnNow(): Turn | undefined {
+    return this.gate.tryEnter();
   }
 
   /**
@@ -230,6 +239,7 @@ export class MattermostClient {
       beforeSend?: () => Promise<void>;
     },
     signal?: AbortSignal,
+    turn?: Turn,
   ): Promise<MattermostPost> {
     const body: Record<string, unknown> = { channel_id: post.channelId, message: post.message };
     if (post.props) body["props"] = post.props;
@@ -247,6 +257,7 @@ export class MattermostClient {
       ...(post.pendingPostId ? { retryWithinMs: CREATE_RETRY_WINDOW_MS } : {}),
       ...(post.retryUntil !== undefined ? { retryUntil: post.retryUntil } : {}),
       ...(post.beforeSend ? { beforeSend: post.beforeSend } : {}),
+      ...(turn ? { turn } : {}),
     });
   }
 
@@ -305,7 +316,7 @@ export class MattermostClient {
     let uncertainSince: number | undefined;
     let lastFailure: AppError | undefined;
     for (let attempt = 0; ; attempt++) {
-      const done = await this.gate.enter(signal);
+      const done = attempt === 0 && options.turn ? options.turn : await this.gate.enter(signal);
       if (
         lastFailure &&
         options.retryWithinMs !== undefined &&

@@ -96,6 +96,11 @@ export class RateLimitGate {
       this.waiting.push(entry);
       this.pump();
     });
+    return this.release(flight);
+  }
+
+  /** The function that ends `flight`, once, with its answer. */
+  private release(flight: Flight): (answer: Answer | undefined) => void {
     let settled = false;
     return (answer) => {
       if (settled) return;
@@ -107,15 +112,24 @@ export class RateLimitGate {
   }
 
   /**
-   * True when a call entering now would be sent at once: nobody is waiting, a connection is
-   * free, no 429 is being waited out and the bucket has a token by the conservative count.
+   * Enters at once when a call may be sent now (nobody waiting, a connection free, no 429 being
+   * waited out, a token in the bucket by the conservative count); undefined otherwise. The
+   * returned function is enter()'s.
    */
-  wouldSendNow(): boolean {
-    const now = this.clock.now();
-    if (this.waiting.length > 0 || this.flights.size >= this.parallelism || now < this.blockedUntil)
-      return false;
-    if ((!this.known || this.blockedUntil > 0) && this.flights.size > 0) return false;
-    return this.available(now) >= 1;
+  tryEnter(): ((answer: Answer | undefined) => void) | undefined {
+    if (this.waiting.length > 0) return undefined;
+    let admitted: Flight | undefined;
+    this.waiting.push({
+      admit: (flight) => {
+        admitted = flight;
+      },
+    });
+    this.pump();
+    if (!admitted) {
+      this.waiting.pop();
+      return undefined;
+    }
+    return this.release(admitted);
   }
 
   /** Tokens there are now by the conservative count; Infinity while no limit is known. */

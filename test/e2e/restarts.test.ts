@@ -167,7 +167,7 @@ describe("restarts", () => {
 
   test("SIGKILL mid-burst, posting without claims, restarted at once: every request posted once", async (t) => {
     const { world, start } = await restartableWorld(t);
-    const { first, ids } = await burstAndKill(world, start);
+    const { ids } = await burstAndKill(world, start);
     // Posted but not recorded: the record write was still on its way (each Teleport call is slow).
     const unrecorded = ids.filter(
       (id) => postCounts(world).get(id) === 1 && !world.teleport.pluginData(id, "mattermost")?.["messages"],
