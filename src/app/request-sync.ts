@@ -23,6 +23,7 @@ import {
   keptResources,
   PLUGIN_NAME,
   type PluginRecord,
+  packStored,
   parseClaim,
   readStored,
 } from "../core/plugin-data.js";
@@ -198,7 +199,7 @@ export class RequestSync {
     const stored = readStored(data);
     if (!stored.current) return undefined;
     this.signers.seen(id, stored.record.keyId);
-    this.remember(id, stored.record);
+    this.records.setPacked(id, packStored(stored));
     return stored.record;
   }
 
