@@ -1,12 +1,12 @@
 // Bundles the CLI into CommonJS files that run with plain `node` and no node_modules: the entry
 // point dist/teleport-mattermost.cjs, the bundle it loads and V8's code cache for it. CommonJS
 // because Node's single-executable support wants it.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmod, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
 const require = createRequire(import.meta.url);
@@ -193,9 +193,50 @@ export async function bundle(outfile = DEFAULT_OUTFILE) {
   });
   await chmod(outfile, 0o755);
   await rm(cacheFile, { force: true });
-  execFileSync(process.execPath, [outfile], {
-    env: { ...process.env, TELEPORT_MATTERMOST_WRITE_CODE_CACHE: cacheFile },
-    stdio: ["ignore", "ignore", "inherit"],
+  await writeCodeCache(outfile, cacheFile);
+}
+
+/**
+ * V8's code cache for the bundle, made after a warm-up start against stand-ins (src/cli/loader.ts
+ * says why), or, when that cannot run (no dev dependencies, no loopback), after loading only.
+ */
+async function writeCodeCache(outfile, cacheFile) {
+  const write = (env = {}) =>
+    execFileSync(process.execPath, [outfile], {
+      env: { ...process.env, ...env, TELEPORT_MATTERMOST_WRITE_CODE_CACHE: cacheFile },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+  let site;
+  try {
+    site = await startWarmUpSite();
+    write({ TELEPORT_MATTERMOST_CODE_CACHE_WARM_CONFIG: site.config });
+  } catch (error) {
+    console.warn(`code cache made without a warm-up start (${error.message.split("\n")[0]})`);
+    write();
+  } finally {
+    site?.stop();
+  }
+}
+
+/** scripts/code-cache-site.ts in a child process: resolves once its config is written. */
+function startWarmUpSite() {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", fileURLToPath(new URL("code-cache-site.ts", import.meta.url))],
+    {
+      stdio: ["pipe", "pipe", "inherit"],
+    },
+  );
+  const stop = () => child.stdin.end();
+  return new Promise((resolve, reject) => {
+    let output = "";
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+      const line = output.split("\n").find((text) => text.startsWith("{"));
+      if (line) resolve({ config: JSON.parse(line).config, stop });
+    });
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`the warm-up site exited with code ${code}`)));
   });
 }
 

@@ -22,8 +22,13 @@ export class RecordCache {
   }
 
   set(id: string, record: PluginRecord): void {
+    this.setPacked(id, packRecord(record));
+  }
+
+  /** {@link set} with the record already packed (core/plugin-data packStored). */
+  setPacked(id: string, packed: string): void {
     this.records.delete(id);
-    this.records.set(id, packRecord(record));
+    this.records.set(id, packed);
     if (this.records.size > this.capacity) {
       const oldest = this.records.keys().next().value;
       if (oldest !== undefined) this.records.delete(oldest);

@@ -24,6 +24,7 @@ import {
   PLUGIN_NAME,
   type PluginRecord,
   type PostRef,
+  packStored,
   parseClaim,
   readStored,
 } from "../core/plugin-data.js";
@@ -241,7 +242,7 @@ export class RequestSync {
       return undefined;
     }
     this.signers.seen(id, stored.record.keyId);
-    this.remember(id, stored.record);
+    this.records.setPacked(id, packStored(stored));
     return stored.record;
   }
 

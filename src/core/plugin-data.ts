@@ -133,6 +133,15 @@ export function packRecord(record: PluginRecord): string {
   return JSON.stringify(STORED_KEYS.map((key) => encoded[key]));
 }
 
+/**
+ * {@link packRecord} of a stored entry that is {@link StoredRecord.current}: its stored values
+ * are exactly what packRecord would encode, so they are packed as read, without encoding again.
+ */
+export function packStored(stored: StoredRecord): string {
+  if (!stored.current) return packRecord(stored.record);
+  return JSON.stringify(STORED_KEYS.map((key) => stored.raw[key] ?? ""));
+}
+
 export function unpackRecord(packed: string): PluginRecord {
   const values = JSON.parse(packed) as string[];
   return decodeRecord(Object.fromEntries(STORED_KEYS.map((key, index) => [key, values[index] ?? ""])));
@@ -273,7 +282,7 @@ export function readStored(data: Record<string, string> | undefined): StoredReco
     !foreignPosts &&
     !hasSeedKeys &&
     Object.keys(unreadable).length === 0 &&
-    Object.values(KEYS).every((key) => text(key) === encoded[key]);
+    STORED_KEYS.every((key) => text(key) === encoded[key]);
   return { record, raw, unreadable, foreignPosts, current };
 }
 

@@ -4,7 +4,7 @@
  * request is pending. Pure: the same input always gives the same bytes, so an update can be
  * skipped when the stored rendering already matches.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { MessageAttachment, PostAction, PostProps } from "../mattermost/types.js";
 import type { RequestedResource } from "./access-request.js";
 import {
@@ -115,9 +115,12 @@ export function requestUrl(model: Pick<PostModel, "proxyAddr" | "requestId">): s
   return linkOnlyFor(model.requestId, model.proxyAddr ?? "").webUrl;
 }
 
-/** A short fingerprint of what a post shows: equal models draw equal posts. */
+/**
+ * A short fingerprint of what a post shows: equal models draw equal posts. One-shot `hash`
+ * (no Hash object per call): catch-up fingerprints every request it lists.
+ */
 export function renderFingerprint(model: PostModel): string {
-  return createHash("sha256").update(JSON.stringify(model)).digest("base64url").slice(0, 22);
+  return hash("sha256", JSON.stringify(model), "base64url").slice(0, 22);
 }
 
 export interface ButtonContext {

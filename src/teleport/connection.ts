@@ -8,8 +8,15 @@ import type { TLSSocket } from "node:tls";
 import { parseHostPort } from "../config/host-port.js";
 import { AppError } from "../errors.js";
 import type { ProxyChoice } from "../lib/proxy-env.js";
-import { clusterNameOf, openRoute, type RouteIdentity, TELEPORT_SERVER_NAME } from "./route.js";
-import { type DetectOptions, detectRoute, type RouteReport } from "./route-detect.js";
+import { openTcp } from "./forward-proxy.js";
+import {
+  clusterNameOf,
+  HANDSHAKE_TIMEOUT_MS,
+  openRoute,
+  type RouteIdentity,
+  TELEPORT_SERVER_NAME,
+} from "./route.js";
+import { type DetectOptions, detectRouteOver, type RouteReport } from "./route-detect.js";
 
 export interface ConnectionOptions {
   /** host:port from `[teleport] addr`. */
@@ -53,30 +60,49 @@ export class Connection {
     return this.params.clusterName;
   }
 
-  /** Opens the route over grpc-js's TCP socket, finding the route first when none is known. */
+  /**
+   * Opens the route over grpc-js's TCP socket, finding the route first when none is known. The
+   * search tries `direct` on that socket: on an auth server its handshake is the connection. When
+   * the route is another, that socket is spent on the failed try and the route is opened over a
+   * new one.
+   */
   async open(socket: Socket): Promise<TLSSocket> {
+    let over = socket;
     try {
-      const route = await this.findRoute();
-      const secure = await openRoute(route.kind, socket, this.params);
+      let route = this.route;
+      if (!route && !this.detecting) {
+        const found = await this.detectOver(over);
+        if (found.secure) {
+          this.lastFailure = undefined;
+          return found.secure;
+        }
+        route = found.route;
+        if (over.destroyed) over = await openTcp(this.params, HANDSHAKE_TIMEOUT_MS);
+      }
+      route ??= await this.detecting!;
+      const secure = await openRoute(route.kind, over, this.params);
       this.lastFailure = undefined;
       return secure;
     } catch (error) {
+      if (over !== socket) over.destroy();
       this.route = undefined;
       this.lastFailure = AppError.from(error, "TELEPORT");
       throw this.lastFailure;
     }
   }
 
-  private findRoute(): Promise<RouteReport> {
-    if (this.route) return Promise.resolve(this.route);
-    this.detecting ??= detectRoute(this.params, this.detect)
-      .then((route) => {
-        this.route = route;
-        return route;
-      })
-      .finally(() => {
-        this.detecting = undefined;
-      });
-    return this.detecting;
+  /** Finds the route, trying `direct` on `socket`; other opens meanwhile wait for the route found. */
+  private async detectOver(socket: Socket): Promise<{ route: RouteReport; secure?: TLSSocket }> {
+    const detection = detectRouteOver(socket, this.params, this.detect);
+    const detecting = detection.then((found) => found.route);
+    detecting.catch(() => {}); // the caller gets the failure from `detection`
+    this.detecting = detecting;
+    try {
+      const found = await detection;
+      this.route = found.route;
+      return found;
+    } finally {
+      if (this.detecting === detecting) this.detecting = undefined;
+    }
   }
 }

@@ -9,8 +9,8 @@
  * test/teleport/plugin-data-wire.test.ts compares them).
  */
 
-import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
-import { fields, mapEntry, message } from "./access-request-wire.js";
+import { WireType } from "@bufbuild/protobuf/wire";
+import { fields, mapEntry, message, WireReader } from "./access-request-wire.js";
 
 export interface PluginDataUpdate {
   kind: string;
@@ -95,13 +95,13 @@ export function encodePluginDataUpdate(params: PluginDataUpdate): Buffer {
 }
 
 /** PluginDataEntry.data. */
-function entryData(reader: BinaryReader): Record<string, string> {
+function entryData(reader: WireReader): Record<string, string> {
   const data: Record<string, string> = {};
   message(reader, (no, type) => {
     if (no === 1 && type === WireType.LengthDelimited) {
       const [key, value] = mapEntry(reader, () => reader.string(), "");
       data[key] = value;
-    } else reader.skip(type, no);
+    } else reader.pass(type, no);
   });
   return data;
 }
@@ -114,23 +114,23 @@ export function decodePluginDataSeq(
   bytes: Uint8Array,
   plugin: string,
 ): Array<{ resource: string; data: Record<string, string> }> {
-  const reader = new BinaryReader(bytes);
+  const reader = new WireReader(bytes);
   const found: Array<{ resource: string; data: Record<string, string> }> = [];
   fields(reader, reader.len, (no, type) => {
-    if (no !== 1 || type !== WireType.LengthDelimited) return void reader.skip(type, no);
+    if (no !== 1 || type !== WireType.LengthDelimited) return void reader.pass(type, no);
     let resource = "";
     let data: Record<string, string> | undefined;
     message(reader, (field, wire) => {
       if (field === 4 && wire === WireType.LengthDelimited) {
         message(reader, (inner, innerWire) => {
           if (inner === 1 && innerWire === WireType.LengthDelimited) resource = reader.string();
-          else reader.skip(innerWire, inner);
+          else reader.pass(innerWire, inner);
         });
       } else if (field === 5 && wire === WireType.LengthDelimited) {
         // PluginDataSpecV3.entries: plugin name → PluginDataEntry.
         message(reader, (inner, innerWire) => {
           if (inner !== 1 || innerWire !== WireType.LengthDelimited)
-            return void reader.skip(innerWire, inner);
+            return void reader.pass(innerWire, inner);
           const [name, entry] = mapEntry(
             reader,
             () => entryData(reader),
@@ -138,7 +138,7 @@ export function decodePluginDataSeq(
           );
           if (name === plugin) data = entry ?? {};
         });
-      } else reader.skip(wire, field);
+      } else reader.pass(wire, field);
     });
     if (data) found.push({ resource, data });
   });

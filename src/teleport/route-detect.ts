@@ -3,7 +3,10 @@
  * client decides: the address alone says whether it is an auth server or a proxy, and whether a
  * proxy needs the connection upgrade. Each candidate is tried with a throwaway connection (a
  * TLS handshake, closed at once); the first that verifies wins and is kept until a connection on
- * it fails. When none works, the error says what the answers showed and how to fix it.
+ * it fails. When none works, the error says what the answers showed and how to fix it. The
+ * `direct` attempt may run on the TCP socket of the connection being made instead
+ * ({@link detectRouteOver}): on an auth server its handshake then is that connection's, not a
+ * second one.
  *
  * Order: `direct` (a certificate from the cluster's host CA means an auth server); otherwise
  * `GET /webapi/ping` tells whether a Teleport proxy answers and for which cluster (a proxy
@@ -58,6 +61,20 @@ const LABEL: Record<RouteKind, string> = {
 };
 
 export async function detectRoute(params: RouteParams, options: DetectOptions = {}): Promise<RouteReport> {
+  return (await detectRouteOver(undefined, params, options)).route;
+}
+
+/**
+ * {@link detectRoute}, trying `direct` on `socket` (a TCP socket to addr, opened for a real
+ * connection) instead of a throwaway one. When `direct` works, `secure` is its TLS socket,
+ * handshaken as openRoute("direct") does: the connection, ready. Otherwise `socket` is destroyed
+ * (a failed handshake leaves nothing to use), or left as it was when `direct` is not tried.
+ */
+export async function detectRouteOver(
+  socket: Socket | undefined,
+  params: RouteParams,
+  options: DetectOptions = {},
+): Promise<{ route: RouteReport; secure?: tls.TLSSocket }> {
   const addr = `${params.host}:${params.port}`;
   const failed: RouteFailureNote[] = [];
   const attempt = async (kind: RouteKind): Promise<AppError | undefined> => {
@@ -65,10 +82,20 @@ export async function detectRoute(params: RouteParams, options: DetectOptions = 
     if (error) failed.push({ kind, problem: problemText(kind, error) });
     return error;
   };
-  const report = (kind: RouteKind, summary: string): RouteReport => ({ kind, summary, failed: [...failed] });
+  const report = (kind: RouteKind, summary: string): { route: RouteReport } => ({
+    route: { kind, summary, failed: [...failed] },
+  });
 
-  const direct = options.upgrade === true ? undefined : await attempt("direct");
-  if (options.upgrade !== true && !direct) return report("direct", `${addr} is a Teleport auth server`);
+  let direct: AppError | undefined;
+  if (options.upgrade !== true) {
+    const tried = socket ? await probeOver(socket, params) : await probe("direct", params);
+    if (!(tried instanceof AppError)) {
+      const found = report("direct", `${addr} is a Teleport auth server`);
+      return tried ? { ...found, secure: tried } : found;
+    }
+    direct = tried;
+    failed.push({ kind: "direct", problem: problemText("direct", direct) });
+  }
   if (direct) {
     const reason = reasonOf(direct);
     if (reason === "unreachable") throw unreachable(addr, direct);
@@ -129,6 +156,19 @@ async function probe(kind: RouteKind, params: RouteParams): Promise<AppError | u
     return AppError.from(error, "TELEPORT");
   } finally {
     socket?.destroy();
+  }
+}
+
+/**
+ * The `direct` attempt on a socket already open: on success the TLS socket is kept (it is the
+ * connection `socket` was opened for); on failure `socket` is destroyed.
+ */
+async function probeOver(socket: Socket, params: RouteParams): Promise<tls.TLSSocket | AppError> {
+  try {
+    return await openRoute("direct", socket, { ...params, timeoutMs: PROBE_TIMEOUT_MS });
+  } catch (error) {
+    socket.destroy();
+    return AppError.from(error, "TELEPORT");
   }
 }
 

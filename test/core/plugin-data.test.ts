@@ -9,6 +9,7 @@ import {
   keptResources,
   type PluginRecord,
   packRecord,
+  packStored,
   parseClaim,
   readStored,
   rewriteRecord,
@@ -56,6 +57,13 @@ test("a record survives encode → decode", () => {
   // Whatever this daemon writes reads back as its own: never rewritten, never warned about.
   const signed = { ...record, renderHash: `${record.renderHash}:5699fa97`, keyId: "5699fa97" };
   assert.equal(readStored(encodeRecord(signed)).current, true);
+  // A current entry is packed as read (catch-up primes the cache so): the same as packing the record.
+  assert.equal(packStored(readStored(encodeRecord(signed))), packRecord(signed));
+  assert.equal(packStored(readStored(undefined)), packRecord(EMPTY_RECORD));
+  // One that is not current is packed from what was read of it.
+  const seed = readStored({ post_id: POST, channel_id: CHANNEL });
+  assert.equal(seed.current, false);
+  assert.equal(packStored(seed), packRecord(seed.record));
 });
 
 test("no data decodes to the empty record, whose encoding expects every key absent", () => {

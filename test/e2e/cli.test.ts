@@ -191,6 +191,28 @@ describe("the entry point compiles the bundle with the code cache the build made
     assert.equal(await codeCacheOf(CLI_PATH), "used");
   });
 
+  test("the build made the cache after a warm-up start: it holds more than loading the bundle compiles", async () => {
+    const built = await readFile(join(dirname(CLI_PATH), "teleport-mattermost-main.cache"));
+    const loadOnly = join(stage.dir.path, "load-only.cache");
+    // From a copy without the cache: compiled with it, every function in it would be in the new one.
+    const copy = await copyOfDist("load-only", () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, [copy], {
+        env: { ...process.env, TELEPORT_MATTERMOST_WRITE_CODE_CACHE: loadOnly },
+        stdio: "ignore",
+      });
+      child.once("error", reject);
+      child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`exit code ${code}`))));
+    });
+    const afterLoading = await readFile(loadOnly);
+    // Same bundle (the hash it starts with); the functions a start runs make the built one larger.
+    assert.deepEqual(built.subarray(0, 32), afterLoading.subarray(0, 32));
+    assert.ok(
+      built.length > afterLoading.length * 1.2,
+      `built cache ${built.length} bytes, after loading only ${afterLoading.length}`,
+    );
+  });
+
   test("without the cache file it starts all the same", async () => {
     assert.equal(await codeCacheOf(await copyOfDist("no-cache", () => undefined)), "absent");
   });

@@ -118,6 +118,36 @@ test("an access request reads as the reflective decoder and convert.ts read it",
   assert.equal(full.requestExpires?.toISOString(), "2030-01-02T03:04:05.678Z");
 });
 
+test("text reads as the reflective decoder reads it: ASCII, other UTF-8, long, invalid bytes", () => {
+  const reasons = ["deploy", "", "déjà vu ⏳ 中 😀", "x".repeat(256), "y".repeat(257), `${"z".repeat(300)}é`];
+  for (const requestReason of reasons) {
+    const request = create(AccessRequestV3Schema, {
+      metadata: { name: "r" },
+      spec: { user: "ü", requestReason },
+    });
+    const bytes = toBinary(AccessRequestV3Schema, request);
+    assert.deepEqual(
+      decodeAccessRequest(bytes),
+      accessRequestFromProto(fromBinary(AccessRequestV3Schema, bytes)),
+    );
+    // From a Buffer (as grpc-js hands it over) inside a larger one, as from a Uint8Array.
+    const inside = Buffer.concat([Buffer.from([1, 2, 3]), bytes]).subarray(3);
+    assert.deepEqual(decodeAccessRequest(inside), decodeAccessRequest(bytes));
+  }
+  // Bytes that are not UTF-8 are replaced as TextDecoder replaces them.
+  const valid = toBinary(
+    AccessRequestV3Schema,
+    create(AccessRequestV3Schema, { metadata: { name: "r" }, spec: { requestReason: "ab" } }),
+  );
+  const broken = Buffer.from(valid);
+  broken[broken.indexOf("ab") + 1] = 0xc3;
+  assert.deepEqual(
+    decodeAccessRequest(broken),
+    accessRequestFromProto(fromBinary(AccessRequestV3Schema, broken)),
+  );
+  assert.equal(decodeAccessRequest(broken).requestReason, "a\ufffd");
+});
+
 test("a listing reads every request in it", () => {
   const list = create(AccessRequestsSchema, {
     accessRequests: [fullRequest("one"), minimal, goZero, fullRequest("two")],

@@ -93,6 +93,19 @@ for (const version of ["6.2.1", "18.0.0"] as const satisfies readonly TeleportVe
       assert.equal(client.route?.failed.length, 0);
     });
 
+    test("addr on the auth server: the route test's handshake is the connection, none is made twice", {
+      timeout: TEST_TIMEOUT_MS,
+    }, async (t) => {
+      // The forward proxy counts the TCP connections made to the auth server.
+      const forward = await ConnectProxy.start();
+      t.after(() => forward.stop());
+      const client = clientFor(t, auth.addr, identity, { env: { HTTPS_PROXY: forward.url } });
+      assert.equal((await client.ping()).clusterName, CLUSTER);
+      assert.equal(await firstWatchEvent(client), "init");
+      assert.equal(client.route?.kind, "direct");
+      assert.equal(forward.count(auth.addr), 1, `tunnels: ${forward.tunnels.join(", ")}`);
+    });
+
     test("addr on a proxy with TLS routing: the handshake goes through to the auth server", {
       timeout: TEST_TIMEOUT_MS,
     }, async (t) => {
