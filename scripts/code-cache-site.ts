@@ -4,10 +4,8 @@
  * in a temporary folder. Prints `{"config": <path>}` on one line once ready; stops and removes
  * everything when its stdin closes.
  */
-import { selfSignedCert } from "../src/callback/self-signed.js";
 import { createWorld } from "../src/demo/world.js";
-import { freePort } from "../src/lib/free-port.js";
-import { writeDaemonConfig } from "../test/support/daemon-process.js";
+import { writeServiceConfig } from "../test/support/daemon-process.js";
 import { makeTempDir } from "../test/support/temp-dir.js";
 
 /** Requests the warm-up start posts: each part of catching up runs a few times. */
@@ -20,23 +18,8 @@ const stop = async () => {
   await dir.remove();
 };
 try {
-  // An operator's certificate for the callback, as most set-ups have: no certificate made at start.
-  const callback = await selfSignedCert({ commonName: "127.0.0.1", hosts: ["127.0.0.1"] });
-  const certFile = await dir.write("callback.crt", callback.cert);
-  const keyFile = await dir.write("callback.key", callback.key);
-  const port = await freePort();
-  const { configPath } = await writeDaemonConfig(dir, world, {
-    listenPort: port,
-    replace: {
-      // Info level and JSON lines, as a service manager collects them.
-      severity: 'severity = "info"',
-      public_addr: [
-        `public_addr = "https://127.0.0.1:${port}"`,
-        `https_key_file = "${keyFile}"`,
-        `https_cert_file = "${certFile}"`,
-      ].join("\n"),
-    },
-  });
+  // An operator's certificate for the callback, as most set-ups have: none made at start.
+  const { configPath } = await writeServiceConfig(dir, world);
   for (let i = 0; i < PENDING_REQUESTS; i++) {
     world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "code cache warm-up" });
   }

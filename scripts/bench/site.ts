@@ -8,11 +8,10 @@
  */
 import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { selfSignedCert } from "../../src/callback/self-signed.js";
 import { createWorld, type World } from "../../src/demo/world.js";
 import { freePort } from "../../src/lib/free-port.js";
 import type { RateLimitOptions, StandinPost } from "../../src/standins/mattermost/index.js";
-import { DaemonProcess, writeDaemonConfig } from "../../test/support/daemon-process.js";
+import { DaemonProcess, writeServiceConfig } from "../../test/support/daemon-process.js";
 import { makeTempDir, type TempDir } from "../../test/support/temp-dir.js";
 import { GO_READY_LOGS, GoProcess, writeGoConfig } from "./go-original.js";
 
@@ -169,22 +168,8 @@ export class BenchSite {
       dir = await makeTempDir("teleport-mattermost-bench-");
       const site = new BenchSite(world, dir);
       // Both get the operator's certificate for the callback: neither generates one at start.
-      const callback = await selfSignedCert({ commonName: "127.0.0.1", hosts: ["127.0.0.1", "localhost"] });
-      const certFile = await dir.write("callback.crt", callback.cert);
-      const keyFile = await dir.write("callback.key", callback.key);
-      // Info level, JSON lines on a pipe: what an operator's service manager would collect.
-      const ourPort = await freePort();
-      const ours = await writeDaemonConfig(dir, world, {
-        listenPort: ourPort,
-        replace: {
-          severity: 'severity = "info"',
-          public_addr: [
-            `public_addr = "https://127.0.0.1:${ourPort}"`,
-            `https_key_file = "${keyFile}"`,
-            `https_cert_file = "${certFile}"`,
-          ].join("\n"),
-        },
-      });
+      const ours = await writeServiceConfig(dir, world);
+      const { certFile, keyFile } = ours;
       site.configs.ours = ours.configPath;
       site.goPort = await freePort();
       const go = { port: site.goPort, certFile, keyFile };

@@ -32,6 +32,8 @@ export interface CatchUpDeps {
 
 export class CatchUp {
   private connected = false;
+  /** The next listing is the first since the watch (re)connected (it finds what it missed). */
+  private afterConnect = false;
 
   constructor(private readonly deps: CatchUpDeps) {}
 
@@ -47,6 +49,7 @@ export class CatchUp {
   /** The watch is live (INIT received): catch up on what happened while it was not. */
   watchConnected(): void {
     this.connected = true;
+    this.afterConnect = true;
     void this.run();
   }
 
@@ -68,12 +71,16 @@ export class CatchUp {
         throw error;
       });
       listing.finish(requests);
+      // Requests already there when the watch came up: this instance did not see them created.
+      const unseen = this.afterConnect;
+      this.afterConnect = false;
       const context = sync.planContext();
       let queued = 0;
       const live = new Set<string>();
       for (const request of requests) {
         live.add(request.id);
         const view: RequestView = { kind: "live", request };
+        if (unseen) sync.notSeenCreated(request.id);
         // Data not in our format yet (an earlier version's) is read and rewritten by the sync.
         const record = sync.prime(request.id, records.get(request.id));
         const plan = record && planFor(view, record, context);

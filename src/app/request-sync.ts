@@ -126,6 +126,17 @@ export class RequestSync {
    * never presumed new (a post made without a claim would not look at that data first).
    */
   private readonly unread = new Set<string>();
+  /**
+   * Requests a listing found right after the watch (re)connected: created while this process
+   * was not watching (or before it started), so an earlier run of it may have posted one without
+   * a claim and not recorded it. Only these are searched for such a post (UNFOLDED_POST_AGE_MS).
+   */
+  private readonly unseenCreations = new Set<string>();
+  /**
+   * Posts this process made without a claim that are not recorded yet (Teleport failed the
+   * write): the retry records these instead of creating others.
+   */
+  private readonly unrecordedPosts = new Map<string, PostRef[]>();
   /** Requests found with nowhere to post, so that is logged once each. */
   private readonly nowhere = new Set<string>();
   /** Id of the secret that signs our buttons (never the secret). */
@@ -246,6 +257,12 @@ export class RequestSync {
     return stored.record;
   }
 
+  /** See unseenCreations. */
+  notSeenCreated(id: string): void {
+    if (this.unseenCreations.size >= RECORD_CACHE_SIZE) this.unseenCreations.clear();
+    this.unseenCreations.add(id);
+  }
+
   private remember(id: string, record: PluginRecord): void {
     this.records.set(id, record);
   }
@@ -263,6 +280,10 @@ export class RequestSync {
       // Teleport may keep a deleted request's plugin data for a while or not; the cache keeps
       // the truth locally either way.
       if (view.kind === "live" || !isAppError(error, "NOT_FOUND")) throw error;
+    }
+    if (next.posts.length > 0) {
+      this.unseenCreations.delete(id);
+      this.unrecordedPosts.delete(id);
     }
     if (next.keyId === this.keyId) this.signers.wrote(id);
     return next;
@@ -378,7 +399,8 @@ export class RequestSync {
           age !== undefined &&
           age >= UNFOLDED_POST_AGE_MS &&
           age <= UNRECORDED_SEARCH_MAX_AGE_MS &&
-          record.posts.length === 0
+          record.posts.length === 0 &&
+          this.unseenCreations.has(request.id)
         ? request.created.getTime() - TAKEOVER_SEARCH_MARGIN_MS
         : undefined;
     // A create repeated after Mattermost's window (30 s from a post made without a claim) would
@@ -410,8 +432,12 @@ export class RequestSync {
             }
           : undefined;
       try {
-        const earlier =
-          searchSince !== undefined
+        const made = this.unrecordedPosts
+          .get(request.id)
+          ?.find((post) => post.channelId === recipient.channelId);
+        const earlier = made
+          ? { id: made.postId }
+          : searchSince !== undefined
             ? await this.drawing.findEarlier(request.id, recipient.channelId, searchSince)
             : undefined;
         if (earlier)
@@ -523,7 +549,17 @@ export class RequestSync {
       keyId: hasButtons(model) ? this.keyId : "",
       unposted,
     };
-    const written = await this.recordFirstPosts(request, record, next, log);
+    let written: PluginRecord;
+    try {
+      written = await this.recordFirstPosts(request, record, next, log);
+    } catch (error) {
+      // Kept for the retry (claimed, and maybe after Mattermost's 30 s window): it records these.
+      if (posts.length > 0) {
+        if (this.unrecordedPosts.size >= RECORD_CACHE_SIZE) this.unrecordedPosts.clear();
+        this.unrecordedPosts.set(request.id, posts);
+      }
+      throw error;
+    }
     // Nothing posted at all (every recipient refused): recorded as such, retried on its own.
     if (written.posts.length === 0) throw deferredError(run.deferred);
     return written;

@@ -115,6 +115,24 @@ describe("posting path", () => {
     );
   });
 
+  test("seen created while watching but posted late (a backlog): no search for an earlier post", async (t) => {
+    const { stage, shift } = await shiftedStage(t);
+    const { world } = stage;
+    await stage.startDaemon({ waitFor: "Catch-up finished" });
+    // Its creation arrives as an event, but it is already older than Mattermost's window when
+    // its turn comes, as behind a long backlog.
+    shift.ms = OLD_MS;
+    const id = world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "late" }).metadata!.name;
+    shift.ms = 0;
+    await recorded(world, id);
+    assert.equal(rootPostsFor(world, id).length, 1);
+    const searches = world.mattermost.requests.filter(
+      (entry) =>
+        entry.method === "GET" && entry.path.endsWith("/posts") && entry.query["since"] !== undefined,
+    );
+    assert.deepEqual(searches, [], "one call for its post, none to search");
+  });
+
   test("a young unrecorded request: the create is folded into the earlier one by pending_post_id", async (t) => {
     const { stage } = await shiftedStage(t);
     const { world } = stage;

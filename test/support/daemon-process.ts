@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { selfSignedCert } from "../../src/callback/self-signed.js";
 import type { World } from "../../src/demo/world.js";
 import { freePort } from "../../src/lib/free-port.js";
 import { LoggedProcess } from "./logged-process.js";
@@ -207,4 +208,32 @@ export async function writeDaemonConfig(
   // It holds the token: private, as the README says (start warns otherwise).
   await chmod(configPath, 0o600);
   return { configPath, callbackUrl: `https://127.0.0.1:${port}`, port };
+}
+
+/**
+ * A config as an operator's service runs it: info level, JSON lines on a pipe (what a service
+ * manager collects), and a callback certificate of the operator's (`callback.crt`/`.key` in
+ * `dir`, written here), so nothing is generated at start. For the benchmark and the build's
+ * code-cache warm-up.
+ */
+export async function writeServiceConfig(
+  dir: TempDir,
+  world: World,
+): Promise<{ configPath: string; port: number; certFile: string; keyFile: string }> {
+  const callback = await selfSignedCert({ commonName: "127.0.0.1", hosts: ["127.0.0.1", "localhost"] });
+  const certFile = await dir.write("callback.crt", callback.cert);
+  const keyFile = await dir.write("callback.key", callback.key);
+  const port = await freePort();
+  const { configPath } = await writeDaemonConfig(dir, world, {
+    listenPort: port,
+    replace: {
+      severity: 'severity = "info"',
+      public_addr: [
+        `public_addr = "https://127.0.0.1:${port}"`,
+        `https_key_file = "${keyFile}"`,
+        `https_cert_file = "${certFile}"`,
+      ].join("\n"),
+    },
+  });
+  return { configPath, port, certFile, keyFile };
 }
