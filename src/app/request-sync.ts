@@ -319,8 +319,9 @@ export class RequestSync {
   }
 
   /**
-   * Claims the request, posts to every recipient not posted to yet, records each post, releases;
-   * undefined when there is nowhere to post. A recipient that refuses (the bot lost the channel)
+   * Posts a young request first and records it after (postFirst); otherwise, or when that could
+   * not finish, claims the request, posts to every recipient not posted to yet, records each
+   * post, releases; undefined when there is nowhere to post. A recipient that refuses (the bot lost the channel)
    * does not stop the others: it is recorded as unposted and retried on its own; a failure that
    * may pass (5xx, network) stops the run, and the claim it leaves makes the retry look for a
    * post made meanwhile.
@@ -516,14 +517,14 @@ export class RequestSync {
     for (const recipient of found) {
       // Only a create that goes at once is sure to be sent within the window.
       const turn = this.deps.clock.now() <= retryUntil ? this.deps.mattermost.turnNow() : undefined;
-      if (!turn) return undefined;
+      if (!turn) return this.unfinished(request.id, posts);
       this.deliveries.label(recipient.channelId, recipient.label);
       try {
         const post = await this.drawing.create(model, recipient.channelId, { turn, retryUntil });
         posts.push({ channelId: recipient.channelId, postId: post.id });
       } catch (error) {
         const failure = AppError.from(error);
-        if (failure.retryable) return undefined;
+        if (failure.retryable) return this.unfinished(request.id, posts);
         if (failure.code === "ABORTED") throw failure;
         unposted.push(recipient.label);
         failed.push(this.deliveries.failed(recipient, failure, "post to"));
@@ -553,16 +554,24 @@ export class RequestSync {
     try {
       written = await this.recordFirstPosts(request, record, next, log);
     } catch (error) {
-      // Kept for the retry (claimed, and maybe after Mattermost's 30 s window): it records these.
-      if (posts.length > 0) {
-        if (this.unrecordedPosts.size >= RECORD_CACHE_SIZE) this.unrecordedPosts.clear();
-        this.unrecordedPosts.set(request.id, posts);
-      }
+      this.unfinished(request.id, posts);
       throw error;
     }
     // Nothing posted at all (every recipient refused): recorded as such, retried on its own.
     if (written.posts.length === 0) throw deferredError(run.deferred);
     return written;
+  }
+
+  /**
+   * Keeps the posts made without a claim that are not recorded, for the claimed path (now or on
+   * a retry, maybe after Mattermost's 30 s window) to record instead of creating others.
+   */
+  private unfinished(id: string, posts: PostRef[]): undefined {
+    if (posts.length > 0) {
+      if (this.unrecordedPosts.size >= RECORD_CACHE_SIZE) this.unrecordedPosts.clear();
+      this.unrecordedPosts.set(id, posts);
+    }
+    return undefined;
   }
 
   /**
