@@ -34,6 +34,8 @@ export class CatchUp {
   private connected = false;
   /** The next listing is the first since the watch (re)connected (it finds what it missed). */
   private afterConnect = false;
+  /** Requests the watch delivered while that listing was on its way: seen created, not missed. */
+  private readonly seenMeanwhile = new Set<string>();
 
   constructor(private readonly deps: CatchUpDeps) {}
 
@@ -50,11 +52,17 @@ export class CatchUp {
   watchConnected(): void {
     this.connected = true;
     this.afterConnect = true;
+    this.seenMeanwhile.clear();
     void this.run();
   }
 
   watchLost(): void {
     this.connected = false;
+  }
+
+  /** A watch event for request `id`: it was not missed, whatever the listing after a connect shows. */
+  sawEvent(id: string): void {
+    if (this.afterConnect) this.seenMeanwhile.add(id);
   }
 
   /** One catch-up; never throws (a failure is logged and tried again after CATCH_UP_RETRY_MS). */
@@ -71,16 +79,19 @@ export class CatchUp {
         throw error;
       });
       listing.finish(requests);
-      // Requests already there when the watch came up: this instance did not see them created.
+      // Requests already there when the watch came up: this instance did not see them created
+      // (those created since came as events, usually before the listing).
       const unseen = this.afterConnect;
       this.afterConnect = false;
+      const seen = new Set(this.seenMeanwhile);
+      this.seenMeanwhile.clear();
       const context = sync.planContext();
       let queued = 0;
       const live = new Set<string>();
       for (const request of requests) {
         live.add(request.id);
         const view: RequestView = { kind: "live", request };
-        if (unseen) sync.notSeenCreated(request.id);
+        if (unseen && !seen.has(request.id)) sync.notSeenCreated(request.id);
         // Data not in our format yet (an earlier version's) is read and rewritten by the sync.
         const record = sync.prime(request.id, records.get(request.id));
         const plan = record && planFor(view, record, context);

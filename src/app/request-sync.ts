@@ -257,6 +257,17 @@ export class RequestSync {
     return stored.record;
   }
 
+  /**
+   * A watch event for `request`: while young enough for a post without a claim, this process is
+   * watching since before that post could have been made (an event that came after the listing
+   * that marked it).
+   */
+  sawLive(request: AccessRequest): void {
+    const created = request.created?.getTime();
+    if (created !== undefined && this.deps.clock.now() - created <= FAST_POST_WINDOW_MS)
+      this.unseenCreations.delete(request.id);
+  }
+
   /** See unseenCreations. */
   notSeenCreated(id: string): void {
     if (this.unseenCreations.size >= RECORD_CACHE_SIZE) this.unseenCreations.clear();

@@ -133,6 +133,26 @@ describe("posting path", () => {
     assert.deepEqual(searches, [], "one call for its post, none to search");
   });
 
+  test("created after the watch connected, while the first listing was on its way: seen created, no search", async (t) => {
+    const { stage, shift } = await shiftedStage(t);
+    const { world } = stage;
+    // Every Teleport call slowed: the catch-up's listing comes back after these are created.
+    world.teleport.delayMs = 300;
+    await stage.startDaemon({ waitFor: "Watcher connected" });
+    shift.ms = OLD_MS;
+    const ids = ["a", "b", "c"].map(
+      (reason) => world.teleport.createRequest({ user: "alice", roles: ["dba"], reason }).metadata!.name,
+    );
+    shift.ms = 0;
+    for (const id of ids) await recorded(world, id);
+    world.teleport.delayMs = 0;
+    const searches = world.mattermost.requests.filter(
+      (entry) =>
+        entry.method === "GET" && entry.path.endsWith("/posts") && entry.query["since"] !== undefined,
+    );
+    assert.deepEqual(searches, [], "their creation came as events: nothing to search for");
+  });
+
   test("a young unrecorded request: the create is folded into the earlier one by pending_post_id", async (t) => {
     const { stage } = await shiftedStage(t);
     const { world } = stage;

@@ -49,6 +49,7 @@ function postCounts(world: World): Map<string, number> {
 async function burstAndKill(
   world: World,
   start: () => DaemonProcess,
+  beforeKill: () => Promise<void> = async () => {},
 ): Promise<{ first: DaemonProcess; ids: string[] }> {
   const first = start();
   await first.waitForLog("Watcher connected", 30_000);
@@ -59,6 +60,7 @@ async function burstAndKill(
       world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: `burst ${i}` }).metadata!.name,
   );
   assert.ok(await waitUntil(() => postCounts(world).size >= KILL_AFTER, 60_000, 5), `${KILL_AFTER} posted`);
+  await beforeKill();
   first.kill("SIGKILL");
   await first.exited;
   await sleep(SLOW_TELEPORT_MS * 5);
@@ -167,8 +169,20 @@ describe("restarts", () => {
 
   test("SIGKILL mid-burst, posting without claims, restarted at once: every request posted once", async (t) => {
     const { world, start } = await restartableWorld(t);
-    const { ids } = await burstAndKill(world, start);
-    // Posted but not recorded: the record write was still on its way (each Teleport call is slow).
+    const { ids } = await burstAndKill(world, start, async () => {
+      // From here creates take effect but their answers are lost (a proxy's page instead): the
+      // posts made now are never recorded by this process.
+      const posted = postCounts(world).size;
+      world.mattermost.faults = {
+        proxyAnswer: { status: 502, contentType: "text/html", body: "<html>Bad Gateway</html>" },
+        forwarded: true,
+        forMs: 60_000,
+        match: (req) => req.method === "POST" && req.path === "/api/v4/posts",
+      };
+      assert.ok(await waitUntil(() => postCounts(world).size > posted, 10_000, 5), "a post made unanswered");
+    });
+    world.mattermost.faults = null;
+    // Posted but not recorded: their answers were lost when the daemon was killed.
     const unrecorded = ids.filter(
       (id) => postCounts(world).get(id) === 1 && !world.teleport.pluginData(id, "mattermost")?.["messages"],
     );
