@@ -60,9 +60,11 @@ export class CatchUp {
     this.connected = false;
   }
 
-  /** A watch event for request `id`: it was not missed, whatever the listing after a connect shows. */
-  sawEvent(id: string): void {
-    if (this.afterConnect) this.seenMeanwhile.add(id);
+  /** A watch event: its request was not missed, whatever the listing after a connect shows. */
+  sawEvent(view: RequestView): void {
+    if (view.kind !== "live") return;
+    if (this.afterConnect) this.seenMeanwhile.add(view.request.id);
+    this.deps.sync.sawLive(view.request);
   }
 
   /** One catch-up; never throws (a failure is logged and tried again after CATCH_UP_RETRY_MS). */

@@ -113,7 +113,6 @@ export class Daemon {
     private readonly work: KeyedWork<RequestView>,
     private readonly scheduler: SyncScheduler,
     private readonly catchUp: CatchUp,
-    private readonly sync: RequestSync,
     private readonly observers: Observers,
     readonly ping: PingResult,
     readonly callbackPort: number,
@@ -324,7 +323,6 @@ export class Daemon {
         queue,
         scheduler,
         catchUp,
-        sync,
         observers,
         ping,
         address.port,
@@ -356,8 +354,7 @@ export class Daemon {
         const id = view.kind === "live" ? view.request.id : view.id;
         this.logger.debug({ request_id: id, op: event.type }, "Event");
         this.observers.requestEvent(event);
-        this.catchUp.sawEvent(id);
-        if (view.kind === "live") this.sync.sawLive(view.request);
+        this.catchUp.sawEvent(view);
         this.work.push(id, view);
       },
       onConnected: () => {

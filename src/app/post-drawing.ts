@@ -54,18 +54,13 @@ export class PostDrawing {
       throw error;
     }
     // The same pending_post_id within 30 s returns the same post (MATTERMOST-API.md §10).
-    return this.deps.mattermost.createPost(
-      {
-        channelId,
-        message: rendered.message,
-        props: rendered.props,
-        pendingPostId: `${model.requestId}:${channelId}`,
-        ...(options.retryUntil !== undefined ? { retryUntil: options.retryUntil } : {}),
-        ...(options.beforeSend ? { beforeSend: options.beforeSend } : {}),
-      },
-      undefined,
-      options.turn,
-    );
+    return this.deps.mattermost.createPost({
+      channelId,
+      message: rendered.message,
+      props: rendered.props,
+      pendingPostId: `${model.requestId}:${channelId}`,
+      ...options,
+    });
   }
 
   async redraw(model: PostModel, post: PostRef): Promise<void> {

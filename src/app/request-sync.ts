@@ -20,13 +20,13 @@ import {
   encodeRecord,
   expectRecord,
   formatClaim,
-  keptResources,
   PLUGIN_NAME,
   type PluginRecord,
   type PostRef,
   packStored,
   parseClaim,
   readStored,
+  requestFields,
 } from "../core/plugin-data.js";
 import { AppError, isAppError } from "../errors.js";
 import type { Clock } from "../lib/clock.js";
@@ -380,10 +380,7 @@ export class RequestSync {
     let current = await this.write(request.id, view, record, {
       ...record,
       claim: formatClaim(this.deps.instanceId, clock.now() + CLAIM_LEASE_MS),
-      user: request.user,
-      roles: request.roles,
-      reason: request.requestReason,
-      resources: keptResources(request.resources),
+      ...requestFields(request),
     });
     const unposted: string[] = [];
     for (const { label, error } of missing) {
@@ -512,13 +509,7 @@ export class RequestSync {
     run: RunState,
   ): Promise<PluginRecord | undefined> {
     const view: RequestView = { kind: "live", request };
-    const base: PluginRecord = {
-      ...record,
-      user: request.user,
-      roles: request.roles,
-      reason: request.requestReason,
-      resources: keptResources(request.resources),
-    };
+    const base: PluginRecord = { ...record, ...requestFields(request) };
     const model = postModelFor(view, base, this.planContext());
     // Uncertain creates are repeated within the window only, like the first attempts.
     const retryUntil = request.created!.getTime() + FAST_POST_WINDOW_MS;

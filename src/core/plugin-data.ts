@@ -3,7 +3,7 @@
  * `mattermost`, one entry per access request, written by compare-and-swap: ARCHITECTURE.md §3).
  * Teleport stores a flat map of strings; this module is the only place that knows its keys.
  */
-import type { RequestedResource } from "./access-request.js";
+import type { AccessRequest, RequestedResource } from "./access-request.js";
 import { isMattermostId } from "./ids.js";
 import { MAX_RESOURCES_SHOWN, type PostStatus } from "./render.js";
 
@@ -184,6 +184,18 @@ export interface StoredRecord {
 /** Decodes stored data; see {@link readStored} for what else is learnt on the way. */
 export function decodeRecord(data: Record<string, string> | undefined): PluginRecord {
   return readStored(data).record;
+}
+
+/** What a record keeps of its request, to redraw the post once Teleport has deleted it. */
+export function requestFields(
+  request: AccessRequest,
+): Pick<PluginRecord, "user" | "roles" | "reason" | "resources"> {
+  return {
+    user: request.user,
+    roles: request.roles,
+    reason: request.requestReason,
+    resources: keptResources(request.resources),
+  };
 }
 
 /** The resources kept for a request: what the post shows, capped, as JSON `{"total":n,"shown":[[kind,name,sub,cluster]…]}`; "" for a role request. */

@@ -237,9 +237,10 @@ export class MattermostClient {
       pendingPostId?: string;
       retryUntil?: number;
       beforeSend?: () => Promise<void>;
+      /** A turn taken with turnNow: the first attempt goes on it. */
+      turn?: Turn;
     },
     signal?: AbortSignal,
-    turn?: Turn,
   ): Promise<MattermostPost> {
     const body: Record<string, unknown> = { channel_id: post.channelId, message: post.message };
     if (post.props) body["props"] = post.props;
@@ -257,7 +258,7 @@ export class MattermostClient {
       ...(post.pendingPostId ? { retryWithinMs: CREATE_RETRY_WINDOW_MS } : {}),
       ...(post.retryUntil !== undefined ? { retryUntil: post.retryUntil } : {}),
       ...(post.beforeSend ? { beforeSend: post.beforeSend } : {}),
-      ...(turn ? { turn } : {}),
+      ...(post.turn ? { turn: post.turn } : {}),
     });
   }
 

@@ -77,11 +77,11 @@ export async function detectRouteOver(
 ): Promise<{ route: RouteReport; secure?: tls.TLSSocket }> {
   const addr = `${params.host}:${params.port}`;
   const failed: RouteFailureNote[] = [];
-  const attempt = async (kind: RouteKind): Promise<AppError | undefined> => {
-    const error = await probe(kind, params);
+  const noted = (kind: RouteKind, error: AppError | undefined): AppError | undefined => {
     if (error) failed.push({ kind, problem: problemText(kind, error) });
     return error;
   };
+  const attempt = async (kind: RouteKind) => noted(kind, await probe(kind, params));
   const report = (kind: RouteKind, summary: string): { route: RouteReport } => ({
     route: { kind, summary, failed: [...failed] },
   });
@@ -93,8 +93,7 @@ export async function detectRouteOver(
       const found = report("direct", `${addr} is a Teleport auth server`);
       return tried ? { ...found, secure: tried } : found;
     }
-    direct = tried;
-    failed.push({ kind: "direct", problem: problemText("direct", direct) });
+    direct = noted("direct", tried);
   }
   if (direct) {
     const reason = reasonOf(direct);

@@ -48,6 +48,13 @@ async function botPost(world: World, id: string, pendingPostId?: string): Promis
   return (JSON.parse(reply.text) as { id: string }).id;
 }
 
+/** Searches of a channel for an earlier post: `GET /channels/{id}/posts?since=…`. */
+function channelSearches(world: World) {
+  return world.mattermost.requests.filter(
+    (entry) => entry.method === "GET" && entry.path.endsWith("/posts") && entry.query["since"] !== undefined,
+  );
+}
+
 async function recorded(world: World, id: string): Promise<string> {
   assert.ok(
     await waitUntil(() => {
@@ -126,10 +133,7 @@ describe("posting path", () => {
     shift.ms = 0;
     await recorded(world, id);
     assert.equal(rootPostsFor(world, id).length, 1);
-    const searches = world.mattermost.requests.filter(
-      (entry) =>
-        entry.method === "GET" && entry.path.endsWith("/posts") && entry.query["since"] !== undefined,
-    );
+    const searches = channelSearches(world);
     assert.deepEqual(searches, [], "one call for its post, none to search");
   });
 
@@ -146,10 +150,7 @@ describe("posting path", () => {
     shift.ms = 0;
     for (const id of ids) await recorded(world, id);
     world.teleport.delayMs = 0;
-    const searches = world.mattermost.requests.filter(
-      (entry) =>
-        entry.method === "GET" && entry.path.endsWith("/posts") && entry.query["since"] !== undefined,
-    );
+    const searches = channelSearches(world);
     assert.deepEqual(searches, [], "their creation came as events: nothing to search for");
   });
 
