@@ -594,6 +594,9 @@ export class RequestSync {
       try {
         return await this.write(request.id, view, current, next);
       } catch (error) {
+        // Deleted while its posts were made: Teleport keeps no data for it (a first write needs
+        // the request), so the cache does (sync remembers this) and the deletion redraws them.
+        if (isAppError(error, "NOT_FOUND")) return next;
         if (!isAppError(error, "CONFLICT")) throw error;
         this.deps.onConflict?.();
       }

@@ -80,6 +80,27 @@ describe("posting path", () => {
     assert.equal(writes[0]?.["claim"], undefined, "no claim");
   });
 
+  test("deleted in Teleport while its post was being recorded: the post still ends EXPIRED", async (t) => {
+    const stage = await openStage(t);
+    const { world } = stage;
+    await stage.startDaemon({ waitFor: "Catch-up finished" });
+    // The record write lands after the deletion: Teleport then has no data for the request.
+    world.teleport.delayMs = 300;
+    const id = world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: "gone" }).metadata!.name;
+    assert.ok(await waitUntil(() => rootPostsFor(world, id).length === 1, 10_000, 5), "posted");
+    world.teleport.deleteRequest(id);
+    world.teleport.delayMs = 0;
+    const [post] = rootPostsFor(world, id);
+    assert.ok(
+      await waitUntil(
+        () => JSON.stringify(world.mattermost.post(post!.id)?.props).includes("EXPIRED"),
+        15_000,
+      ),
+      "the post shows EXPIRED",
+    );
+    assert.equal(rootPostsFor(world, id).length, 1);
+  });
+
   test("with ha_cluster = true a new request is claimed in Teleport before it is posted", async (t) => {
     const stage = await openStage(t);
     const { world } = stage;
