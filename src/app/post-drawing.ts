@@ -9,6 +9,7 @@ import { signActionContext } from "../core/sign.js";
 import { isAppError } from "../errors.js";
 import type { Clock } from "../lib/clock.js";
 import type { MattermostClient, Turn } from "../mattermost/client.js";
+import { JsonText } from "../mattermost/types.js";
 
 export interface DrawingDeps {
   mattermost: MattermostClient;
@@ -57,7 +58,7 @@ export class PostDrawing {
     return this.deps.mattermost.createPost({
       channelId,
       message: rendered.message,
-      props: rendered.props,
+      props: new JsonText(rendered.propsJson),
       pendingPostId: `${model.requestId}:${channelId}`,
       ...options,
     });
@@ -65,7 +66,10 @@ export class PostDrawing {
 
   async redraw(model: PostModel, post: PostRef): Promise<void> {
     const rendered = renderPost(model, this.buttonContext(model.requestId, post.channelId));
-    await this.deps.mattermost.patchPost(post.postId, { message: rendered.message, props: rendered.props });
+    await this.deps.mattermost.patchPost(post.postId, {
+      message: rendered.message,
+      props: new JsonText(rendered.propsJson),
+    });
   }
 
   /**

@@ -16,7 +16,7 @@ import {
   type RequestView,
 } from "../core/plan.js";
 import {
-  decodeRecord,
+  EMPTY_RECORD,
   encodeRecord,
   expectRecord,
   formatClaim,
@@ -230,7 +230,7 @@ export class RequestSync {
     ) {
       return undefined;
     }
-    return decodeRecord(undefined);
+    return EMPTY_RECORD;
   }
 
   /** The stored record, in our format (app/foreign-records), or the cached one once deleted. */

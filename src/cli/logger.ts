@@ -12,7 +12,7 @@ import { dirname } from "node:path";
 import pino, { type Logger } from "pino";
 import { prettyFactory } from "pino-pretty";
 import { AppError } from "../errors.js";
-import { clip, clipFields, MAX_LOG_STRING_CHARS } from "../lib/bounded.js";
+import { clip, clipFields, MAX_LOG_STRING_CHARS, REDACTED } from "../lib/bounded.js";
 
 export type Severity = "debug" | "info" | "warn" | "error";
 export type LogFormat = "text" | "json";
@@ -32,7 +32,13 @@ export interface LogSetup {
   reopen(): void;
 }
 
-const REDACT_PATHS = ["token", "secret", "password", "*.token", "*.secret", "*.password", "authorization"];
+/**
+ * Fields whose values never reach a line. Top-level fields (child bindings included) by pino's
+ * `redact`, a lookup per field; nested ones, at any depth, in the `log` formatter's walk over
+ * the fields (clipFields): pino's wildcard paths (`*.token`) would run every field of every line
+ * through a redactor that parses its paths and copies the value.
+ */
+const SECRET_KEYS: ReadonlySet<string> = new Set(["token", "secret", "password", "authorization"]);
 /** The key that names the log file in errors about it. */
 const OUTPUT_KEY = "[log] output";
 
@@ -113,7 +119,7 @@ export function createLogger(options: LogOptions): LogSetup {
   const base = {
     level: options.severity,
     base: undefined,
-    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    redact: { paths: [...SECRET_KEYS], censor: REDACTED },
     hooks: {
       logMethod(args: unknown[], method: (...args: unknown[]) => void) {
         method.apply(
@@ -123,7 +129,8 @@ export function createLogger(options: LogOptions): LogSetup {
       },
     },
   };
-  const log = (fields: Record<string, unknown>) => clipFields(fields) as Record<string, unknown>;
+  const log = (fields: Record<string, unknown>) =>
+    clipFields(fields, MAX_LOG_STRING_CHARS, SECRET_KEYS) as Record<string, unknown>;
   if (format === "json") {
     const logger = pino(
       { ...base, formatters: { level: (label: string) => ({ level: label }), log } },

@@ -10,7 +10,7 @@ import type { RequestedResource } from "./access-request.js";
 import {
   escapeCode,
   escapeText,
-  goJsonRuneLength,
+  goJsonTextRuneLength,
   MAX_NAME_RUNES,
   MAX_REASON_RUNES,
   runeLength,
@@ -133,6 +133,8 @@ export interface ButtonContext {
 export interface RenderedPost {
   message: string;
   props: PostProps;
+  /** `props` as JSON: measured against MAX_PROPS_RUNES here, sent as is (not serialised twice). */
+  propsJson: string;
 }
 
 function formatTime(date: Date | undefined): string | undefined {
@@ -151,14 +153,17 @@ function formatTime(date: Date | undefined): string | undefined {
 export function renderPost(model: PostModel, buttons?: ButtonContext): RenderedPost {
   let reasonRunes = MAX_REASON_RUNES;
   let rendered = renderWithReasonLimit(model, buttons, reasonRunes);
-  while (goJsonRuneLength(rendered.props) > MAX_PROPS_RUNES && reasonRunes > MIN_FITTED_REASON_RUNES) {
+  let propsJson = JSON.stringify(rendered.props);
+  while (goJsonTextRuneLength(propsJson) > MAX_PROPS_RUNES && reasonRunes > MIN_FITTED_REASON_RUNES) {
     reasonRunes = Math.max(MIN_FITTED_REASON_RUNES, Math.floor(reasonRunes / 2));
     rendered = renderWithReasonLimit(model, buttons, reasonRunes);
+    propsJson = JSON.stringify(rendered.props);
   }
-  if (runeLength(rendered.message) > MAX_MESSAGE_RUNES) {
-    rendered = { ...rendered, message: truncateRunes(rendered.message, MAX_MESSAGE_RUNES) };
-  }
-  return rendered;
+  const message =
+    runeLength(rendered.message) > MAX_MESSAGE_RUNES
+      ? truncateRunes(rendered.message, MAX_MESSAGE_RUNES)
+      : rendered.message;
+  return { message, props: rendered.props, propsJson };
 }
 
 function rolesText(roles: string[]): string {

@@ -23,6 +23,7 @@ import {
   pingReply,
   postListReply,
   postReply,
+  postWrittenReply,
   type RawResponse,
   type ReplySchema,
   readReply,
@@ -32,14 +33,16 @@ import {
 } from "./replies.js";
 import { routeOf, stripQuery } from "./route.js";
 import { tlsFailure } from "./tls-failure.js";
-import { exchange, RETRYABLE_NETWORK_CODES } from "./transport.js";
-import type {
-  MattermostChannel,
-  MattermostPost,
-  MattermostPostList,
-  MattermostTeam,
-  MattermostUser,
-  PostProps,
+import { exchange, MAX_RESPONSE_BYTES, RETRYABLE_NETWORK_CODES } from "./transport.js";
+import {
+  JsonText,
+  type MattermostChannel,
+  type MattermostPost,
+  type MattermostPostList,
+  type MattermostTeam,
+  type MattermostUser,
+  type PostProps,
+  type PostWritten,
 } from "./types.js";
 
 /** Default time one API call may take, retries excluded. */
@@ -125,7 +128,11 @@ export class MattermostClient {
     this.gate = new RateLimitGate(this.clock, MAX_SOCKETS);
     // Node's `ca` replaces its default CAs; the configured ones are added to them instead.
     const tls = options.ca ? { ca: [...rootCertificates, options.ca] } : {};
-    const pool = { connections: MAX_SOCKETS, keepAliveTimeout: KEEP_ALIVE_MS };
+    const pool = {
+      connections: MAX_SOCKETS,
+      keepAliveTimeout: KEEP_ALIVE_MS,
+      maxResponseSize: MAX_RESPONSE_BYTES,
+    };
     this.proxy = proxyFor(this.baseUrl, options.env);
     this.dispatcher = this.proxy
       ? new ProxyAgent({ ...pool, uri: this.proxy.url.href, requestTls: tls, proxyTls: tls })
@@ -232,7 +239,7 @@ export class MattermostClient {
     post: {
       channelId: string;
       message: string;
-      props?: PostProps;
+      props?: PostProps | JsonText;
       rootId?: string;
       pendingPostId?: string;
       retryUntil?: number;
@@ -241,13 +248,13 @@ export class MattermostClient {
       turn?: Turn;
     },
     signal?: AbortSignal,
-  ): Promise<MattermostPost> {
+  ): Promise<PostWritten> {
     const body: Record<string, unknown> = { channel_id: post.channelId, message: post.message };
     if (post.props) body["props"] = post.props;
     if (post.rootId) body["root_id"] = post.rootId;
     if (post.pendingPostId) body["pending_post_id"] = post.pendingPostId;
     const rootId = post.rootId ?? "";
-    return this.call("POST", "posts?set_online=false", body, postReply, signal, {
+    return this.call("POST", "posts?set_online=false", body, postWrittenReply, signal, {
       // A post somewhere else than asked is not the post asked for.
       check: (reply) =>
         reply.channel_id !== post.channelId
@@ -265,10 +272,10 @@ export class MattermostClient {
   /** Changes only the given fields; props given replace all props (MATTERMOST-API.md §2). */
   patchPost(
     postId: string,
-    patch: { message?: string; props?: PostProps },
+    patch: { message?: string; props?: PostProps | JsonText },
     signal?: AbortSignal,
-  ): Promise<MattermostPost> {
-    return this.call("PUT", `posts/${enc(postId)}/patch`, patch, postReply, signal, samePost(postId));
+  ): Promise<PostWritten> {
+    return this.call("PUT", `posts/${enc(postId)}/patch`, patch, postWrittenReply, signal, samePost(postId));
   }
 
   /** Posts of a channel changed since `since` (ms), newest first; used to find a post made before a crash. */
@@ -312,7 +319,7 @@ export class MattermostClient {
     signal?: AbortSignal,
     options: CallOptions<T> = {},
   ): Promise<T> {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const payload = body === undefined ? undefined : jsonBody(body);
     /** When an attempt that may have taken effect was made, for `retryWithinMs`. */
     let uncertainSince: number | undefined;
     let lastFailure: AppError | undefined;
@@ -443,11 +450,27 @@ export class MattermostClient {
   }
 }
 
+/** `body` as JSON, its JsonText fields spliced in as they are. */
+function jsonBody(body: unknown): string {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return JSON.stringify(body);
+  let spliced = "";
+  let plain: Record<string, unknown> | undefined;
+  for (const [key, value] of Object.entries(body)) {
+    if (!(value instanceof JsonText)) continue;
+    plain ??= { ...body };
+    delete plain[key];
+    spliced += `,${JSON.stringify(key)}:${value.text}`;
+  }
+  if (!plain) return JSON.stringify(body);
+  const json = JSON.stringify(plain);
+  return json === "{}" ? `{${spliced.slice(1)}}` : `${json.slice(0, -1)}${spliced}}`;
+}
+
 function enc(segment: string): string {
   return encodeURIComponent(segment);
 }
 
 /** A patch or read of `postId` must answer with that post. */
-function samePost(postId: string): CallOptions<MattermostPost> {
+function samePost<T extends PostWritten>(postId: string): CallOptions<T> {
   return { check: (reply) => (reply.id === postId ? undefined : "id: not the post asked for") };
 }

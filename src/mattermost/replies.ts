@@ -19,6 +19,7 @@ import type {
   MattermostTeam,
   MattermostUser,
   PostProps,
+  PostWritten,
 } from "./types.js";
 
 // Issues in English (mini leaves them generic); the same global setting config/schema.ts makes.
@@ -74,6 +75,16 @@ export const postReply: ReplySchema<MattermostPost> = z.looseObject({
   update_at: z._default(z.number(), 0),
   message: z._default(z.string(), ""),
   props,
+});
+
+/**
+ * What a create or a patch answers, as far as the daemon reads it: the post echoed back, props
+ * and all, of which only where it is counts (checked per call); not copied field by field.
+ */
+export const postWrittenReply: ReplySchema<PostWritten> = z.looseObject({
+  id,
+  channel_id: id,
+  root_id: z._default(optionalId, ""),
 });
 
 export const postListReply: ReplySchema<MattermostPostList> = z.looseObject({

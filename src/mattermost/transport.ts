@@ -7,8 +7,13 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { Dispatcher } from "undici";
 import type { RawResponse } from "./replies.js";
 
-/** Largest response body read; Mattermost's answers to our calls are a few KB. */
+/**
+ * Largest response body read; Mattermost's answers to our calls are a few KB. The dispatcher
+ * enforces it (undici `maxResponseSize`) while the body arrives.
+ */
 export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+/** undici's error code for a body over `maxResponseSize`. */
+const TOO_LARGE_CODE = "UND_ERR_RES_EXCEEDED_MAX_SIZE";
 const USER_AGENT = "teleport-mattermost";
 
 /** Connection failures that may well not happen on the next attempt. */
@@ -57,21 +62,15 @@ export async function exchange(call: Exchange): Promise<RawResponse> {
       body: call.payload,
       signal: call.signal ? AbortSignal.any([call.signal, deadline.signal]) : deadline.signal,
     });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_RESPONSE_BYTES) {
-        response.body.destroy();
-        throw new Error(`response larger than ${MAX_RESPONSE_BYTES} bytes`);
-      }
-      chunks.push(chunk);
-    }
     return {
       status: response.statusCode,
       headers: response.headers as IncomingHttpHeaders,
-      body: Buffer.concat(chunks).toString("utf8"),
+      body: await response.body.text(),
     };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === TOO_LARGE_CODE)
+      throw new Error(`response larger than ${MAX_RESPONSE_BYTES} bytes`, { cause: error });
+    throw error;
   } finally {
     clearTimeout(timer);
   }

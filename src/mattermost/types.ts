@@ -64,6 +64,14 @@ export interface PostProps {
   [key: string]: unknown;
 }
 
+/**
+ * JSON text put into a request body as it is: post props that core/render already serialised
+ * (to measure them against the props limit) are not serialised a second time.
+ */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
 export interface MattermostPost {
   id: string;
   create_at: number;
@@ -74,6 +82,9 @@ export interface MattermostPost {
   message: string;
   props: PostProps;
 }
+
+/** What the daemon reads of a post it created or patched. */
+export type PostWritten = Pick<MattermostPost, "id" | "channel_id" | "root_id">;
 
 /** A list of posts as the API returns it (MATTERMOST-API.md §2 "thread"). */
 export interface MattermostPostList {

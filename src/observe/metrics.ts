@@ -165,9 +165,17 @@ function callMetrics(registry: Registry, service: "teleport" | "mattermost", lab
     labelNames: [label, "code"],
     registers: [registry],
   });
+  // One child per operation (a fixed set of methods or routes): observe(labels, …) would hash
+  // the labels on every call.
+  const byOperation = new Map<string, { observe(seconds: number): void }>();
   return {
     call: ({ operation, seconds, outcome }) => {
-      latency.observe({ [label]: operation }, seconds);
+      let child = byOperation.get(operation);
+      if (!child) {
+        child = latency.labels({ [label]: operation });
+        byOperation.set(operation, child);
+      }
+      child.observe(seconds);
       if (outcome !== "ok") errors.inc({ [label]: operation, code: outcome });
     },
   };

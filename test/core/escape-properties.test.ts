@@ -13,6 +13,7 @@ import {
   MAX_REASON_RUNES,
   runeLength,
   TRUNCATION_MARK,
+  truncateRunes,
   ZERO_WIDTH_SPACE,
 } from "../../src/core/escape.js";
 import { MAX_MESSAGE_RUNES, MAX_PROPS_RUNES, renderPost } from "../../src/core/render.js";
@@ -132,5 +133,28 @@ test("rendered posts stay within Mattermost's message and 5.x props limits, with
         assert.doesNotMatch(prose, LINK, `${field.title}: ${JSON.stringify(field.value)}`);
       }
     }
+  }
+});
+
+test("rune counts agree with code points, lone surrogates included; Go's escapes count 6 runes", () => {
+  const pieces = ["a", "é", "😀", "\ud83d", "\ude00", "<", ">", "&", "\u2028", "\u2029", "`", " "];
+  const random = seededRandom(11);
+  for (let i = 0; i < CASES; i++) {
+    let input = hostileText(random);
+    for (let j = Math.floor(random() * 40); j > 0; j--) input += pieces[Math.floor(random() * pieces.length)];
+    const why = JSON.stringify(input);
+    assert.equal(runeLength(input), Array.from(input).length, why);
+    const json = JSON.stringify({ text: input });
+    const goEscaped = Array.from(json).filter((rune) => "<>&\u2028\u2029".includes(rune)).length;
+    assert.equal(goJsonRuneLength({ text: input }), Array.from(json).length + 5 * goEscaped, why);
+    const max = Math.floor(random() * 30) + TRUNCATION_MARK.length;
+    const cut = truncateRunes(input, max);
+    assert.ok(runeLength(cut) <= max, why);
+    if (Array.from(input).length <= max) assert.equal(cut, input, why);
+    else
+      assert.ok(
+        cut.endsWith(TRUNCATION_MARK) && input.startsWith(cut.slice(0, -TRUNCATION_MARK.length)),
+        why,
+      );
   }
 });

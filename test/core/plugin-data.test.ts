@@ -179,3 +179,8 @@ test("a resource request keeps its first resources and the total; a role request
   assert.equal(readStored({ resources: "not json" }).unreadable["resources"], "not json");
   assert.equal(readStored({ resources: '{"total":3}' }).current, false);
 });
+
+test("a request with no plugin data reads as EMPTY_RECORD (a new request is presumed to have that)", () => {
+  assert.deepEqual(decodeRecord(undefined), EMPTY_RECORD);
+  assert.deepEqual(decodeRecord({}), EMPTY_RECORD);
+});

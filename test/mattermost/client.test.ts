@@ -10,6 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { AppError } from "../../src/errors.js";
 import type { Clock } from "../../src/lib/clock.js";
 import { CREATE_RETRY_WINDOW_MS, MattermostClient } from "../../src/mattermost/client.js";
+import { JsonText } from "../../src/mattermost/types.js";
 import { MattermostStandin } from "../../src/standins/mattermost/index.js";
 import { recordingClock } from "../support/recording-clock.js";
 
@@ -170,6 +171,42 @@ describe("Mattermost client", () => {
       return true;
     });
     server.faults = null;
+  });
+
+  test("an answer over 4 MB is refused while it arrives, naming the limit", async () => {
+    server.faults = {
+      proxyAnswer: {
+        status: 200,
+        contentType: "application/json",
+        body: `{"id":"${"x".repeat(5 * 1024 * 1024)}"}`,
+      },
+      times: 1,
+    };
+    await assert.rejects(checked(recordingClock(), [], 0).getMe(), (error: unknown) => {
+      assert.ok(error instanceof AppError);
+      assert.match(error.message, /GET \/api\/v4\/users\/me failed: response larger than 4194304 bytes/);
+      return true;
+    });
+    server.faults = null;
+    assert.equal((await checked(recordingClock()).getMe()).username, "teleport");
+  });
+
+  test("props given as JSON text are sent as they are, in creates and patches", async () => {
+    const props = { attachments: [{ text: "a <b> & \u2028" }], teleport_request_id: "r-json" };
+    const created = await checked(recordingClock()).createPost({
+      channelId,
+      message: "json",
+      props: new JsonText(JSON.stringify(props)),
+      pendingPostId: "r-json:chan",
+    });
+    // The stand-in fills in an attachment's other fields, as Mattermost does.
+    const stored = () => server.post(created.id)?.props as typeof props | undefined;
+    assert.equal(stored()?.attachments[0]?.text, props.attachments[0]!.text);
+    assert.equal(stored()?.teleport_request_id, "r-json");
+    const patched = { ...props, attachments: [{ text: "patched" }] };
+    await checked(recordingClock()).patchPost(created.id, { props: new JsonText(JSON.stringify(patched)) });
+    assert.equal(stored()?.attachments[0]?.text, "patched");
+    assert.equal(server.post(created.id)?.message, "json");
   });
 
   test("truncated JSON is retried with backoff, not treated as permanent", async () => {
