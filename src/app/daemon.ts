@@ -37,7 +37,7 @@ import { SyncScheduler } from "./sync-scheduler.js";
 import { RequestWatcher } from "./watcher.js";
 
 /** Requests handled at once; events of one request are always handled in order. */
-export const SYNC_CONCURRENCY = 16;
+export const SYNC_CONCURRENCY = 64;
 /** How long shutdown waits for in-flight work before it stops anyway. */
 export const SHUTDOWN_GRACE_MS = 10_000;
 /** Renews the identity when the operator's own command is not known (ARCHITECTURE.md §1). */

@@ -12,12 +12,12 @@
  * - then a tighter one from the count: between two answers of calls that ran alone, the tokens
  *   that came back are the calls accepted in between plus the change in Remaining (±1 for the
  *   rounding), over the time between the first call's sending and the second call's answer.
- * So a backlog starts with the full bucket at once (up to `parallelism` calls side by side), then
+ * So a backlog starts with the full bucket at once (up to `limitedParallelism` calls side by side), then
  * goes on at the refill rate, a little slower only while the bound is loose. Any answer showing
  * tokens left lets calls go at once. A 429 (another client on the same token, or a limit that
  * changed) is waited out as its Retry-After says, and calls then go one at a time until an answer
- * shows room again. Without rate limit headers (limiting off) calls just run side by side. Calls
- * pass in arrival order.
+ * shows room again. Without rate limit headers (limiting off, Mattermost's default) calls just run
+ * side by side, up to `parallelism`. Calls pass in arrival order.
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { Clock } from "../lib/clock.js";
@@ -36,6 +36,8 @@ export interface Answer {
 
 interface Flight {
   sentAt: number;
+  /** Order of sending, for telling an answer that arrives after a later call's. */
+  seq: number;
   /** Another call was in flight at some point between this one's sending and its answer. */
   overlapped: boolean;
 }
@@ -64,14 +66,22 @@ export class RateLimitGate {
   private accepted = 0;
   private anchor: Anchor | undefined;
   private readonly flights = new Set<Flight>();
+  private sent = 0;
+  /** The latest-sent call whose answer set the count: an earlier call's answer is older news. */
+  private countedSeq = 0;
   /** Calls waiting for their turn, oldest first. */
   private readonly waiting: Array<{ admit: (flight: Flight) => void }> = [];
   private wakeAt = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly clock: Clock,
-    /** Calls that may run at once when the bucket has room (or limiting is off). */
+    /** Calls that may run at once while limiting is off. */
     private readonly parallelism: number,
+    /**
+     * Calls that may run at once under a limit, when the bucket has room: the conservative count
+     * assumes every call in flight took a token, so fewer side by side leave it slack.
+     */
+    private readonly limitedParallelism: number = parallelism,
   ) {}
 
   /**
@@ -142,7 +152,8 @@ export class RateLimitGate {
   /** Sends every waiting call the bucket and the parallelism allow; schedules a wake-up for the next. */
   private pump(): void {
     const now = this.clock.now();
-    while (this.waiting.length > 0 && this.flights.size < this.parallelism) {
+    const parallelism = this.bucket === undefined ? this.parallelism : this.limitedParallelism;
+    while (this.waiting.length > 0 && this.flights.size < parallelism) {
       if (now < this.blockedUntil) {
         this.wakeUpAt(this.blockedUntil);
         return;
@@ -159,7 +170,7 @@ export class RateLimitGate {
         this.tokens = tokens - 1;
         this.tokensAt = now;
       }
-      const flight: Flight = { sentAt: now, overlapped: this.flights.size > 0 };
+      const flight: Flight = { sentAt: now, seq: ++this.sent, overlapped: this.flights.size > 0 };
       for (const other of this.flights) other.overlapped = true;
       this.flights.add(flight);
       this.waiting.shift()!.admit(flight);
@@ -196,9 +207,14 @@ export class RateLimitGate {
     this.bucket = limit;
     this.accepted++;
     this.blockedUntil = 0;
-    // Calls still in flight may have been counted after this one: assume they all were not yet.
-    this.tokens = Math.max(0, remaining - this.flights.size);
-    this.tokensAt = now;
+    // An answer overtaken by that of a call sent after it says how many tokens were left before
+    // that call took one: it would raise the count above what there is.
+    if (flight.seq > this.countedSeq) {
+      this.countedSeq = flight.seq;
+      // Calls still in flight may have been counted after this one: assume they all were not yet.
+      this.tokens = Math.max(0, remaining - this.flights.size);
+      this.tokensAt = now;
+    }
     this.bound(answer, flight, limit, remaining, now);
   }
 

@@ -164,9 +164,39 @@ test("after a 429 calls wait its Retry-After, then go one at a time until an ans
 
 test("without rate limit headers (limiting off) calls run side by side", async () => {
   const clock = new ManualClock();
-  const gate = new RateLimitGate(clock, 4);
+  const gate = new RateLimitGate(clock, 4, 2);
   (await gate.enter())({ status: 200, headers: {} });
   const admitted = start(gate, 6);
   await settle();
   assert.equal(admitted.length, 4, "up to the parallelism");
+});
+
+test("under a limit fewer calls run side by side, however many tokens the bucket has", async () => {
+  const clock = new ManualClock();
+  const gate = new RateLimitGate(clock, 8, 3);
+  (await gate.enter())(limited(10, 1));
+  const admitted = start(gate, 6);
+  await settle();
+  assert.equal(admitted.length, 3, "up to the limited parallelism");
+  admitted[0]!({ status: 200, headers: {} });
+  await settle();
+  assert.equal(admitted.length, 6, "limiting off again: up to the full parallelism");
+});
+
+test("an answer overtaken by a later call's answer does not raise the count", async () => {
+  const clock = new ManualClock();
+  const gate = new RateLimitGate(clock, 16);
+  (await gate.enter())(limited(9, 2));
+  const first = start(gate, 3);
+  await settle();
+  assert.equal(first.length, 3);
+  // The third call's answer comes first: nothing left. The first's, older, said 8.
+  first[2]!(limited(0, 2));
+  first[0]!(limited(8, 2));
+  const waiting = start(gate, 2);
+  await settle();
+  assert.equal(waiting.length, 0, "the bucket is empty as far as the newest answer says");
+  first[1]!(limited(0, 2));
+  await clock.advance(2_000);
+  assert.ok(waiting.length >= 1, "tokens come back with time");
 });

@@ -227,7 +227,10 @@ export class FaultStage {
 export interface Sizes {
   /** Scenario 1: requests created while the daemon is down (plus as many posted before). */
   down: number;
-  /** Scenarios 2–4: burst size. */
+  /**
+   * Scenarios 2–4: burst size; more than the requests a daemon handles at once (app/daemon
+   * SYNC_CONCURRENCY), so that a burst is still being posted when a daemon is killed.
+   */
   burst: number;
   /** Scenario 5: burst size, Mattermost downtime and rate limit. */
   stormBurst: number;
@@ -241,7 +244,7 @@ export interface Sizes {
 
 export const TEST_SIZES: Sizes = {
   down: 20,
-  burst: 60,
+  burst: 200,
   stormBurst: 40,
   mattermostDownMs: 3_000,
   ratePerSec: 10,
