@@ -210,6 +210,14 @@ function renderPost(post, users, replies) {
   }
   return html + "</div></div>";
 }
+/** Markup last set per element, by replaceHtml. */
+const shownHtml = new WeakMap();
+/** Sets an element's markup unless it is already that (a rewrite would replace every node). */
+function replaceHtml(element, html) {
+  if (shownHtml.get(element) === html) return;
+  shownHtml.set(element, html);
+  element.innerHTML = html;
+}
 async function refresh() {
   current = await api("/api/state");
   const as = document.getElementById("as").value;
@@ -240,11 +248,13 @@ async function refresh() {
   const list = document.getElementById("posts");
   // Like Mattermost: stay at the newest post unless the reader scrolled up.
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-  list.innerHTML = items.length ? '<div class="separator">Today</div>' + items.map((i) => i.html).join("") : '<p class="ephemeral">No posts yet.</p>';
+  // Only what changed is redrawn: an event about something else keeps the reader's buttons,
+  // selection and focus where they are.
+  replaceHtml(list, items.length ? '<div class="separator">Today</div>' + items.map((i) => i.html).join("") : '<p class="ephemeral">No posts yet.</p>');
   if (atBottom) list.scrollTop = list.scrollHeight;
-  document.getElementById("requests").innerHTML = current.requests.map((r) =>
+  replaceHtml(document.getElementById("requests"), current.requests.map((r) =>
     '<div class="req" data-request="' + esc(r.id) + '"><div><code>' + esc(r.id.slice(0, 8)) + "</code> " + esc(r.user) + " → " + esc((r.roles || []).join(", ")) + '</div><div class="state ' + STATES[r.state] + '" data-state="' + STATES[r.state] + '">' + STATES[r.state] + "</div>" +
-    (r.state === 1 ? '<div class="ops"><button data-tctl="approve" data-id="' + esc(r.id) + '">approve</button><button data-tctl="deny" data-id="' + esc(r.id) + '">deny</button><button data-tctl="delete" data-id="' + esc(r.id) + '">delete</button></div>' : "") + "</div>").join("") || "<p>No requests.</p>";
+    (r.state === 1 ? '<div class="ops"><button data-tctl="approve" data-id="' + esc(r.id) + '">approve</button><button data-tctl="deny" data-id="' + esc(r.id) + '">deny</button><button data-tctl="delete" data-id="' + esc(r.id) + '">delete</button></div>' : "") + "</div>").join("") || "<p>No requests.</p>");
 }
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("button");
@@ -253,6 +263,8 @@ document.addEventListener("click", async (event) => {
     button.disabled = true;
     const reply = await api("/api/click", { postId: button.dataset.post, actionId: button.dataset.action, as: document.getElementById("as").value });
     if (reply.status !== "OK") toast("Mattermost: " + (reply.message || reply.error || "click failed"));
+    // A refused click leaves the post as it was (not redrawn): its button works again.
+    button.disabled = false;
     refresh();
   } else if (button.id === "dialog-submit" || button.id === "dialog-cancel") {
     const reply = await api("/api/dialog", { as: document.getElementById("as").value, reason: document.getElementById("dialog-reason").value, cancelled: button.id === "dialog-cancel" });

@@ -150,12 +150,14 @@ describe("the demo page in Chromium", { skip: noChromium }, () => {
       page.locator("[data-new-request] button[type=submit]"),
       page.locator("[data-viewer]"),
     ]) {
-      await element.scrollIntoViewIfNeeded();
-      const box = await element.boundingBox();
-      assert.ok(
-        box && box.x >= 0 && box.x + box.width <= PHONE.width,
-        `${element} fits: ${JSON.stringify(box)}`,
-      );
+      // Scrolled to and measured in one step in the page: a redraw in between (the daemon still
+      // answering the first test's click) would leave a handle to a node no longer there.
+      const box = await element.evaluate((node) => {
+        node.scrollIntoView({ block: "nearest" });
+        const { x, width } = node.getBoundingClientRect();
+        return { x, width };
+      });
+      assert.ok(box.x >= 0 && box.x + box.width <= PHONE.width, `${element} fits: ${JSON.stringify(box)}`);
     }
     await page.evaluate("window.scrollTo(0, 0)");
     await page.screenshot({ path: PHONE_SCREENSHOT_PATH, fullPage: true });
