@@ -18,6 +18,11 @@ import { openStage } from "../support/stage.js";
 /** Issue 12's example: 60 requests, the daemon killed once 20 are posted. */
 const BURST = 60;
 const KILL_AFTER = 20;
+/**
+ * A burst larger than the requests a daemon handles at once (app/daemon SYNC_CONCURRENCY): posts
+ * made without a claim need no Teleport call first, so a smaller burst is posted all at once.
+ */
+const LARGE_BURST = 200;
 /** Delay on every Teleport call, so the burst is still in flight when the daemon is killed. */
 const SLOW_TELEPORT_MS = 20;
 
@@ -50,12 +55,13 @@ async function burstAndKill(
   world: World,
   start: () => DaemonProcess,
   beforeKill: () => Promise<void> = async () => {},
+  count = BURST,
 ): Promise<{ first: DaemonProcess; ids: string[] }> {
   const first = start();
   await first.waitForLog("Watcher connected", 30_000);
   world.teleport.delayMs = SLOW_TELEPORT_MS;
   const ids = Array.from(
-    { length: BURST },
+    { length: count },
     (_, i) =>
       world.teleport.createRequest({ user: "alice", roles: ["dba"], reason: `burst ${i}` }).metadata!.name,
   );
@@ -169,18 +175,26 @@ describe("restarts", () => {
 
   test("SIGKILL mid-burst, posting without claims, restarted at once: every request posted once", async (t) => {
     const { world, start } = await restartableWorld(t);
-    const { ids } = await burstAndKill(world, start, async () => {
-      // From here creates take effect but their answers are lost (a proxy's page instead): the
-      // posts made now are never recorded by this process.
-      const posted = postCounts(world).size;
-      world.mattermost.faults = {
-        proxyAnswer: { status: 502, contentType: "text/html", body: "<html>Bad Gateway</html>" },
-        forwarded: true,
-        forMs: 60_000,
-        match: (req) => req.method === "POST" && req.path === "/api/v4/posts",
-      };
-      assert.ok(await waitUntil(() => postCounts(world).size > posted, 10_000, 5), "a post made unanswered");
-    });
+    const { ids } = await burstAndKill(
+      world,
+      start,
+      async () => {
+        // From here creates take effect but their answers are lost (a proxy's page instead): the
+        // posts made now are never recorded by this process.
+        const posted = postCounts(world).size;
+        world.mattermost.faults = {
+          proxyAnswer: { status: 502, contentType: "text/html", body: "<html>Bad Gateway</html>" },
+          forwarded: true,
+          forMs: 60_000,
+          match: (req) => req.method === "POST" && req.path === "/api/v4/posts",
+        };
+        assert.ok(
+          await waitUntil(() => postCounts(world).size > posted, 10_000, 5),
+          "a post made unanswered",
+        );
+      },
+      LARGE_BURST,
+    );
     world.mattermost.faults = null;
     // Posted but not recorded: their answers were lost when the daemon was killed.
     const unrecorded = ids.filter(
