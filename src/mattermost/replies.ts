@@ -79,9 +79,10 @@ export const postReply: ReplySchema<MattermostPost> = z.looseObject({
 
 /**
  * What a create or a patch answers, as far as the daemon reads it: the post echoed back, props
- * and all, of which only where it is counts (checked per call); not copied field by field.
+ * and all, of which only where it is counts (checked per call). Its other fields are left out of
+ * the result, not copied into it (`z.object` strips, `looseObject` would copy each).
  */
-export const postWrittenReply: ReplySchema<PostWritten> = z.looseObject({
+export const postWrittenReply: ReplySchema<PostWritten> = z.object({
   id,
   channel_id: id,
   root_id: z._default(optionalId, ""),
