@@ -57,14 +57,13 @@ const RETRY_BACKOFF: BackoffPolicy = { baseMs: 250, maxMs: 30_000 };
 export const CREATE_RETRY_WINDOW_MS = 25_000;
 /**
  * Connections to Mattermost, at most: calls beyond wait for one. As many as requests handled at
- * once (app/daemon SYNC_CONCURRENCY), so a burst with rate limiting off (Mattermost's default)
- * is not queued behind a few connections.
+ * once (app/daemon SYNC_CONCURRENCY).
  */
-const MAX_SOCKETS = 64;
+const MAX_SOCKETS = 16;
 /**
- * Calls side by side under a rate limit while its bucket has room; fewer than the smallest
- * burst one would configure, so the gate's conservative token count keeps slack (64 at once
- * drew a few 429s in the benchmark's 1,000 under 10/s).
+ * Calls side by side under a rate limit while its bucket has room: no more than the smallest
+ * burst one would configure, so the gate's conservative token count keeps slack (64 at once drew
+ * a few 429s in the benchmark's 1,000 under 10/s).
  */
 const MAX_LIMITED_PARALLEL = 16;
 /**
