@@ -27,7 +27,6 @@ export function truncateRunes(text: string, maxRunes: number): string {
   // No more runes than code units: most text is kept whole without splitting it into runes.
   if (text.length <= maxRunes || runeLength(text) <= maxRunes) return text;
   const runes = Array.from(text);
-  if (runes.length <= maxRunes) return text;
   return (
     runes.slice(0, Math.max(0, maxRunes - Array.from(TRUNCATION_MARK).length)).join("") + TRUNCATION_MARK
   );

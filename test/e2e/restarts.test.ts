@@ -19,8 +19,9 @@ import { openStage } from "../support/stage.js";
 const BURST = 60;
 const KILL_AFTER = 20;
 /**
- * A burst larger than the requests a daemon handles at once (app/daemon SYNC_CONCURRENCY): posts
- * made without a claim need no Teleport call first, so a smaller burst is posted all at once.
+ * A burst several times the requests a daemon handles at once (app/daemon SYNC_CONCURRENCY): posts
+ * made without a claim need no Teleport call first, so a burst within that number is sent all at
+ * once, before the test can make the answers get lost.
  */
 const LARGE_BURST = 200;
 /** Delay on every Teleport call, so the burst is still in flight when the daemon is killed. */
