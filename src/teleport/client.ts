@@ -47,6 +47,16 @@ export const ACCESS_REQUEST_KIND = "access_request";
 export const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
 /** Default deadline of one unary call. */
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+/**
+ * Keepalive pings while a call (the watch) is open: they keep the connection through idle NATs and
+ * notice a dead peer. Teleport 4.4+ closes a connection whose client pings more often than every
+ * 60 s while it sends nothing (GOAWAY "too_many_pings" at the third early ping:
+ * standins/teleport/ping-policy.ts); its own clients ping every 60 s. 30 s dropped a quiet watch
+ * about two minutes after every start. 90 s keeps a margin for pings delayed unevenly on the way.
+ */
+export const KEEPALIVE_TIME_MS = 90_000;
+/** How long a keepalive ping may go unanswered before the connection is given up. */
+export const KEEPALIVE_TIMEOUT_MS = 10_000;
 
 const methods = grpcDefinition(AuthService);
 type Methods = typeof methods;
@@ -68,6 +78,8 @@ export interface TeleportClientOptions {
   /** Force the proxy connection upgrade on or off (`connection_upgrade`); default detect. */
   connectionUpgrade?: boolean;
   callTimeoutMs?: number;
+  /** Keepalive ping interval and answer timeout (default KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS). */
+  keepalive?: { timeMs: number; timeoutMs: number };
   /** Told about every unary call and listing stream, for metrics. */
   observer?: CallObserver;
   /** Where the proxy variables are read (default process.env). */
@@ -118,9 +130,8 @@ export class TeleportClient {
     this.client = new grpc.Client(this.proxy ? proxyTarget(this.proxy) : options.addr, credentials, {
       ...proxyOptions(options.addr, this.proxy),
       "grpc.default_authority": serverName,
-      // Keep the watch stream's connection alive through idle NATs and notice dead peers.
-      "grpc.keepalive_time_ms": 30_000,
-      "grpc.keepalive_timeout_ms": 10_000,
+      "grpc.keepalive_time_ms": options.keepalive?.timeMs ?? KEEPALIVE_TIME_MS,
+      "grpc.keepalive_timeout_ms": options.keepalive?.timeoutMs ?? KEEPALIVE_TIMEOUT_MS,
       "grpc.max_reconnect_backoff_ms": 5_000,
       // Listings grow with the cluster (~175 bytes per request, ~160 per plugin record): gRPC's
       // default 4 MB cap made catch-up fail for good beyond ~24,000 requests.

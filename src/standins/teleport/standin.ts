@@ -42,6 +42,7 @@ import {
   requireMonitoringRules,
 } from "./monitoring-rules.js";
 import type { RolePermissions } from "./permissions.js";
+import type { PingPolicyCounters } from "./ping-policy.js";
 import type { Thresholds } from "./request-shape.js";
 import type { AuditRecord, ResolveInput } from "./requests.js";
 import { addService, type CallRecord, type RpcHost } from "./rpc.js";
@@ -70,6 +71,11 @@ export interface TeleportStandinOptions {
   delayMs?: number;
   /** Version string Ping reports instead of `version`'s (e.g. "4.2.3", to test the minimum check). */
   reportedVersion?: string;
+  /**
+   * Minimum interval between client keepalive pings before GOAWAY "too_many_pings" (default the
+   * version's: 60 s from 4.4, none before; 0 = none). Tests scale it down.
+   */
+  pingMinTimeMs?: number;
   /** How often the expiry sweep runs (default 1000 ms; 0 = only when `expireDue()` is called). */
   expiryIntervalMs?: number;
   now?: () => Date;
@@ -89,6 +95,8 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
   readonly calls: CallRecord[];
   /** What Teleport's audit log would record for request changes (delegator, reason, actor). */
   readonly audit: AuditRecord[];
+  /** Keepalive pings received and connections closed for pinging too often (ping-policy.ts). */
+  readonly pingPolicy: PingPolicyCounters = { pings: 0, goaways: 0 };
   /** Unary answer delay, changeable at run time. */
   delayMs: number;
 
@@ -126,6 +134,8 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
       pki,
       serverCert,
       strictSni: profile.strictSni,
+      pingMinTimeMs: (options.pingMinTimeMs ?? profile.pingMinTimeMs) || undefined,
+      pingCounters: this.pingPolicy,
       register: (server) => {
         addService(server, authService, host);
         addService(server, monitoringRuleBinding(this.context), host);

@@ -12,10 +12,12 @@
  * grpc-js through a connection injector. That also gives us the listening socket for the fault
  * hooks (refuse, restart on the same port).
  */
+import type { Http2Server } from "node:http2";
 import type { Socket } from "node:net";
 import * as tls from "node:tls";
 import { type ConnectionInjector, Server, ServerCredentials } from "@grpc/grpc-js";
 import { type CertAndKey, type ClusterPki, TELEPORT_SERVER_NAME } from "../pki.js";
+import { enforcePingPolicy, type PingPolicyCounters } from "./ping-policy.js";
 
 const TELEPORT_SNI_SUFFIX = `.${TELEPORT_SERVER_NAME}`;
 
@@ -24,6 +26,9 @@ export interface TransportOptions {
   serverCert: CertAndKey;
   /** Refuse `<non-hex>.teleport.cluster.local` SNI (the version profile's `strictSni`). */
   strictSni: boolean;
+  /** Client pings closer together than this end the connection (ping-policy.ts); none if undefined. */
+  pingMinTimeMs: number | undefined;
+  pingCounters: PingPolicyCounters;
   /** Adds the gRPC services to each new server. */
   register: (server: Server) => void;
   /** A TLS handshake was refused. */
@@ -49,6 +54,8 @@ export class Transport {
     this.options.register(server);
     this.grpcServer = server;
     this.injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+    const { pingMinTimeMs, pingCounters } = this.options;
+    enforcePingPolicy(injectorHttp2Server(server), pingMinTimeMs, pingCounters);
     await this.openListener(port);
   }
 
@@ -144,4 +151,21 @@ export class Transport {
     }
     this.injector.injectConnection(socket);
   }
+}
+
+/**
+ * The HTTP/2 server behind `server`'s connection injector, whose sessions the ping policy watches.
+ * grpc-js keeps it in a private map (server.ts `http2Servers`, 1.10+); a grpc-js that stops doing
+ * so fails every stand-in start here, saying why, instead of silently dropping the policy.
+ */
+function injectorHttp2Server(server: Server): Http2Server {
+  const servers = (server as unknown as { http2Servers?: Map<Http2Server, unknown> }).http2Servers;
+  const newest = servers ? [...servers.keys()].at(-1) : undefined;
+  if (!newest) {
+    throw new Error(
+      "grpc-js no longer keeps its HTTP/2 servers in Server.http2Servers: the Teleport stand-in cannot " +
+        "enforce Teleport's keepalive ping policy (src/standins/teleport/ping-policy.ts)",
+    );
+  }
+  return newest;
 }

@@ -4,6 +4,7 @@
  * throughout this folder), the field columns are WIRE §2–3, the SNI rule WIRE §7, reviews on
  * behalf of a user WIRE §9. Everything version-dependent in the stand-in asks a profile.
  */
+import { TELEPORT_PING_MIN_TIME_MS } from "./ping-policy.js";
 
 export type TeleportVersion = "4.2.8" | "6.2.1" | "18.0.0";
 
@@ -60,6 +61,8 @@ export interface VersionProfile {
   modern: boolean;
   /** `<non-hex>.teleport.cluster.local` SNI aborts the handshake (WIRE §7, 4.3–6.2; assumed for 4.2.8). */
   strictSni: boolean;
+  /** Client keepalive pings are held to this minimum interval (ping-policy.ts, 4.4+); none before. */
+  pingMinTimeMs: number | undefined;
 }
 
 const COMMON_METHODS: AuthMethod[] = [
@@ -84,6 +87,7 @@ export const VERSION_PROFILES: Record<TeleportVersion, VersionProfile> = {
     accessMonitoringRules: false,
     modern: false,
     strictSni: true,
+    pingMinTimeMs: undefined,
   },
   "6.2.1": {
     methods: new Set([...COMMON_METHODS, "GetAccessRequests", "CreateAccessRequest", "SubmitAccessReview"]),
@@ -95,6 +99,7 @@ export const VERSION_PROFILES: Record<TeleportVersion, VersionProfile> = {
     accessMonitoringRules: false,
     modern: false,
     strictSni: true,
+    pingMinTimeMs: TELEPORT_PING_MIN_TIME_MS,
   },
   "18.0.0": {
     methods: new Set([
@@ -112,5 +117,6 @@ export const VERSION_PROFILES: Record<TeleportVersion, VersionProfile> = {
     accessMonitoringRules: true,
     modern: true,
     strictSni: false,
+    pingMinTimeMs: TELEPORT_PING_MIN_TIME_MS,
   },
 };
