@@ -167,6 +167,11 @@ export class Daemon {
       ...options.teleport,
       observer: observers.teleportCalls,
       explain: (error) => validity.explain(error),
+      onStall: (waitedMs) =>
+        logger.warn(
+          { addr: options.teleport.addr, waited_ms: Math.round(waitedMs) },
+          "Teleport stopped answering on its connection; connecting again",
+        ),
     });
     const mattermost = new MattermostClient({
       url: options.mattermost.url,

@@ -39,6 +39,7 @@ import { grpcDefinition } from "./grpc-service.js";
 import { decodePluginDataSeq, encodePluginDataUpdate } from "./plugin-data-wire.js";
 import { TELEPORT_SERVER_NAME } from "./route.js";
 import type { RouteReport } from "./route-detect.js";
+import { PROBE_TIMEOUT_MS, type ProbeResult, StallCheck } from "./stall-check.js";
 
 export { TELEPORT_SERVER_NAME };
 /** Kind of resource watched and of plugin data (TELEPORT-WIRE.md §3, §5). */
@@ -80,6 +81,8 @@ export interface TeleportClientOptions {
   callTimeoutMs?: number;
   /** Keepalive ping interval and answer timeout (default KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS). */
   keepalive?: { timeMs: number; timeoutMs: number };
+  /** Told when a connection that stopped answering is dropped (stall-check.ts), with how long calls waited. */
+  onStall?: (waitedMs: number) => void;
   /** Told about every unary call and listing stream, for metrics. */
   observer?: CallObserver;
   /** Where the proxy variables are read (default process.env). */
@@ -108,6 +111,7 @@ export class TeleportClient {
   private readonly callTimeoutMs: number;
   private readonly observer: CallObserver | undefined;
   private readonly explain: (error: AppError) => AppError;
+  private readonly stallCheck: StallCheck;
   /** Set once the server answered UNIMPLEMENTED to GetAccessRequests (Teleport 18+). */
   private listViaV2 = false;
 
@@ -127,6 +131,13 @@ export class TeleportClient {
       ...(options.connectionUpgrade === undefined ? {} : { upgrade: options.connectionUpgrade }),
     });
     const credentials = new OpenerCredentials((socket) => this.connection.open(socket));
+    this.stallCheck = new StallCheck({
+      probe: () => this.probe(),
+      drop: (waitedMs) => {
+        this.connection.dropOpen();
+        options.onStall?.(waitedMs);
+      },
+    });
     this.client = new grpc.Client(this.proxy ? proxyTarget(this.proxy) : options.addr, credentials, {
       ...proxyOptions(options.addr, this.proxy),
       "grpc.default_authority": serverName,
@@ -140,7 +151,24 @@ export class TeleportClient {
   }
 
   close(): void {
+    this.stallCheck.close();
     this.client.close();
+  }
+
+  /** A Ping on the connection the calls use, outside the calls' accounting (stall-check.ts). */
+  private probe(): Promise<ProbeResult> {
+    const ping = methods.ping as unknown as grpc.MethodDefinition<unknown, unknown>;
+    return new Promise((resolve) => {
+      this.client.makeUnaryRequest(
+        ping.path,
+        ping.requestSerialize,
+        (bytes: Buffer) => bytes,
+        create(PingRequestSchema),
+        new grpc.Metadata(),
+        { deadline: Date.now() + PROBE_TIMEOUT_MS },
+        (error) => resolve(error?.code === grpc.status.DEADLINE_EXCEEDED ? "no answer" : "answered"),
+      );
+    });
   }
 
   /** How the client reaches the auth API, once a call got through. */
@@ -232,9 +260,11 @@ export class TeleportClient {
   private reporter(operation: string): (error: grpc.ServiceError | null) => void {
     const started = performance.now();
     let reported = false;
+    this.stallCheck.callStarted();
     return (error) => {
       if (reported) return;
       reported = true;
+      this.stallCheck.callEnded(error?.code !== grpc.status.DEADLINE_EXCEEDED);
       this.observer?.call({
         operation,
         seconds: (performance.now() - started) / 1000,

@@ -37,6 +37,8 @@ export class Connection {
   /** Why the last connection attempt failed; cleared by the next that works. */
   lastFailure: AppError | undefined;
   private detecting: Promise<RouteReport> | undefined;
+  /** Connections handed to grpc-js that are still open. */
+  private readonly opened = new Set<TLSSocket>();
   private readonly params;
   private readonly detect: DetectOptions;
 
@@ -61,6 +63,21 @@ export class Connection {
   }
 
   /**
+   * Closes every connection handed to grpc-js: its calls fail and it connects again. For a
+   * connection that stopped answering without closing (stall-check.ts).
+   */
+  dropOpen(): void {
+    for (const socket of this.opened) socket.destroy();
+    this.opened.clear();
+  }
+
+  private track(socket: TLSSocket): TLSSocket {
+    this.opened.add(socket);
+    socket.once("close", () => this.opened.delete(socket));
+    return socket;
+  }
+
+  /**
    * Opens the route over grpc-js's TCP socket, finding the route first when none is known. The
    * search tries `direct` on that socket: on an auth server its handshake is the connection. When
    * the route is another, that socket is spent on the failed try and the route is opened over a
@@ -74,7 +91,7 @@ export class Connection {
         const found = await this.detectOver(over);
         if (found.secure) {
           this.lastFailure = undefined;
-          return found.secure;
+          return this.track(found.secure);
         }
         route = found.route;
         if (over.destroyed) over = await openTcp(this.params, HANDSHAKE_TIMEOUT_MS);
@@ -82,7 +99,7 @@ export class Connection {
       route ??= await this.detecting!;
       const secure = await openRoute(route.kind, over, this.params);
       this.lastFailure = undefined;
-      return secure;
+      return this.track(secure);
     } catch (error) {
       if (over !== socket) over.destroy();
       this.route = undefined;

@@ -1,0 +1,143 @@
+/**
+ * A connection to the auth server that stops answering without closing (stall-check.ts): the
+ * client notices while its calls wait, drops it and connects again, instead of leaving every call
+ * to its deadline until keepalive gives up (up to 100 s). Real client, real stand-in behind a TCP
+ * relay that turns its connections into a black hole; the StallCheck rules with a fake clock.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { TeleportStandin } from "../../src/standins/teleport/index.js";
+import { TeleportClient } from "../../src/teleport/client.js";
+import { type ProbeResult, STALL_MS, StallCheck } from "../../src/teleport/stall-check.js";
+import { TcpRelay } from "../support/tcp-relay.js";
+
+const TEST_TIMEOUT_MS = 60_000;
+
+test("calls on a connection gone silent fail over to a new connection long before keepalive would", {
+  timeout: TEST_TIMEOUT_MS,
+}, async (t) => {
+  const standin = await TeleportStandin.start({ version: "6.2.1" });
+  t.after(() => standin.stop());
+  const relay = await TcpRelay.start(standin.port);
+  t.after(() => relay.stop());
+  const files = await standin.issueIdentity("access-plugin-mattermost", ["access-plugin"]);
+  const stalls: number[] = [];
+  const client = new TeleportClient({
+    addr: relay.addr,
+    identity: { cert: files.crt, key: files.key, cas: files.cas },
+    onStall: (waitedMs) => stalls.push(waitedMs),
+  });
+  t.after(() => client.close());
+  const stop = new AbortController();
+  t.after(() => stop.abort());
+  let watchFailure: unknown;
+  const watching = (async () => {
+    for await (const _event of client.watchRequests(stop.signal)) {
+      // a quiet cluster
+    }
+  })().catch((error: unknown) => {
+    watchFailure = error;
+  });
+  t.after(() => watching);
+  await client.ping();
+  assert.equal(relay.accepted, 1);
+
+  relay.freeze();
+  // The call sent into the black hole, then calls retried the way the daemon retries them.
+  const started = performance.now();
+  let answered = false;
+  const failures: string[] = [];
+  while (!answered && performance.now() - started < 40_000) {
+    try {
+      await client.listRequests();
+      answered = true;
+    } catch (error) {
+      failures.push(String(error));
+      await sleep(200);
+    }
+  }
+  assert.ok(answered, `no answer within 40 s: ${failures.join("; ")}`);
+  assert.equal(stalls.length, 1, "the silent connection was dropped once");
+  assert.ok((stalls[0] ?? 0) >= STALL_MS, `dropped after ${stalls[0]} ms of silence`);
+  assert.equal(relay.accepted, 2, "a new connection was opened");
+  assert.ok(
+    failures.every((failure) => !/Deadline exceeded/i.test(failure)),
+    failures.join("; "),
+  );
+  await waitFor(() => watchFailure !== undefined);
+});
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > 10_000) throw new Error("condition not met within 10 s");
+    await sleep(20);
+  }
+}
+
+/** A StallCheck on a fake clock, its checks run by hand (`tick`). */
+function fakeStallCheck(probe: () => ProbeResult) {
+  let now = 0;
+  const drops: number[] = [];
+  let probes = 0;
+  const check = new StallCheck({
+    probe: async () => {
+      probes++;
+      return probe();
+    },
+    drop: (waitedMs) => drops.push(waitedMs),
+    now: () => now,
+    checkIntervalMs: 5,
+  });
+  return {
+    check,
+    drops,
+    probes: () => probes,
+    /** Moves the clock and lets the interval run a check. */
+    async advance(ms: number) {
+      now += ms;
+      await sleep(20);
+    },
+  };
+}
+
+test("a long call on a connection that answers its Ping is left alone", async () => {
+  const fake = fakeStallCheck(() => "answered");
+  fake.check.callStarted();
+  await fake.advance(STALL_MS - 1);
+  assert.equal(fake.probes(), 0, "no Ping before STALL_MS");
+  await fake.advance(1);
+  assert.equal(fake.probes(), 1);
+  await fake.advance(STALL_MS - 1);
+  assert.equal(fake.probes(), 1, "the Ping's answer counts as the connection answering");
+  fake.check.callEnded(true);
+  await fake.advance(STALL_MS * 3);
+  assert.equal(fake.probes(), 1, "nothing is checked once no call waits");
+  assert.deepEqual(fake.drops, []);
+  fake.check.close();
+});
+
+test("answers to other calls keep a waiting call's connection above suspicion", async () => {
+  const fake = fakeStallCheck(() => "no answer");
+  fake.check.callStarted();
+  for (let i = 0; i < 5; i++) {
+    fake.check.callStarted();
+    await fake.advance(STALL_MS - 1);
+    fake.check.callEnded(true);
+  }
+  assert.equal(fake.probes(), 0);
+  fake.check.close();
+});
+
+test("a connection whose Ping gets no answer either is dropped once, then given time to reconnect", async () => {
+  const fake = fakeStallCheck(() => "no answer");
+  fake.check.callStarted();
+  fake.check.callStarted();
+  fake.check.callEnded(false); // one ran out of time: not an answer
+  await fake.advance(STALL_MS);
+  assert.deepEqual(fake.drops, [STALL_MS]);
+  await fake.advance(STALL_MS - 1);
+  assert.equal(fake.drops.length, 1, "the new connection gets STALL_MS of its own");
+  fake.check.close();
+});
