@@ -85,6 +85,14 @@ export class Connection {
    */
   async open(socket: Socket): Promise<TLSSocket> {
     let over = socket;
+    // grpc-js hands the socket over with no 'error' listener. While it waits here unwrapped (for
+    // a route another open is finding), a reset of it would be an uncaught exception: the end of
+    // the process. Kept until TLS runs on it, which then reports its errors.
+    let reset: Error | undefined;
+    const onError = (error: Error) => {
+      reset ??= error;
+    };
+    socket.on("error", onError);
     try {
       let route = this.route;
       if (!route && !this.detecting) {
@@ -97,6 +105,7 @@ export class Connection {
         if (over.destroyed) over = await openTcp(this.params, HANDSHAKE_TIMEOUT_MS);
       }
       route ??= await this.detecting!;
+      if (reset) throw reset;
       const secure = await openRoute(route.kind, over, this.params);
       this.lastFailure = undefined;
       return this.track(secure);
@@ -105,6 +114,8 @@ export class Connection {
       this.route = undefined;
       this.lastFailure = AppError.from(error, "TELEPORT");
       throw this.lastFailure;
+    } finally {
+      socket.off("error", onError);
     }
   }
 

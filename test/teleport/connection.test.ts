@@ -4,8 +4,9 @@
  * upgrade), and the errors when none of that works. Real servers on loopback, real TLS.
  */
 import assert from "node:assert/strict";
-import { createServer, type Server, type Socket } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, type TestContext, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { AppError } from "../../src/errors.js";
 import { createClusterPki, issueUserCert } from "../../src/standins/pki.js";
 import { TeleportStandin, type TeleportVersion } from "../../src/standins/teleport/index.js";
@@ -14,6 +15,7 @@ import {
   type TeleportProxyStandinOptions,
 } from "../../src/standins/teleport-proxy/index.js";
 import { TeleportClient, type TeleportClientOptions } from "../../src/teleport/client.js";
+import { Connection } from "../../src/teleport/connection.js";
 import { authAlpn, clusterNameOf, encodeClusterName } from "../../src/teleport/route.js";
 import { describeRoute } from "../../src/teleport/route-detect.js";
 import { ConnectProxy } from "../support/connect-proxy.js";
@@ -341,4 +343,48 @@ describe("errors that name the fix", () => {
     assert.doesNotMatch(error.message, /Last error|Resolution note|Error: connect/);
     assert.equal(error.retryable, true);
   });
+});
+
+test("a connection reset while it waits for the route another is finding fails, and the process lives", {
+  timeout: TEST_TIMEOUT_MS,
+}, async (t) => {
+  const standin = await TeleportStandin.start({ version: "6.2.1" });
+  t.after(() => standin.stop());
+  const files = await standin.issueIdentity("access-plugin-mattermost", ["access-plugin"]);
+  const accepted = new Map<number, Socket>();
+  const silent = createServer((socket) => {
+    socket.on("error", () => {});
+    accepted.set(socket.remotePort ?? 0, socket);
+  });
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  t.after(() => {
+    for (const socket of accepted.values()) socket.destroy();
+    silent.close();
+  });
+  const port = (silent.address() as { port: number }).port;
+  const connection = new Connection({
+    addr: `127.0.0.1:${port}`,
+    identity: { cert: files.crt, key: files.key, cas: files.cas },
+  });
+  const tcp = () =>
+    new Promise<Socket>((resolve, reject) => {
+      // Like grpc-js: the socket is handed over connected, with no 'error' listener left.
+      const socket = connect(port, "127.0.0.1", () => {
+        socket.off("error", reject);
+        resolve(socket);
+      });
+      socket.once("error", reject);
+    });
+  const uncaught: unknown[] = [];
+  const onUncaught = (error: unknown) => uncaught.push(error);
+  process.on("uncaughtException", onUncaught);
+  t.after(() => process.off("uncaughtException", onUncaught));
+  const finding = connection.open(await tcp()).catch((error: unknown) => error);
+  const waiting = await tcp();
+  const opened = connection.open(waiting).catch((error: unknown) => error);
+  while (!accepted.has(waiting.localPort ?? -1)) await sleep(10);
+  accepted.get(waiting.localPort ?? -1)?.resetAndDestroy();
+  assert.ok((await opened) instanceof AppError);
+  assert.ok((await finding) instanceof AppError);
+  assert.deepEqual(uncaught, []);
 });
