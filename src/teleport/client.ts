@@ -39,7 +39,7 @@ import { grpcDefinition } from "./grpc-service.js";
 import { decodePluginDataSeq, encodePluginDataUpdate } from "./plugin-data-wire.js";
 import { TELEPORT_SERVER_NAME } from "./route.js";
 import type { RouteReport } from "./route-detect.js";
-import { PROBE_TIMEOUT_MS, type ProbeResult, StallCheck } from "./stall-check.js";
+import { PROBE_TIMEOUT_MS, type ProbeResult, StallCheck, type StallProbe } from "./stall-check.js";
 
 export { TELEPORT_SERVER_NAME };
 /** Kind of resource watched and of plugin data (TELEPORT-WIRE.md §3, §5). */
@@ -52,8 +52,10 @@ export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
  * Keepalive pings while a call (the watch) is open: they keep the connection through idle NATs and
  * notice a dead peer. Teleport 4.4+ closes a connection whose client pings more often than every
  * 60 s while it sends nothing (GOAWAY "too_many_pings" at the third early ping:
- * standins/teleport/ping-policy.ts); its own clients ping every 60 s. 30 s dropped a quiet watch
- * about two minutes after every start. 90 s keeps a margin for pings delayed unevenly on the way.
+ * standins/teleport/ping-policy.ts); 30 s dropped a quiet watch about two minutes after every
+ * start. grpc-js sends a ping only after the previous one's ACK, so 60 s (what Teleport's own
+ * clients use) would hold; 90 s stays clear of the boundary at the cost of 30 s more to notice a
+ * dead quiet watch (calls waiting on a dead connection are stall-check.ts's).
  */
 export const KEEPALIVE_TIME_MS = 90_000;
 /** How long a keepalive ping may go unanswered before the connection is given up. */
@@ -112,6 +114,8 @@ export class TeleportClient {
   private readonly observer: CallObserver | undefined;
   private readonly explain: (error: AppError) => AppError;
   private readonly stallCheck: StallCheck;
+  private readonly target: string;
+  private readonly channelOptions: grpc.ChannelOptions;
   /** Set once the server answered UNIMPLEMENTED to GetAccessRequests (Teleport 18+). */
   private listViaV2 = false;
 
@@ -130,15 +134,12 @@ export class TeleportClient {
       ...(options.proxyCa ? { proxyCa: options.proxyCa } : {}),
       ...(options.connectionUpgrade === undefined ? {} : { upgrade: options.connectionUpgrade }),
     });
-    const credentials = new OpenerCredentials((socket) => this.connection.open(socket));
     this.stallCheck = new StallCheck({
       probe: () => this.probe(),
-      drop: (waitedMs) => {
-        this.connection.dropOpen();
-        options.onStall?.(waitedMs);
-      },
+      dropped: (waitedMs) => options.onStall?.(waitedMs),
     });
-    this.client = new grpc.Client(this.proxy ? proxyTarget(this.proxy) : options.addr, credentials, {
+    this.target = this.proxy ? proxyTarget(this.proxy) : options.addr;
+    this.channelOptions = {
       ...proxyOptions(options.addr, this.proxy),
       "grpc.default_authority": serverName,
       "grpc.keepalive_time_ms": options.keepalive?.timeMs ?? KEEPALIVE_TIME_MS,
@@ -147,7 +148,8 @@ export class TeleportClient {
       // Listings grow with the cluster (~175 bytes per request, ~160 per plugin record): gRPC's
       // default 4 MB cap made catch-up fail for good beyond ~24,000 requests.
       "grpc.max_receive_message_length": MAX_RECEIVE_BYTES,
-    });
+    };
+    this.client = this.newChannel();
   }
 
   close(): void {
@@ -155,20 +157,29 @@ export class TeleportClient {
     this.client.close();
   }
 
-  /** A Ping on the connection the calls use, outside the calls' accounting (stall-check.ts). */
-  private probe(): Promise<ProbeResult> {
-    const ping = methods.ping as unknown as grpc.MethodDefinition<unknown, unknown>;
-    return new Promise((resolve) => {
-      this.client.makeUnaryRequest(
-        ping.path,
-        ping.requestSerialize,
-        (bytes: Buffer) => bytes,
-        create(PingRequestSchema),
-        new grpc.Metadata(),
-        { deadline: Date.now() + PROBE_TIMEOUT_MS },
-        (error) => resolve(error?.code === grpc.status.DEADLINE_EXCEEDED ? "no answer" : "answered"),
-      );
-    });
+  /** A channel of its own: new credentials are never equal to others, so it gets its own connection. */
+  private newChannel(extra: grpc.ChannelOptions = {}): grpc.Client {
+    const credentials = new OpenerCredentials((socket) => this.connection.open(socket));
+    return new grpc.Client(this.target, credentials, { ...this.channelOptions, ...extra });
+  }
+
+  /**
+   * Pings on the connection the calls wait on and, at the same time, on a new one (stall-check.ts).
+   * Neither Ping is one of the calls StallCheck counts.
+   */
+  private async probe(): Promise<StallProbe> {
+    const suspects = this.connection.openSockets();
+    const fresh = this.newChannel({ "grpc.use_local_subchannel_pool": 1 });
+    try {
+      const [current, freshResult] = await Promise.all([
+        probePing(this.client, (code) => code !== grpc.status.DEADLINE_EXCEEDED),
+        // A new connection that cannot be made proves nothing about the old one.
+        probePing(fresh, (code) => !PROBE_SILENCE.has(code)),
+      ]);
+      return { current, fresh: freshResult, dropSuspects: () => this.connection.drop(suspects) };
+    } finally {
+      fresh.close();
+    }
   }
 
   /** How the client reaches the auth API, once a call got through. */
@@ -219,19 +230,25 @@ export class TeleportClient {
     const operation = method.originalName ?? method.path;
     const report = this.reporter(operation);
     return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest(
-        method.path,
-        serialize,
-        deserialize,
-        request,
-        new grpc.Metadata(),
-        { deadline: Date.now() + timeoutMs },
-        (error, response) => {
-          report(error);
-          if (error) reject(this.failure(operation, error));
-          else resolve(response as Res);
-        },
-      );
+      try {
+        this.client.makeUnaryRequest(
+          method.path,
+          serialize,
+          deserialize,
+          request,
+          new grpc.Metadata(),
+          { deadline: Date.now() + timeoutMs },
+          (error, response) => {
+            report(error);
+            if (error) reject(this.failure(operation, error));
+            else resolve(response as Res);
+          },
+        );
+      } catch (error) {
+        // A closed channel refuses the call at once ("Channel has been shut down").
+        report(error as grpc.ServiceError);
+        reject(this.failure(operation, error));
+      }
     });
   }
 
@@ -351,10 +368,20 @@ export class TeleportClient {
     const report = this.reporter("GetAccessRequestsV2");
     return new Promise((resolve, reject) => {
       const found: AccessRequest[] = [];
-      const call = this.serverStream("getAccessRequestsV2", filter, decodeAccessRequest, {
-        deadline: Date.now() + this.callTimeoutMs * 3,
+      let call: grpc.ClientReadableStream<AccessRequest>;
+      try {
+        call = this.serverStream("getAccessRequestsV2", filter, decodeAccessRequest, {
+          deadline: Date.now() + this.callTimeoutMs * 3,
+        });
+      } catch (error) {
+        report(error as grpc.ServiceError);
+        reject(this.failure("GetAccessRequestsV2", error));
+        return;
+      }
+      call.on("data", (request: AccessRequest) => {
+        found.push(request);
+        this.stallCheck.progress();
       });
-      call.on("data", (request: AccessRequest) => found.push(request));
       call.on("error", (error: grpc.ServiceError) => {
         report(error);
         reject(this.failure("GetAccessRequestsV2", error));
@@ -468,4 +495,27 @@ export class TeleportClient {
   async deleteRequest(id: string): Promise<void> {
     await this.unary("deleteAccessRequest", create(RequestIDSchema, { id }));
   }
+}
+
+/** Statuses of a probe Ping that are not an answer from Teleport. */
+const PROBE_SILENCE = new Set([
+  grpc.status.DEADLINE_EXCEEDED,
+  grpc.status.UNAVAILABLE,
+  grpc.status.CANCELLED,
+]);
+
+/** One Ping on `channel` with PROBE_TIMEOUT_MS; `answered` tells which failure statuses count as an answer. */
+function probePing(channel: grpc.Client, answered: (code: grpc.status) => boolean): Promise<ProbeResult> {
+  const ping = methods.ping as unknown as grpc.MethodDefinition<unknown, unknown>;
+  return new Promise((resolve) => {
+    channel.makeUnaryRequest(
+      ping.path,
+      ping.requestSerialize,
+      (bytes: Buffer) => bytes,
+      create(PingRequestSchema),
+      new grpc.Metadata(),
+      { deadline: Date.now() + PROBE_TIMEOUT_MS },
+      (error) => resolve(!error || answered(error.code) ? "answered" : "no answer"),
+    );
+  });
 }

@@ -62,13 +62,23 @@ export class Connection {
     return this.params.clusterName;
   }
 
+  /** The connections handed to grpc-js that are open now. */
+  openSockets(): TLSSocket[] {
+    return [...this.opened];
+  }
+
   /**
-   * Closes every connection handed to grpc-js: its calls fail and it connects again. For a
-   * connection that stopped answering without closing (stall-check.ts).
+   * Closes those of `sockets` still open: grpc-js fails their calls and connects again. For a
+   * connection that stopped answering without closing (stall-check.ts). Returns how many it closed.
    */
-  dropOpen(): void {
-    for (const socket of this.opened) socket.destroy();
-    this.opened.clear();
+  drop(sockets: TLSSocket[]): number {
+    let closed = 0;
+    for (const socket of sockets) {
+      if (!this.opened.delete(socket)) continue;
+      socket.destroy();
+      closed++;
+    }
+    return closed;
   }
 
   private track(socket: TLSSocket): TLSSocket {

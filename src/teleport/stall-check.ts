@@ -4,28 +4,43 @@
  * keepalive gives up (KEEPALIVE_TIME_MS + KEEPALIVE_TIMEOUT_MS: up to 100 s). Two causes seen:
  * a peer gone without its FIN or RST reaching us (a NAT or firewall forgot the flow), and Node
  * 20's HTTP/2 over TLS missing the peer's reset while a write was in flight (the socket stops
- * reading and the session stays open: nodejs/node#61304; Teleport restarted during a burst of 64
- * calls at once left calls hanging ~50 s in 1 of 5 runs).
+ * reading and the session stays open, as in nodejs/node#61304; Teleport restarted during a burst
+ * of 64 calls at once left calls hanging ~50 s in 3 of 15 runs).
  *
- * When unary calls have waited STALL_MS with nothing answered, a Ping is sent (Teleport answers
- * it from memory, however slow its backend); if it gets no answer within PROBE_TIMEOUT_MS either,
- * the connection is dropped. A long call on a live connection only costs a Ping now and then.
+ * When unary calls have waited STALL_MS with nothing answered, Teleport is pinged twice at once:
+ * on the connection the calls wait on and on a new connection of the probe's own. Only when the
+ * new connection answers and the old one does not is the old one dropped: a Teleport that is
+ * merely slow (both late) or unreachable (neither answers) keeps its connection, as dropping it
+ * would only fail the calls waiting on it and the watch.
  */
 
 /** Calls waiting this long with no answer on the connection make it suspect. */
 export const STALL_MS = 3_000;
-/** A suspect connection whose Ping is not answered within this is dropped. */
+/** Deadline of each probe Ping. */
 export const PROBE_TIMEOUT_MS = 2_000;
 /** How often a suspect connection is looked for while calls wait. */
 const CHECK_INTERVAL_MS = 1_000;
 
+/** How each Ping of a probe ended: an answer of any kind, or none within PROBE_TIMEOUT_MS. */
 export type ProbeResult = "answered" | "no answer";
 
+export interface StallProbe {
+  /** The Ping on the connection the calls wait on. */
+  current: ProbeResult;
+  /** The Ping on a connection opened for it. */
+  fresh: ProbeResult;
+  /**
+   * Drops the connections that were open when the probe started (not one made since), returning
+   * how many were still open.
+   */
+  dropSuspects: () => number;
+}
+
 export interface StallCheckOptions {
-  /** Sends a Ping on the connection the calls wait on, with PROBE_TIMEOUT_MS as its deadline. */
-  probe: () => Promise<ProbeResult>;
-  /** Drops the connection (grpc-js fails its calls and connects again). */
-  drop: (waitedMs: number) => void;
+  /** Pings as StallProbe says, each with PROBE_TIMEOUT_MS as its deadline. */
+  probe: () => Promise<StallProbe>;
+  /** A connection was dropped after calls waited `waitedMs` with no answer. */
+  dropped: (waitedMs: number) => void;
   now?: () => number;
   checkIntervalMs?: number;
 }
@@ -35,6 +50,7 @@ export class StallCheck {
   /** When the connection last answered a call, or calls started waiting, whichever is later. */
   private progressAt = 0;
   private probing = false;
+  private closed = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
 
@@ -42,9 +58,9 @@ export class StallCheck {
     this.now = options.now ?? (() => performance.now());
   }
 
-  /** A unary call was sent. */
+  /** A unary call (or a listing stream) was sent. */
   callStarted(): void {
-    if (this.inFlight++ > 0) return;
+    if (this.closed || this.inFlight++ > 0) return;
     this.progressAt = this.now();
     // One timer for a run of calls, stopped by the first check that finds none waiting: at tens of
     // calls a second, not one timer per call.
@@ -53,32 +69,48 @@ export class StallCheck {
     this.timer.unref();
   }
 
-  /** A unary call ended; `answered` unless it ran out of time waiting for the server. */
-  callEnded(answered: boolean): void {
-    if (answered) this.progressAt = this.now();
-    this.inFlight--;
+  /** The connection answered something (a listing's next message). */
+  progress(): void {
+    this.progressAt = this.now();
   }
 
-  /** Stops checking (the client closed). */
+  /** A call ended; `answered` unless it ran out of time waiting for the server. */
+  callEnded(answered: boolean): void {
+    if (this.closed) return;
+    if (answered) this.progressAt = this.now();
+    this.inFlight = Math.max(0, this.inFlight - 1);
+  }
+
+  /** Stops checking for good (the client closed). */
   close(): void {
+    this.closed = true;
+    this.stopTimer();
+  }
+
+  private stopTimer(): void {
     clearInterval(this.timer);
     this.timer = undefined;
   }
 
   private async check(): Promise<void> {
-    if (this.inFlight === 0) {
-      this.close();
+    if (this.closed || this.inFlight === 0) {
+      this.stopTimer();
       return;
     }
-    if (this.probing) return;
-    const waited = this.now() - this.progressAt;
-    if (waited < STALL_MS) return;
+    if (this.probing || this.now() - this.progressAt < STALL_MS) return;
     this.probing = true;
     try {
-      const result = await this.options.probe();
-      if (result === "no answer" && this.inFlight > 0) this.options.drop(this.now() - this.progressAt);
-      // Either way the connection gets STALL_MS again: it answered, or a new one is on its way.
+      const probe = await this.options.probe();
+      if (this.closed) return;
+      if (probe.current === "no answer" && probe.fresh === "answered" && this.inFlight > 0) {
+        const waited = this.now() - this.progressAt;
+        if (probe.dropSuspects() > 0) this.options.dropped(waited);
+      }
+      // Either way the connection gets STALL_MS again: it answered, a new one is on its way, or
+      // Teleport is slow or away for every connection alike.
       this.progressAt = this.now();
+    } catch {
+      // A probe that cannot be sent (the client is closing) decides nothing.
     } finally {
       this.probing = false;
     }

@@ -5,11 +5,13 @@
  * relay that turns its connections into a black hole; the StallCheck rules with a fake clock.
  */
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { createServer, type Socket } from "node:net";
+import { type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { AppError } from "../../src/errors.js";
 import { TeleportStandin } from "../../src/standins/teleport/index.js";
 import { TeleportClient } from "../../src/teleport/client.js";
-import { type ProbeResult, STALL_MS, StallCheck } from "../../src/teleport/stall-check.js";
+import { PROBE_TIMEOUT_MS, type ProbeResult, STALL_MS, StallCheck } from "../../src/teleport/stall-check.js";
 import { TcpRelay } from "../support/tcp-relay.js";
 
 const TEST_TIMEOUT_MS = 60_000;
@@ -60,12 +62,80 @@ test("calls on a connection gone silent fail over to a new connection long befor
   assert.ok(answered, `no answer within 40 s: ${failures.join("; ")}`);
   assert.equal(stalls.length, 1, "the silent connection was dropped once");
   assert.ok((stalls[0] ?? 0) >= STALL_MS, `dropped after ${stalls[0]} ms of silence`);
-  assert.equal(relay.accepted, 2, "a new connection was opened");
+  assert.equal(relay.accepted, 3, "one connection for the probe's Ping, then the new one for the calls");
   assert.ok(
     failures.every((failure) => !/Deadline exceeded/i.test(failure)),
     failures.join("; "),
   );
   await waitFor(() => watchFailure !== undefined);
+});
+
+/** A client of `addr` recording stall warnings. */
+async function stallClient(t: TestContext, standin: TeleportStandin, addr = standin.addr) {
+  const files = await standin.issueIdentity("access-plugin-mattermost", ["access-plugin"]);
+  const stalls: number[] = [];
+  const client = new TeleportClient({
+    addr,
+    identity: { cert: files.crt, key: files.key, cas: files.cas },
+    onStall: (waitedMs) => stalls.push(waitedMs),
+  });
+  t.after(() => client.close());
+  return { client, stalls };
+}
+
+test("a Teleport slow to answer everything, Ping included, keeps its connection", {
+  timeout: TEST_TIMEOUT_MS,
+}, async (t) => {
+  const standin = await TeleportStandin.start({ version: "6.2.1" });
+  t.after(() => standin.stop());
+  const { client, stalls } = await stallClient(t, standin);
+  await client.ping();
+  // Longer than a stall and its probe, shorter than the calls' 10 s deadline.
+  standin.delayMs = STALL_MS + PROBE_TIMEOUT_MS + 2_000;
+  const answers = await Promise.all([client.listRequests(), client.ping(), client.listRequests()]);
+  assert.equal(answers.length, 3);
+  assert.deepEqual(stalls, [], "a slow connection is not a dead one");
+});
+
+test("a server that never completes a handshake is not reported as a stalled connection", {
+  timeout: TEST_TIMEOUT_MS,
+}, async (t) => {
+  const standin = await TeleportStandin.start({ version: "6.2.1" });
+  t.after(() => standin.stop());
+  const silent = createServer((socket) => socket.on("error", () => {}));
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  t.after(() => silent.close());
+  const sockets: Socket[] = [];
+  silent.on("connection", (socket) => sockets.push(socket));
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+  });
+  const { client, stalls } = await stallClient(
+    t,
+    standin,
+    `127.0.0.1:${(silent.address() as { port: number }).port}`,
+  );
+  await assert.rejects(client.ping(STALL_MS + 4_000));
+  assert.deepEqual(stalls, [], "nothing was open to drop");
+});
+
+test("a call after the client closed fails at once, and nothing fires later", {
+  timeout: TEST_TIMEOUT_MS,
+}, async (t) => {
+  const standin = await TeleportStandin.start({ version: "6.2.1" });
+  t.after(() => standin.stop());
+  const { client, stalls } = await stallClient(t, standin);
+  await client.ping();
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on("unhandledRejection", onUnhandled);
+  t.after(() => process.off("unhandledRejection", onUnhandled));
+  client.close();
+  await assert.rejects(client.ping(), AppError);
+  await assert.rejects(client.listRequests(), AppError);
+  await sleep(STALL_MS + 2_000);
+  assert.deepEqual(unhandled, []);
+  assert.deepEqual(stalls, []);
 });
 
 async function waitFor(condition: () => boolean): Promise<void> {
@@ -76,17 +146,17 @@ async function waitFor(condition: () => boolean): Promise<void> {
   }
 }
 
-/** A StallCheck on a fake clock, its checks run by hand (`tick`). */
-function fakeStallCheck(probe: () => ProbeResult) {
+/** A StallCheck on a fake clock whose probes end as `current` and `fresh` say. */
+function fakeStallCheck(current: ProbeResult, fresh: ProbeResult = "answered") {
   let now = 0;
   const drops: number[] = [];
   let probes = 0;
   const check = new StallCheck({
     probe: async () => {
       probes++;
-      return probe();
+      return { current, fresh, dropSuspects: () => 1 };
     },
-    drop: (waitedMs) => drops.push(waitedMs),
+    dropped: (waitedMs) => drops.push(waitedMs),
     now: () => now,
     checkIntervalMs: 5,
   });
@@ -103,7 +173,7 @@ function fakeStallCheck(probe: () => ProbeResult) {
 }
 
 test("a long call on a connection that answers its Ping is left alone", async () => {
-  const fake = fakeStallCheck(() => "answered");
+  const fake = fakeStallCheck("answered");
   fake.check.callStarted();
   await fake.advance(STALL_MS - 1);
   assert.equal(fake.probes(), 0, "no Ping before STALL_MS");
@@ -118,20 +188,24 @@ test("a long call on a connection that answers its Ping is left alone", async ()
   fake.check.close();
 });
 
-test("answers to other calls keep a waiting call's connection above suspicion", async () => {
-  const fake = fakeStallCheck(() => "no answer");
+test("answers to other calls and a listing's messages keep a waiting call's connection above suspicion", async () => {
+  const fake = fakeStallCheck("no answer");
   fake.check.callStarted();
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 3; i++) {
     fake.check.callStarted();
     await fake.advance(STALL_MS - 1);
     fake.check.callEnded(true);
+  }
+  for (let i = 0; i < 3; i++) {
+    await fake.advance(STALL_MS - 1);
+    fake.check.progress();
   }
   assert.equal(fake.probes(), 0);
   fake.check.close();
 });
 
-test("a connection whose Ping gets no answer either is dropped once, then given time to reconnect", async () => {
-  const fake = fakeStallCheck(() => "no answer");
+test("a connection silent while a new one answers is dropped once, then given time to reconnect", async () => {
+  const fake = fakeStallCheck("no answer", "answered");
   fake.check.callStarted();
   fake.check.callStarted();
   fake.check.callEnded(false); // one ran out of time: not an answer
@@ -140,4 +214,23 @@ test("a connection whose Ping gets no answer either is dropped once, then given 
   await fake.advance(STALL_MS - 1);
   assert.equal(fake.drops.length, 1, "the new connection gets STALL_MS of its own");
   fake.check.close();
+});
+
+test("when a new connection gets no answer either, Teleport is slow or away: nothing is dropped", async () => {
+  const fake = fakeStallCheck("no answer", "no answer");
+  fake.check.callStarted();
+  await fake.advance(STALL_MS);
+  await fake.advance(STALL_MS);
+  assert.equal(fake.probes(), 2);
+  assert.deepEqual(fake.drops, []);
+  fake.check.close();
+});
+
+test("after close nothing is counted, checked or dropped", async () => {
+  const fake = fakeStallCheck("no answer", "answered");
+  fake.check.close();
+  fake.check.callStarted();
+  await fake.advance(STALL_MS * 2);
+  assert.equal(fake.probes(), 0);
+  assert.deepEqual(fake.drops, []);
 });
