@@ -45,10 +45,12 @@ function watchSession(
   let lastStreamId = 0;
   session.on("ping", () => counters.pings++);
   if (minTimeMs === undefined) return;
-  session.on("stream", (stream: ServerHttp2Stream) => {
+  // Before grpc-js's own listener, which may answer at once (an unknown method, a bad content type).
+  session.prependListener("stream", (stream: ServerHttp2Stream) => {
     lastStreamId = Math.max(lastStreamId, stream.id ?? 0);
     const respond = stream.respond.bind(stream);
     const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+    const sendTrailers = stream.sendTrailers.bind(stream);
     stream.respond = (...args: Parameters<ServerHttp2Stream["respond"]>) => {
       serverSent = true;
       respond(...args);
@@ -57,6 +59,10 @@ function watchSession(
       serverSent = true;
       return write(...args);
     }) as ServerHttp2Stream["write"];
+    stream.sendTrailers = (...args: Parameters<ServerHttp2Stream["sendTrailers"]>) => {
+      serverSent = true;
+      sendTrailers(...args);
+    };
   });
   session.on("ping", () => {
     const now = performance.now();
