@@ -70,25 +70,25 @@ test("calls on a connection gone silent fail over to a new connection long befor
   await waitFor(() => watchFailure !== undefined);
 });
 
-/** A client of `addr` recording stall warnings. */
-async function stallClient(t: TestContext, standin: TeleportStandin, addr = standin.addr) {
+/** A 6.2 stand-in and a client recording stall warnings, of the stand-in or of `addr`. */
+async function stallClient(t: TestContext, addr?: string) {
+  const standin = await TeleportStandin.start({ version: "6.2.1" });
+  t.after(() => standin.stop());
   const files = await standin.issueIdentity("access-plugin-mattermost", ["access-plugin"]);
   const stalls: number[] = [];
   const client = new TeleportClient({
-    addr,
+    addr: addr ?? standin.addr,
     identity: { cert: files.crt, key: files.key, cas: files.cas },
     onStall: (waitedMs) => stalls.push(waitedMs),
   });
   t.after(() => client.close());
-  return { client, stalls };
+  return { standin, client, stalls };
 }
 
 test("a Teleport slow to answer everything, Ping included, keeps its connection", {
   timeout: TEST_TIMEOUT_MS,
 }, async (t) => {
-  const standin = await TeleportStandin.start({ version: "6.2.1" });
-  t.after(() => standin.stop());
-  const { client, stalls } = await stallClient(t, standin);
+  const { standin, client, stalls } = await stallClient(t);
   await client.ping();
   // Longer than a stall and its probe, shorter than the calls' 10 s deadline.
   standin.delayMs = STALL_MS + PROBE_TIMEOUT_MS + 2_000;
@@ -100,8 +100,6 @@ test("a Teleport slow to answer everything, Ping included, keeps its connection"
 test("a server that never completes a handshake is not reported as a stalled connection", {
   timeout: TEST_TIMEOUT_MS,
 }, async (t) => {
-  const standin = await TeleportStandin.start({ version: "6.2.1" });
-  t.after(() => standin.stop());
   const silent = createServer((socket) => socket.on("error", () => {}));
   await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
   t.after(() => silent.close());
@@ -110,11 +108,7 @@ test("a server that never completes a handshake is not reported as a stalled con
   t.after(() => {
     for (const socket of sockets) socket.destroy();
   });
-  const { client, stalls } = await stallClient(
-    t,
-    standin,
-    `127.0.0.1:${(silent.address() as { port: number }).port}`,
-  );
+  const { client, stalls } = await stallClient(t, `127.0.0.1:${(silent.address() as { port: number }).port}`);
   await assert.rejects(client.ping(STALL_MS + 4_000));
   assert.deepEqual(stalls, [], "nothing was open to drop");
 });
@@ -122,9 +116,7 @@ test("a server that never completes a handshake is not reported as a stalled con
 test("a call after the client closed fails at once, and nothing fires later", {
   timeout: TEST_TIMEOUT_MS,
 }, async (t) => {
-  const standin = await TeleportStandin.start({ version: "6.2.1" });
-  t.after(() => standin.stop());
-  const { client, stalls } = await stallClient(t, standin);
+  const { client, stalls } = await stallClient(t);
   await client.ping();
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
