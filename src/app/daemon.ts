@@ -167,11 +167,7 @@ export class Daemon {
       ...options.teleport,
       observer: observers.teleportCalls,
       explain: (error) => validity.explain(error),
-      onStall: (waitedMs) =>
-        logger.warn(
-          { addr: options.teleport.addr, waited_ms: Math.round(waitedMs) },
-          "Teleport stopped answering on its connection; connecting again",
-        ),
+      onStall: (waitedMs) => observers.teleportStalled(options.teleport.addr, waitedMs),
     });
     const mattermost = new MattermostClient({
       url: options.mattermost.url,

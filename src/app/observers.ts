@@ -78,6 +78,15 @@ export class Observers {
     this.readiness.watchDisconnected(`auth server not reachable: ${failure.describe()}`);
   }
 
+  /** A connection to Teleport stopped answering and was replaced (teleport/stall-check.ts). */
+  teleportStalled(addr: string, waitedMs: number): void {
+    this.metrics.teleportConnectionDropped();
+    this.logger.warn(
+      { addr, waited_ms: Math.round(waitedMs) },
+      "Teleport stopped answering on its connection; connecting again",
+    );
+  }
+
   watchConnected(): void {
     this.readiness.watchConnected();
   }

@@ -44,6 +44,7 @@ export class Metrics {
   private readonly refusedClicks: Counter<"reason">;
   private readonly retries: Counter<"target" | "reason">;
   private readonly watchReconnects: Counter;
+  private readonly teleportDrops: Counter;
   private readonly identityExpiry: Gauge;
 
   constructor(version: string) {
@@ -102,6 +103,11 @@ export class Metrics {
       help: "Times the Teleport watch stream ended or failed and was opened again",
       registers,
     });
+    this.teleportDrops = new Counter({
+      name: `${PREFIX}teleport_connection_drops_total`,
+      help: "Connections to Teleport closed because they stopped answering while a new one answered",
+      registers,
+    });
     this.identityExpiry = new Gauge({
       name: `${PREFIX}identity_expiry_timestamp_seconds`,
       help: "When the Teleport client certificate expires, in seconds since the epoch",
@@ -137,6 +143,10 @@ export class Metrics {
 
   watchReconnect(): void {
     this.watchReconnects.inc();
+  }
+
+  teleportConnectionDropped(): void {
+    this.teleportDrops.inc();
   }
 
   setIdentityExpiry(notAfter: Date): void {
