@@ -10,6 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { TeleportStandin, type TeleportVersion } from "../../src/standins/teleport/index.js";
 import { TELEPORT_PING_MIN_TIME_MS } from "../../src/standins/teleport/ping-policy.js";
 import { KEEPALIVE_TIME_MS, TeleportClient } from "../../src/teleport/client.js";
+import { watchInBackground } from "../support/background-watch.js";
 
 /** Real intervals divided by this: Teleport's 60 s minimum becomes 60 ms. */
 const SCALE = 1000;
@@ -39,22 +40,9 @@ async function quietWatch(
     // The answer timeout is not part of the policy: unscaled, so a busy machine cannot fail a ping.
     keepalive: { timeMs: keepaliveMs, timeoutMs: 10_000 },
   });
-  const stop = new AbortController();
-  t.after(() => {
-    stop.abort();
-    client.close();
-  });
-  let failure: unknown;
-  const watching = (async () => {
-    for await (const _event of client.watchRequests(stop.signal)) {
-      // INIT, then nothing: the cluster is quiet.
-    }
-    failure ??= new Error("the watch ended");
-  })().catch((error: unknown) => {
-    failure = error;
-  });
-  t.after(() => watching);
-  return { standin, failure: () => failure };
+  t.after(() => client.close());
+  const failure = watchInBackground(t, client);
+  return { standin, failure };
 }
 
 /** Waits until `count` pings reached the stand-in or the watch failed. */

@@ -12,36 +12,42 @@ import { AppError } from "../../src/errors.js";
 import { TeleportStandin } from "../../src/standins/teleport/index.js";
 import { TeleportClient } from "../../src/teleport/client.js";
 import { PROBE_TIMEOUT_MS, type ProbeResult, STALL_MS, StallCheck } from "../../src/teleport/stall-check.js";
+import { watchInBackground } from "../support/background-watch.js";
 import { TcpRelay } from "../support/tcp-relay.js";
 
 const TEST_TIMEOUT_MS = 60_000;
 
-test("calls on a connection gone silent fail over to a new connection long before keepalive would", {
-  timeout: TEST_TIMEOUT_MS,
-}, async (t) => {
+/**
+ * A 6.2 stand-in and a client recording stall warnings; the client reaches the address `addrOf`
+ * gives for the stand-in (default the stand-in itself).
+ */
+async function stallClient(
+  t: TestContext,
+  addrOf: (standin: TeleportStandin) => string | Promise<string> = (standin) => standin.addr,
+) {
   const standin = await TeleportStandin.start({ version: "6.2.1" });
   t.after(() => standin.stop());
-  const relay = await TcpRelay.start(standin.port);
-  t.after(() => relay.stop());
   const files = await standin.issueIdentity("access-plugin-mattermost", ["access-plugin"]);
   const stalls: number[] = [];
   const client = new TeleportClient({
-    addr: relay.addr,
+    addr: await addrOf(standin),
     identity: { cert: files.crt, key: files.key, cas: files.cas },
     onStall: (waitedMs) => stalls.push(waitedMs),
   });
   t.after(() => client.close());
-  const stop = new AbortController();
-  t.after(() => stop.abort());
-  let watchFailure: unknown;
-  const watching = (async () => {
-    for await (const _event of client.watchRequests(stop.signal)) {
-      // a quiet cluster
-    }
-  })().catch((error: unknown) => {
-    watchFailure = error;
+  return { standin, client, stalls };
+}
+
+test("calls on a connection gone silent fail over to a new connection long before keepalive would", {
+  timeout: TEST_TIMEOUT_MS,
+}, async (t) => {
+  let relay!: TcpRelay;
+  const { client, stalls } = await stallClient(t, async (standin) => {
+    relay = await TcpRelay.start(standin.port);
+    t.after(() => relay.stop());
+    return relay.addr;
   });
-  t.after(() => watching);
+  const watchFailure = watchInBackground(t, client);
   await client.ping();
   assert.equal(relay.accepted, 1);
 
@@ -67,23 +73,8 @@ test("calls on a connection gone silent fail over to a new connection long befor
     failures.every((failure) => !/Deadline exceeded/i.test(failure)),
     failures.join("; "),
   );
-  await waitFor(() => watchFailure !== undefined);
+  await waitFor(() => watchFailure() !== undefined);
 });
-
-/** A 6.2 stand-in and a client recording stall warnings, of the stand-in or of `addr`. */
-async function stallClient(t: TestContext, addr?: string) {
-  const standin = await TeleportStandin.start({ version: "6.2.1" });
-  t.after(() => standin.stop());
-  const files = await standin.issueIdentity("access-plugin-mattermost", ["access-plugin"]);
-  const stalls: number[] = [];
-  const client = new TeleportClient({
-    addr: addr ?? standin.addr,
-    identity: { cert: files.crt, key: files.key, cas: files.cas },
-    onStall: (waitedMs) => stalls.push(waitedMs),
-  });
-  t.after(() => client.close());
-  return { standin, client, stalls };
-}
 
 test("a Teleport slow to answer everything, Ping included, keeps its connection", {
   timeout: TEST_TIMEOUT_MS,
@@ -108,7 +99,10 @@ test("a server that never completes a handshake is not reported as a stalled con
   t.after(() => {
     for (const socket of sockets) socket.destroy();
   });
-  const { client, stalls } = await stallClient(t, `127.0.0.1:${(silent.address() as { port: number }).port}`);
+  const { client, stalls } = await stallClient(
+    t,
+    () => `127.0.0.1:${(silent.address() as { port: number }).port}`,
+  );
   await assert.rejects(client.ping(STALL_MS + 4_000));
   assert.deepEqual(stalls, [], "nothing was open to drop");
 });

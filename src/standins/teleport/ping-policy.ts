@@ -16,6 +16,8 @@ export const TELEPORT_PING_MIN_TIME_MS = 60_000;
 /** grpc-go's maxPingStrikes: the strike after this many closes the connection. */
 const MAX_PING_STRIKES = 2;
 const TOO_MANY_PINGS = Buffer.from("too_many_pings");
+/** The server stream's methods that send a frame. */
+const SENDING_METHODS = ["respond", "write", "sendTrailers"] as const;
 
 export interface PingPolicyCounters {
   /** Client PING frames received (ACKs excluded). */
@@ -48,21 +50,16 @@ function watchSession(
   // Before grpc-js's own listener, which may answer at once (an unknown method, a bad content type).
   session.prependListener("stream", (stream: ServerHttp2Stream) => {
     lastStreamId = Math.max(lastStreamId, stream.id ?? 0);
-    const respond = stream.respond.bind(stream);
-    const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
-    const sendTrailers = stream.sendTrailers.bind(stream);
-    stream.respond = (...args: Parameters<ServerHttp2Stream["respond"]>) => {
-      serverSent = true;
-      respond(...args);
-    };
-    stream.write = ((...args: unknown[]) => {
-      serverSent = true;
-      return write(...args);
-    }) as ServerHttp2Stream["write"];
-    stream.sendTrailers = (...args: Parameters<ServerHttp2Stream["sendTrailers"]>) => {
-      serverSent = true;
-      sendTrailers(...args);
-    };
+    // HEADERS (respond, trailers) and DATA (write) are what grpc-go resets its strikes on.
+    for (const name of SENDING_METHODS) {
+      const send = (stream[name] as (...args: unknown[]) => unknown).bind(stream);
+      Object.assign(stream, {
+        [name]: (...args: unknown[]) => {
+          serverSent = true;
+          return send(...args);
+        },
+      });
+    }
   });
   session.on("ping", () => {
     const now = performance.now();
