@@ -2,7 +2,6 @@
  * The bundle's entry (teleport-mattermost-main.cjs): cli/loader.ts compiles it and calls `run`,
  * which runs the CLI and exits with its code.
  */
-import "./heap.js"; // first: it sets how the garbage collector sizes the heap
 import { main } from "./main.js";
 
 export function run(argv: string[], codeCache: string): void {

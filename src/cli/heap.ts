@@ -1,6 +1,7 @@
 /**
- * Garbage collector and WebAssembly settings for a small long-running daemon, applied before
- * anything else is loaded (loader.ts and bin.ts import this first). V8's defaults favour
+ * Garbage collector and WebAssembly settings for a small long-running daemon, applied by the
+ * entry point (loader.ts) before it compiles the bundle and after it loaded Node's own modules
+ * (it says why). V8's defaults favour
  * throughput: the young generation grows to 32 MB under load, and the old generation may grow
  * to four times what is live before a full collection. Each call's HTTP/2 stream and its call
  * objects outlive a scavenge (native handles hold them), so under load the old generation fills
@@ -21,6 +22,8 @@
  */
 import { setFlagsFromString } from "node:v8";
 
-setFlagsFromString("--semi-space-growth-factor=1");
-setFlagsFromString("--heap-growing-percent=50");
-setFlagsFromString("--liftoff-only");
+export function applyHeapFlags(): void {
+  setFlagsFromString("--semi-space-growth-factor=1");
+  setFlagsFromString("--heap-growing-percent=50");
+  setFlagsFromString("--liftoff-only");
+}

@@ -15,12 +15,20 @@
  * its output dropped: V8 compiles a function only when it first runs, and the cache holds what was
  * compiled when it is made, so a cache made after a start spares each start compiling the
  * functions it runs (config checks, connecting, the first calls, catch-up): a quarter of it.
+ *
+ * Node's own modules (http2, tls, undici's zlib...) come with a code cache too, built into the
+ * binary with V8's default flags, and V8 refuses a cache made with other flags: once heap.ts has
+ * set its flags, every module of Node's loaded afterwards is compiled from source (35–50 ms of a
+ * start here). So the cache file also names the modules of Node's that the bundle required
+ * during the warm-up, in that order, and the loader requires them first, then sets the flags,
+ * then compiles the bundle (whose cache was made with those flags). Layout: the bundle's SHA-256, the length of the module list (2 bytes, big-endian),
+ * the list (ASCII, comma-separated), V8's cache.
  */
-import "./heap.js"; // first: V8 checks the flags a code cache was made with, and these are part of them
 import { readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { createRequire, isBuiltin } from "node:module";
 import { dirname, join } from "node:path";
 import { Script } from "node:vm";
+import { applyHeapFlags } from "./heap.js";
 
 /** SHA-256 (hex) of the bundle this loader was built with; set by scripts/build.mjs. */
 declare const BUNDLE_SHA256: string;
@@ -32,6 +40,33 @@ const CODE_CACHE_FILE = "teleport-mattermost-main.cache";
 type CodeCacheUse = "used" | "rejected" | "absent";
 
 const HASH_BYTES = 32;
+const LIST_LENGTH_BYTES = 2;
+
+/** What a cache file made from this very bundle holds. */
+interface CacheContents {
+  /** Node's modules loaded when the cache was made. */
+  builtins: string[];
+  /** V8's code cache. */
+  data: Buffer;
+}
+
+/** The cache file's parts, if it was made from the bundle with SHA-256 `bundleHash`. */
+function cacheContents(file: Buffer | undefined, bundleHash: Buffer): CacheContents | undefined {
+  if (!file?.subarray(0, HASH_BYTES).equals(bundleHash)) return undefined;
+  const listStart = HASH_BYTES + LIST_LENGTH_BYTES;
+  if (file.length < listStart) return undefined;
+  const listEnd = listStart + file.readUInt16BE(HASH_BYTES);
+  if (file.length < listEnd) return undefined;
+  const list = file.toString("latin1", listStart, listEnd);
+  return { builtins: list ? list.split(",") : [], data: file.subarray(listEnd) };
+}
+
+function cacheFile(bundleHash: Buffer, builtins: string[], data: Buffer): Buffer {
+  const list = Buffer.from(builtins.join(","), "latin1");
+  const length = Buffer.alloc(LIST_LENGTH_BYTES);
+  length.writeUInt16BE(list.length);
+  return Buffer.concat([bundleHash, length, list, data]);
+}
 
 interface BundleFiles {
   path: string;
@@ -62,6 +97,22 @@ function bundleFiles(): BundleFiles {
   return { path, source: readFileSync(path, "latin1"), cache };
 }
 
+/**
+ * Node's public modules that Node itself loaded, not the bundle (`net` loads `cluster` on the first
+ * listen, for one), from `process.moduleLoadList` (undocumented, in every Node since 0.x; without
+ * it they are compiled from source as before). Modules named `_…` are parts of others (`_tls_wrap`
+ * of `tls`): loaded before them, they could see half of them, so they are left to their owners.
+ */
+function loadedByNode(required: Set<string>): string[] {
+  const prefix = "NativeModule ";
+  const loaded = (process as { moduleLoadList?: readonly string[] }).moduleLoadList ?? [];
+  return loaded
+    .filter((entry) => entry.startsWith(prefix))
+    .map((entry) => `node:${entry.slice(prefix.length)}`)
+    .filter((id) => !id.startsWith("node:_") && !id.startsWith("node:internal/") && isBuiltin(id))
+    .filter((id) => !required.has(id));
+}
+
 type SeaModule = { isSea(): boolean; getAsset(key: string, encoding?: string): ArrayBuffer & string };
 
 function seaModule(): SeaModule | undefined {
@@ -75,26 +126,42 @@ function seaModule(): SeaModule | undefined {
 
 function load(): void {
   const files = bundleFiles();
-  const expected = Buffer.from(BUNDLE_SHA256, "hex");
-  const matching = files.cache?.subarray(0, HASH_BYTES).equals(expected) === true;
+  const bundleHash = Buffer.from(BUNDLE_SHA256, "hex");
+  const cache = cacheContents(files.cache, bundleHash);
+  // Before the flags: compiled with Node's own code cache (see the top of this file). A module
+  // this Node lacks is skipped; the bundle only loads such a module where it may be missing.
+  for (const name of cache?.builtins ?? []) if (isBuiltin(name)) require(name);
+  applyHeapFlags(); // before compiling: V8 checks the flags a code cache was made with
   const script = new Script(files.source, {
     filename: files.path,
-    ...(matching ? { cachedData: files.cache!.subarray(HASH_BYTES) } : {}),
+    ...(cache ? { cachedData: cache.data } : {}),
   });
-  const use: CodeCacheUse = !matching ? "absent" : script.cachedDataRejected ? "rejected" : "used";
+  const use: CodeCacheUse = !cache ? "absent" : script.cachedDataRejected ? "rejected" : "used";
   const module = { exports: {} as { run?: (argv: string[], codeCache: CodeCacheUse) => void } };
+  const out = process.env["TELEPORT_MATTERMOST_WRITE_CODE_CACHE"];
+  const requireInBundle = createRequire(files.path);
+  // Writing the cache: which of Node's modules the bundle requires, in the order it does (a
+  // module of Node's required before the one that normally requires it may see half of it).
+  const required = new Set<string>();
+  const recordingRequire = Object.assign((id: string): unknown => {
+    if (isBuiltin(id)) required.add(id.startsWith("node:") ? id : `node:${id}`);
+    return requireInBundle(id);
+  }, requireInBundle);
   const wrapped = script.runInThisContext() as (...args: unknown[]) => void;
   wrapped.call(
     module.exports,
     module.exports,
-    createRequire(files.path),
+    out ? recordingRequire : requireInBundle,
     module,
     files.path,
     dirname(files.path),
   );
-  const out = process.env["TELEPORT_MATTERMOST_WRITE_CODE_CACHE"];
   if (out) {
-    const writeCache = () => writeFileSync(out, Buffer.concat([expected, script.createCachedData()]));
+    const writeCache = () =>
+      writeFileSync(
+        out,
+        cacheFile(bundleHash, [...required, ...loadedByNode(required)], script.createCachedData()),
+      );
     const warmConfig = process.env["TELEPORT_MATTERMOST_CODE_CACHE_WARM_CONFIG"];
     // Without a warm-up every module has run its top level: the cache holds all of that compiled.
     if (warmConfig) warmUp(module.exports.run!, warmConfig, writeCache);

@@ -153,11 +153,12 @@ describe("the entry point compiles the bundle with the code cache the build made
     ({ configPath } = await stage.writeConfig());
   });
 
-  /** Starts the entry point at `cli` with debug logs; resolves with its "Code loaded" line once it watches. */
-  async function codeCacheOf(cli: string): Promise<unknown> {
-    const child = spawn(process.execPath, [cli, "start", "-d", "-c", configPath], {
+  /** Starts the entry point at `cli` with debug logs; resolves with its output once it watches. */
+  async function startUntilWatching(cli: string, nodeArgs: string[] = []): Promise<string> {
+    const child = spawn(process.execPath, [...nodeArgs, cli, "start", "-d", "-c", configPath], {
       stdio: ["ignore", "ignore", "pipe"],
     });
+    const exited = new Promise((resolve) => child.once("exit", resolve));
     try {
       let text = "";
       await new Promise<void>((resolve, reject) => {
@@ -167,12 +168,19 @@ describe("the entry point compiles the bundle with the code cache the build made
         });
         child.once("exit", () => reject(new Error(`exited before watching:\n${text}`)));
       });
-      const line = text.split("\n").find((candidate) => candidate.includes('"msg":"Code loaded"'));
-      assert.ok(line, text);
-      return (JSON.parse(line) as { code_cache?: unknown }).code_cache;
+      return text;
     } finally {
       child.kill("SIGTERM");
+      await exited;
     }
+  }
+
+  /** How the entry point at `cli` compiled the bundle, from its "Code loaded" line. */
+  async function codeCacheOf(cli: string): Promise<unknown> {
+    const text = await startUntilWatching(cli);
+    const line = text.split("\n").find((candidate) => candidate.includes('"msg":"Code loaded"'));
+    assert.ok(line, text);
+    return (JSON.parse(line) as { code_cache?: unknown }).code_cache;
   }
 
   /** A copy of the built entry point, bundle and cache, the cache changed by `edit`. */
@@ -189,6 +197,44 @@ describe("the entry point compiles the bundle with the code cache the build made
 
   test("as built: the cache is used", async () => {
     assert.equal(await codeCacheOf(CLI_PATH), "used");
+  });
+
+  test("Node's own modules a start loads are compiled with Node's code cache, not from source", async () => {
+    // Node's internal count of its modules compiled with and without its built-in code cache,
+    // written when the daemon exits. V8 refuses that cache once the daemon's heap flags are set, so
+    // the modules must be loaded before.
+    const usageFile = join(stage.dir.path, "builtin-cache-usage.json");
+    const hook = await stage.dir.write(
+      "builtin-cache-usage.cjs",
+      `const { internalBinding } = require("internal/test/binding");
+process.on("exit", () => {
+  const usage = internalBinding("builtins").getCacheUsage();
+  require("node:fs").writeFileSync(${JSON.stringify(usageFile)}, JSON.stringify({
+    withCache: [...usage.compiledWithCache], withoutCache: [...usage.compiledWithoutCache] }));
+});`,
+    );
+    await startUntilWatching(CLI_PATH, ["--expose-internals", "--no-warnings", "--require", hook]);
+    const usage = JSON.parse(await readFile(usageFile, "utf8")) as {
+      withCache: string[];
+      withoutCache: string[];
+    };
+    for (const module of [
+      "http2",
+      "internal/http2/core",
+      "tls",
+      "_tls_wrap",
+      "net",
+      "https",
+      "zlib",
+      "cluster",
+    ]) {
+      assert.ok(
+        usage.withCache.includes(module),
+        `${module} compiled without Node's cache: ${usage.withoutCache}`,
+      );
+    }
+    // A start loads ~120 of Node's modules; one or two loaded deep inside Node may remain.
+    assert.ok(usage.withoutCache.length <= 3, `compiled from source: ${usage.withoutCache.join(", ")}`);
   });
 
   test("the build made the cache after a warm-up start: it holds more than loading the bundle compiles", async () => {
@@ -229,7 +275,9 @@ describe("the entry point compiles the bundle with the code cache the build made
   test("a damaged cache is refused by V8 and the bundle compiled as usual", async () => {
     const damaged = await copyOfDist("damaged", (cache) => {
       const copy = Buffer.from(cache);
-      for (let i = 40; i < 200; i++) copy[i] = 0xff - copy[i]!;
+      // V8's part starts after the bundle's hash and the list of Node's modules (src/cli/loader.ts).
+      const v8Start = 32 + 2 + copy.readUInt16BE(32);
+      for (let i = v8Start; i < v8Start + 160; i++) copy[i] = 0xff - copy[i]!;
       return copy;
     });
     assert.equal(await codeCacheOf(damaged), "rejected");
