@@ -28,6 +28,8 @@ export interface CatchUpDeps {
   /** Counts the requests a listing found (pending gauge). */
   census: RequestCensus;
   logger: Logger;
+  /** Called after each catch-up that finished (not after a failed one). */
+  onFinished?: () => void;
 }
 
 export class CatchUp {
@@ -120,6 +122,7 @@ export class CatchUp {
         { requests: requests.length, records: records.size, queued, duration_ms: Date.now() - started },
         "Catch-up finished",
       );
+      this.deps.onFinished?.();
     } catch (error) {
       logger.warn({ err: AppError.from(error).describe() }, "Catch-up failed; will try again");
       scheduler.later(() => void this.run(), CATCH_UP_RETRY_MS);

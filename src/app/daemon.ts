@@ -102,6 +102,8 @@ export interface DaemonDeps {
   readiness?: Readiness;
   /** Aborts a start still waiting for Teleport or Mattermost (SIGHUP with a new config, SIGTERM). */
   signal?: AbortSignal;
+  /** Called after each catch-up that finished: everything missed while down was handled. */
+  onCaughtUp?: () => void;
 }
 
 export class Daemon {
@@ -321,6 +323,7 @@ export class Daemon {
         scheduler,
         census: metrics.requests,
         logger,
+        ...(deps.onCaughtUp ? { onFinished: deps.onCaughtUp } : {}),
       });
       const daemon = new Daemon(
         logger,

@@ -17,7 +17,7 @@
  * functions it runs (config checks, connecting, the first calls, catch-up): a quarter of it.
  *
  * Node's own modules (http2, tls, undici's zlib...) come with a code cache too, built into the
- * binary with V8's default flags, and V8 refuses a cache made with other flags: once heap.ts has
+ * binary with V8's default flags, and V8 refuses a cache made with other flags: once v8-flags.ts has
  * set its flags, every module of Node's loaded afterwards is compiled from source (35–50 ms of a
  * start here). So the cache file also names the modules of Node's that the bundle required
  * during the warm-up, in that order, and the loader requires them first, then sets the flags,
@@ -28,7 +28,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire, isBuiltin } from "node:module";
 import { dirname, join } from "node:path";
 import { Script } from "node:vm";
-import { applyHeapFlags } from "./heap.js";
+import { applyHeapFlags } from "./v8-flags.js";
 
 /** SHA-256 (hex) of the bundle this loader was built with; set by scripts/build.mjs. */
 declare const BUNDLE_SHA256: string;

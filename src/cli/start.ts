@@ -14,6 +14,7 @@ import { Metrics } from "../observe/metrics.js";
 import { Readiness } from "../observe/readiness.js";
 import { loadIdentityFile, loadTlsIdentity, type TlsIdentity } from "../teleport/identity.js";
 import { VERSION } from "../version.js";
+import { applyServingFlags } from "./v8-flags.js";
 
 export async function loadIdentity(config: Config): Promise<TlsIdentity> {
   const credentials = config.teleport.credentials;
@@ -171,6 +172,10 @@ export async function runDaemon(
         logger,
         metrics,
         readiness,
+        onCaughtUp: () => {
+          if (applyServingFlags())
+            logger.debug("Started and caught up: V8 optimizes hot code sooner from now on");
+        },
         // Derived from this host and config, so a restart after a crash resumes its own claims.
         instanceId: stableInstanceId({
           hostname: hostname(),

@@ -153,8 +153,12 @@ describe("the entry point compiles the bundle with the code cache the build made
     ({ configPath } = await stage.writeConfig());
   });
 
-  /** Starts the entry point at `cli` with debug logs; resolves with its output once it watches. */
-  async function startUntilWatching(cli: string, nodeArgs: string[] = []): Promise<string> {
+  /** Starts the entry point at `cli` with debug logs; resolves with its output once it logged `until`. */
+  async function startUntilWatching(
+    cli: string,
+    nodeArgs: string[] = [],
+    until = "Watcher connected",
+  ): Promise<string> {
     const child = spawn(process.execPath, [...nodeArgs, cli, "start", "-d", "-c", configPath], {
       stdio: ["ignore", "ignore", "pipe"],
     });
@@ -164,7 +168,7 @@ describe("the entry point compiles the bundle with the code cache the build made
       await new Promise<void>((resolve, reject) => {
         child.stderr.on("data", (chunk: Buffer) => {
           text += chunk.toString();
-          if (text.includes('"msg":"Watcher connected"')) resolve();
+          if (text.includes(`"msg":"${until}`)) resolve();
         });
         child.once("exit", () => reject(new Error(`exited before watching:\n${text}`)));
       });
@@ -235,6 +239,19 @@ process.on("exit", () => {
     }
     // A start loads ~120 of Node's modules; one or two loaded deep inside Node may remain.
     assert.ok(usage.withoutCache.length <= 3, `compiled from source: ${usage.withoutCache.join(", ")}`);
+  });
+
+  test("V8 optimizes hot code sooner once the start caught up, not during the start", async () => {
+    const text = await startUntilWatching(CLI_PATH, [], "Started and caught up");
+    const messages = text
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => (JSON.parse(line) as { msg: string }).msg);
+    const tuned = messages.indexOf("Started and caught up: V8 optimizes hot code sooner from now on");
+    assert.ok(
+      tuned > messages.indexOf("Catch-up finished") && messages.includes("Catch-up finished"),
+      messages.join("\n"),
+    );
   });
 
   test("the build made the cache after a warm-up start: it holds more than loading the bundle compiles", async () => {
