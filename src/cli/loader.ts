@@ -50,13 +50,17 @@ interface CacheContents {
   data: Buffer;
 }
 
-/** The cache file's parts, if it was made from the bundle with SHA-256 `bundleHash`. */
+/**
+ * The cache file's parts, if it was made from the bundle with SHA-256 `bundleHash`. A file cut
+ * short after the hash has no V8 part left: V8 refuses the empty one ("rejected").
+ */
 function cacheContents(file: Buffer | undefined, bundleHash: Buffer): CacheContents | undefined {
   if (!file?.subarray(0, HASH_BYTES).equals(bundleHash)) return undefined;
+  const damaged = { builtins: [], data: Buffer.alloc(0) };
   const listStart = HASH_BYTES + LIST_LENGTH_BYTES;
-  if (file.length < listStart) return undefined;
+  if (file.length < listStart) return damaged;
   const listEnd = listStart + file.readUInt16BE(HASH_BYTES);
-  if (file.length < listEnd) return undefined;
+  if (file.length < listEnd) return damaged;
   const list = file.toString("latin1", listStart, listEnd);
   return { builtins: list ? list.split(",") : [], data: file.subarray(listEnd) };
 }

@@ -153,8 +153,11 @@ describe("the entry point compiles the bundle with the code cache the build made
     ({ configPath } = await stage.writeConfig());
   });
 
-  /** Starts the entry point at `cli` with debug logs; resolves with its output once it logged `until`. */
-  async function startUntilWatching(
+  /**
+   * Starts the entry point at `cli` with debug logs, stops it once it logged `until`; resolves
+   * with all it wrote on stderr (the log, and anything written past the logger).
+   */
+  async function startUntil(
     cli: string,
     nodeArgs: string[] = [],
     until = "Watcher connected",
@@ -162,26 +165,28 @@ describe("the entry point compiles the bundle with the code cache the build made
     const child = spawn(process.execPath, [...nodeArgs, cli, "start", "-d", "-c", configPath], {
       stdio: ["ignore", "ignore", "pipe"],
     });
-    const exited = new Promise((resolve) => child.once("exit", resolve));
+    let text = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    const exited = new Promise((resolve) => child.stderr.once("end", resolve));
     try {
-      let text = "";
       await new Promise<void>((resolve, reject) => {
-        child.stderr.on("data", (chunk: Buffer) => {
-          text += chunk.toString();
+        child.stderr.on("data", () => {
           if (text.includes(`"msg":"${until}`)) resolve();
         });
-        child.once("exit", () => reject(new Error(`exited before watching:\n${text}`)));
+        child.once("exit", () => reject(new Error(`exited before "${until}":\n${text}`)));
       });
-      return text;
     } finally {
       child.kill("SIGTERM");
       await exited;
     }
+    return text;
   }
 
   /** How the entry point at `cli` compiled the bundle, from its "Code loaded" line. */
   async function codeCacheOf(cli: string): Promise<unknown> {
-    const text = await startUntilWatching(cli);
+    const text = await startUntil(cli);
     const line = text.split("\n").find((candidate) => candidate.includes('"msg":"Code loaded"'));
     assert.ok(line, text);
     return (JSON.parse(line) as { code_cache?: unknown }).code_cache;
@@ -217,7 +222,7 @@ process.on("exit", () => {
     withCache: [...usage.compiledWithCache], withoutCache: [...usage.compiledWithoutCache] }));
 });`,
     );
-    await startUntilWatching(CLI_PATH, ["--expose-internals", "--no-warnings", "--require", hook]);
+    await startUntil(CLI_PATH, ["--expose-internals", "--no-warnings", "--require", hook]);
     const usage = JSON.parse(await readFile(usageFile, "utf8")) as {
       withCache: string[];
       withoutCache: string[];
@@ -241,17 +246,21 @@ process.on("exit", () => {
     assert.ok(usage.withoutCache.length <= 3, `compiled from source: ${usage.withoutCache.join(", ")}`);
   });
 
-  test("V8 optimizes hot code sooner once the start caught up, not during the start", async () => {
-    const text = await startUntilWatching(CLI_PATH, [], "Started and caught up");
-    const messages = text
-      .split("\n")
-      .filter((line) => line.startsWith("{"))
-      .map((line) => (JSON.parse(line) as { msg: string }).msg);
-    const tuned = messages.indexOf("Started and caught up: V8 optimizes hot code sooner from now on");
-    assert.ok(
-      tuned > messages.indexOf("Catch-up finished") && messages.includes("Catch-up finished"),
-      messages.join("\n"),
+  test("V8 optimizes hot code sooner once the start caught up (on the V8 measured), and says nothing past the log", async () => {
+    const text = await startUntil(CLI_PATH, [], "Catch-up finished");
+    const lines = text.split("\n").filter((line) => line !== "");
+    // A flag this V8 lacks is complained about on stderr, past the logger.
+    assert.deepEqual(
+      lines.filter((line) => !line.startsWith("{")),
+      [],
+      text,
     );
+    const messages = lines.map((line) => (JSON.parse(line) as { msg: string }).msg);
+    const caughtUp = messages.indexOf("Catch-up finished");
+    const tuned = messages.indexOf("Started and caught up: V8 optimizes hot code sooner from now on");
+    if (process.versions.v8.startsWith("11."))
+      assert.ok(caughtUp >= 0 && tuned > caughtUp, messages.join("\n"));
+    else assert.equal(tuned, -1, messages.join("\n"));
   });
 
   test("the build made the cache after a warm-up start: it holds more than loading the bundle compiles", async () => {
