@@ -46,6 +46,14 @@ export { TELEPORT_SERVER_NAME };
 export const ACCESS_REQUEST_KIND = "access_request";
 /** Largest answer accepted: a listing of ~300,000 requests. */
 export const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
+/**
+ * What Teleport may send before it waits for this client to ask for more (HTTP/2 flow control,
+ * per call and per connection): a listing of ~24,000 requests. grpc-js keeps HTTP/2's 64 KB
+ * unless told (Go's gRPC client, Teleport's and the original plugin's, grows its window up to
+ * 16 MB as it measures the link): a catch-up of 1,000 requests (~170 KB of requests, ~160 KB of
+ * records) then waited for a dozen extra round trips, 581 against 257 ms over a 20 ms link.
+ */
+export const LISTING_WINDOW_BYTES = 4 * 1024 * 1024;
 /** Default deadline of one unary call. */
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 /**
@@ -148,6 +156,7 @@ export class TeleportClient {
       // Listings grow with the cluster (~175 bytes per request, ~160 per plugin record): gRPC's
       // default 4 MB cap made catch-up fail for good beyond ~24,000 requests.
       "grpc.max_receive_message_length": MAX_RECEIVE_BYTES,
+      "grpc-node.flow_control_window": LISTING_WINDOW_BYTES,
     };
     this.client = this.newChannel();
   }

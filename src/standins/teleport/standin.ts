@@ -47,7 +47,7 @@ import type { Thresholds } from "./request-shape.js";
 import type { AuditRecord, ResolveInput } from "./requests.js";
 import { addService, type CallRecord, type RpcHost } from "./rpc.js";
 import { Timers } from "./timers.js";
-import { Transport } from "./transport.js";
+import { type ClientWindows, Transport } from "./transport.js";
 import type { TeleportVersion } from "./versions.js";
 
 export interface TeleportStandinOptions {
@@ -97,6 +97,8 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
   readonly audit: AuditRecord[];
   /** Keepalive pings received and connections closed for pinging too often (ping-policy.ts). */
   readonly pingPolicy: PingPolicyCounters = { pings: 0, goaways: 0 };
+  /** The flow-control windows of each client connection, recorded at its first call. */
+  readonly clientWindows: ClientWindows[] = [];
   /** Unary answer delay, changeable at run time. */
   delayMs: number;
 
@@ -136,6 +138,7 @@ export class TeleportStandin extends EventEmitter<StandinEvents> {
       strictSni: profile.strictSni,
       pingMinTimeMs: (options.pingMinTimeMs ?? profile.pingMinTimeMs) || undefined,
       pingCounters: this.pingPolicy,
+      clientWindows: this.clientWindows,
       register: (server) => {
         addService(server, authService, host);
         addService(server, monitoringRuleBinding(this.context), host);

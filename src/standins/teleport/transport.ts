@@ -21,6 +21,28 @@ import { enforcePingPolicy, type PingPolicyCounters } from "./ping-policy.js";
 
 const TELEPORT_SNI_SUFFIX = `.${TELEPORT_SERVER_NAME}`;
 
+/**
+ * How much a client connection lets the server send before the client asks for more (HTTP/2
+ * flow control), in bytes: per stream (its SETTINGS_INITIAL_WINDOW_SIZE) and in all (the
+ * connection window, which only a WINDOW_UPDATE raises past 64 KB).
+ */
+export interface ClientWindows {
+  stream: number;
+  connection: number;
+}
+
+/** Records the windows of each client connection when its first call arrives. */
+function recordClientWindows(server: Http2Server, into: ClientWindows[]): void {
+  server.on("session", (session) => {
+    session.once("stream", () => {
+      into.push({
+        stream: session.remoteSettings.initialWindowSize ?? 65_535,
+        connection: session.state.remoteWindowSize ?? 65_535,
+      });
+    });
+  });
+}
+
 export interface TransportOptions {
   pki: ClusterPki;
   serverCert: CertAndKey;
@@ -29,6 +51,8 @@ export interface TransportOptions {
   /** Client pings closer together than this end the connection (ping-policy.ts); none if undefined. */
   pingMinTimeMs: number | undefined;
   pingCounters: PingPolicyCounters;
+  /** Where each client connection's flow-control windows are recorded, at its first call. */
+  clientWindows: ClientWindows[];
   /** Adds the gRPC services to each new server. */
   register: (server: Server) => void;
   /** A TLS handshake was refused. */
@@ -55,7 +79,9 @@ export class Transport {
     this.grpcServer = server;
     this.injector = server.createConnectionInjector(ServerCredentials.createInsecure());
     const { pingMinTimeMs, pingCounters } = this.options;
-    enforcePingPolicy(injectorHttp2Server(server), pingMinTimeMs, pingCounters);
+    const http2Server = injectorHttp2Server(server);
+    enforcePingPolicy(http2Server, pingMinTimeMs, pingCounters);
+    recordClientWindows(http2Server, this.options.clientWindows);
     await this.openListener(port);
   }
 
