@@ -17,12 +17,13 @@
  * functions it runs (config checks, connecting, the first calls, catch-up): a quarter of it.
  *
  * Node's own modules (http2, tls, undici's zlib...) come with a code cache too, built into the
- * binary with V8's default flags, and V8 refuses a cache made with other flags: once v8-flags.ts has
- * set its flags, every module of Node's loaded afterwards is compiled from source (35–50 ms of a
- * start here). So the cache file also names the modules of Node's that the bundle required
+ * binary with V8's default flags, and V8 refuses a cache made with other flags: once v8-flags.ts
+ * has set its flags, every module of Node's loaded afterwards is compiled from source (35–50 ms of
+ * a start here). So the cache file also names the modules of Node's that the bundle required
  * during the warm-up, in that order, and the loader requires them first, then sets the flags,
- * then compiles the bundle (whose cache was made with those flags). Layout: the bundle's SHA-256, the length of the module list (2 bytes, big-endian),
- * the list (ASCII, comma-separated), V8's cache.
+ * then compiles the bundle (whose cache was made with those flags). Layout: the bundle's SHA-256,
+ * the length of the module list (2 bytes, big-endian), the list (ASCII, comma-separated), V8's
+ * cache.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire, isBuiltin } from "node:module";
@@ -56,11 +57,9 @@ interface CacheContents {
  */
 function cacheContents(file: Buffer | undefined, bundleHash: Buffer): CacheContents | undefined {
   if (!file?.subarray(0, HASH_BYTES).equals(bundleHash)) return undefined;
-  const damaged = { builtins: [], data: Buffer.alloc(0) };
   const listStart = HASH_BYTES + LIST_LENGTH_BYTES;
-  if (file.length < listStart) return damaged;
-  const listEnd = listStart + file.readUInt16BE(HASH_BYTES);
-  if (file.length < listEnd) return damaged;
+  const listEnd = file.length >= listStart ? listStart + file.readUInt16BE(HASH_BYTES) : undefined;
+  if (listEnd === undefined || file.length < listEnd) return { builtins: [], data: Buffer.alloc(0) };
   const list = file.toString("latin1", listStart, listEnd);
   return { builtins: list ? list.split(",") : [], data: file.subarray(listEnd) };
 }
@@ -99,6 +98,14 @@ function bundleFiles(): BundleFiles {
     cache = readFileSync(join(__dirname, CODE_CACHE_FILE));
   } catch {}
   return { path, source: readFileSync(path, "latin1"), cache };
+}
+
+/** `require` that also adds each of Node's modules it loads to `required`, as `node:<name>`. */
+function recordingRequire(require: NodeJS.Require, required: Set<string>): NodeJS.Require {
+  return Object.assign((id: string): unknown => {
+    if (isBuiltin(id)) required.add(id.startsWith("node:") ? id : `node:${id}`);
+    return require(id);
+  }, require);
 }
 
 /**
@@ -147,15 +154,11 @@ function load(): void {
   // Writing the cache: which of Node's modules the bundle requires, in the order it does (a
   // module of Node's required before the one that normally requires it may see half of it).
   const required = new Set<string>();
-  const recordingRequire = Object.assign((id: string): unknown => {
-    if (isBuiltin(id)) required.add(id.startsWith("node:") ? id : `node:${id}`);
-    return requireInBundle(id);
-  }, requireInBundle);
   const wrapped = script.runInThisContext() as (...args: unknown[]) => void;
   wrapped.call(
     module.exports,
     module.exports,
-    out ? recordingRequire : requireInBundle,
+    out ? recordingRequire(requireInBundle, required) : requireInBundle,
     module,
     files.path,
     dirname(files.path),

@@ -12,7 +12,7 @@ import { describe, test } from "node:test";
 import packageJson from "../../package.json" with { type: "json" };
 import type { World } from "../../src/demo/world.js";
 import { VERSION } from "../../src/version.js";
-import { CLI_PATH, runCli, TEST_SECRET } from "../support/daemon-process.js";
+import { CLI_PATH, DaemonProcess, runCli, TEST_SECRET } from "../support/daemon-process.js";
 import { openStage, type Stage, suiteStage } from "../support/stage.js";
 import type { TempDir } from "../support/temp-dir.js";
 
@@ -153,43 +153,27 @@ describe("the entry point compiles the bundle with the code cache the build made
     ({ configPath } = await stage.writeConfig());
   });
 
-  /**
-   * Starts the entry point at `cli` with debug logs, stops it once it logged `until`; resolves
-   * with all it wrote on stderr (the log, and anything written past the logger).
-   */
+  /** Starts the entry point at `cli` with debug logs and stops it once it logged `until`. */
   async function startUntil(
     cli: string,
     nodeArgs: string[] = [],
     until = "Watcher connected",
-  ): Promise<string> {
-    const child = spawn(process.execPath, [...nodeArgs, cli, "start", "-d", "-c", configPath], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let text = "";
-    child.stderr.on("data", (chunk: Buffer) => {
-      text += chunk.toString();
-    });
-    const exited = new Promise((resolve) => child.stderr.once("end", resolve));
+  ): Promise<DaemonProcess> {
+    const daemon = new DaemonProcess(["start", "-d", "-c", configPath], { cliPath: cli, nodeArgs });
     try {
-      await new Promise<void>((resolve, reject) => {
-        child.stderr.on("data", () => {
-          if (text.includes(`"msg":"${until}`)) resolve();
-        });
-        child.once("exit", () => reject(new Error(`exited before "${until}":\n${text}`)));
-      });
+      await daemon.waitForLog(until);
     } finally {
-      child.kill("SIGTERM");
-      await exited;
+      await daemon.stop();
     }
-    return text;
+    return daemon;
   }
 
   /** How the entry point at `cli` compiled the bundle, from its "Code loaded" line. */
   async function codeCacheOf(cli: string): Promise<unknown> {
-    const text = await startUntil(cli);
-    const line = text.split("\n").find((candidate) => candidate.includes('"msg":"Code loaded"'));
-    assert.ok(line, text);
-    return (JSON.parse(line) as { code_cache?: unknown }).code_cache;
+    const daemon = await startUntil(cli);
+    const line = daemon.lines.find((candidate) => candidate.msg === "Code loaded");
+    assert.ok(line, daemon.stderrText);
+    return line["code_cache"];
   }
 
   /** A copy of the built entry point, bundle and cache, the cache changed by `edit`. */
@@ -247,15 +231,14 @@ process.on("exit", () => {
   });
 
   test("V8 optimizes hot code sooner once the start caught up (on the V8 measured), and says nothing past the log", async () => {
-    const text = await startUntil(CLI_PATH, [], "Catch-up finished");
-    const lines = text.split("\n").filter((line) => line !== "");
+    const daemon = await startUntil(CLI_PATH, [], "Catch-up finished");
     // A flag this V8 lacks is complained about on stderr, past the logger.
     assert.deepEqual(
-      lines.filter((line) => !line.startsWith("{")),
+      daemon.lines.filter((line) => line.level === "raw"),
       [],
-      text,
+      daemon.stderrText,
     );
-    const messages = lines.map((line) => (JSON.parse(line) as { msg: string }).msg);
+    const messages = daemon.messages();
     const caughtUp = messages.indexOf("Catch-up finished");
     const tuned = messages.indexOf("Started and caught up: V8 optimizes hot code sooner from now on");
     if (process.versions.v8.startsWith("11."))

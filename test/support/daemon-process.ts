@@ -75,11 +75,16 @@ export function runCli(
 export class DaemonProcess extends LoggedProcess<LogLine> {
   /**
    * `nodeArgs` go to node before the CLI's path (e.g. `--cpu-prof`, which NODE_OPTIONS refuses);
-   * `env` replaces the inherited environment (e.g. proxy variables).
+   * `env` replaces the inherited environment (e.g. proxy variables); `cliPath` is another copy of
+   * the built entry point (default CLI_PATH).
    */
-  constructor(args: string[], options: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {}) {
-    assertBuilt();
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI_PATH, ...args], {
+  constructor(
+    args: string[],
+    options: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv; cliPath?: string } = {},
+  ) {
+    if (!options.cliPath) assertBuilt();
+    const cli = options.cliPath ?? CLI_PATH;
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), cli, ...args], {
       stdio: ["ignore", "pipe", "pipe"],
       ...(options.env ? { env: options.env } : {}),
     });

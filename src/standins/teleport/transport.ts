@@ -78,10 +78,10 @@ export class Transport {
     this.options.register(server);
     this.grpcServer = server;
     this.injector = server.createConnectionInjector(ServerCredentials.createInsecure());
-    const { pingMinTimeMs, pingCounters } = this.options;
+    const { pingMinTimeMs, pingCounters, clientWindows } = this.options;
     const http2Server = injectorHttp2Server(server);
     enforcePingPolicy(http2Server, pingMinTimeMs, pingCounters);
-    recordClientWindows(http2Server, this.options.clientWindows);
+    recordClientWindows(http2Server, clientWindows);
     await this.openListener(port);
   }
 
