@@ -108,6 +108,10 @@ async function prepare(config: Config, logger: Logger): Promise<DaemonOptions & 
   return { ...(await daemonOptions(config, identity, logger)), fingerprint: identity.fingerprint };
 }
 
+/** Signals the daemon handles: SIGTERM and SIGINT stop it, SIGHUP reloads. */
+const HANDLED_SIGNALS = ["SIGHUP", "SIGTERM", "SIGINT"] as const;
+type HandledSignal = (typeof HANDLED_SIGNALS)[number];
+
 /**
  * Runs the daemon until SIGTERM/SIGINT stops it (a second SIGINT forces the exit) and returns
  * the exit code. SIGHUP re-reads the config file and the identity: when they are valid the
@@ -158,9 +162,16 @@ export async function runDaemon(
         ),
     );
   };
-  process.on("SIGHUP", tooEarly);
-  process.on("SIGTERM", stopEarly);
-  process.on("SIGINT", stopEarly);
+  // One listener per signal for the whole run, pointed at what the signal does now: Node drops
+  // a signal that was caught while its listener was being swapped for another (libuv hands it to
+  // the removed one), and the swap comes right when a start finishes, when a supervisor, a test
+  // or an operator waiting for "Catch-up finished" is likely to send one.
+  const onSignal: Record<HandledSignal, (signal: NodeJS.Signals) => void> = {
+    SIGHUP: tooEarly,
+    SIGTERM: (signal) => stopEarly(signal),
+    SIGINT: (signal) => stopEarly(signal),
+  };
+  for (const name of HANDLED_SIGNALS) process.on(name, (signal) => onSignal[name](signal));
   // One registry and one readiness for the life of the process: a reload restarts the daemon
   // (and its health listener) but does not reset the counters.
   const metrics = new Metrics(VERSION);
@@ -207,10 +218,9 @@ export async function runDaemon(
       first = outcome;
     }
   }
-  process.off("SIGTERM", stopEarly);
-  process.off("SIGINT", stopEarly);
   if (typeof first === "string") {
-    process.off("SIGHUP", tooEarly);
+    // The exit is under way: a further signal changes nothing.
+    for (const name of HANDLED_SIGNALS) onSignal[name] = () => {};
     logger.info({ signal: first }, "Shutting down");
     logger.info("Stopped before the daemon was up");
     return 0;
@@ -276,10 +286,9 @@ export async function runDaemon(
       reopen();
       restart("SIGHUP: reloading the configuration and the Teleport identity", reload);
     };
-    process.on("SIGTERM", stop);
-    process.on("SIGINT", stop);
-    process.off("SIGHUP", tooEarly);
-    process.on("SIGHUP", hangup);
+    onSignal.SIGTERM = stop;
+    onSignal.SIGINT = stop;
+    onSignal.SIGHUP = hangup;
     // tbot renews identity files in place: re-read it and restart on the new one when it changed.
     const refresh = config.teleport.refreshIdentity ? config.teleport.refreshIdentityIntervalMs : 0;
     if (refresh > 0) {
