@@ -3,7 +3,7 @@
  * bad configs), SIGTERM draining, a SIGTERM as the start ends, and a second SIGINT forcing the exit.
  */
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import { DaemonProcess } from "../support/daemon-process.js";
 import { openStage } from "../support/stage.js";
 
@@ -48,31 +48,48 @@ test("SIGHUP applies a valid new config and keeps running on an invalid one", as
   assert.equal(await daemon.stop(), 0);
 });
 
-test("a SIGTERM that comes as the start ends stops the daemon", async (t) => {
+/**
+ * Starts the daemon with a hook that raises `signal` when the callback server listens, the
+ * start's last wait: the rest of the start and the switch to the running daemon's handling
+ * follow before Node delivers it. (Node drops a signal caught while its listener is being
+ * swapped for another: both cases below failed so before.)
+ */
+async function raiseAsStartEnds(t: TestContext, signal: "SIGTERM" | "SIGHUP"): Promise<DaemonProcess> {
   const stage = await openStage(t);
   const { configPath, port } = await stage.writeConfig();
-  // The signal is raised when the callback server listens, the start's last wait: the rest of
-  // the start and the switch to the running daemon's handling follow before Node delivers it.
-  // (Node drops a signal caught while its listener is swapped for another: this hung before.)
   const hook = await stage.dir.write(
-    "sigterm-on-listen.cjs",
+    "signal-on-listen.cjs",
     `const net = require("node:net");
 const listen = net.Server.prototype.listen;
 net.Server.prototype.listen = function (...args) {
   this.once("listening", () => {
-    if (this.address().port === ${port}) process.kill(process.pid, "SIGTERM");
+    if (this.address().port === ${port}) process.kill(process.pid, "${signal}");
   });
   return listen.apply(this, args);
 };`,
   );
   const daemon = new DaemonProcess(["start", "-c", configPath], { nodeArgs: ["--require", hook] });
   t.after(() => daemon.stop());
+  return daemon;
+}
+
+test("a SIGTERM that comes as the start ends stops the daemon", async (t) => {
+  const daemon = await raiseAsStartEnds(t, "SIGTERM");
   const exited = await Promise.race([
     daemon.exited,
     new Promise((resolve) => setTimeout(resolve, 15_000, "still running")),
   ]);
   assert.equal(exited, 0, daemon.stderrText);
   assert.ok(daemon.messages().includes("Shutting down"), daemon.stderrText);
+});
+
+test("a SIGHUP that comes as the start ends reloads the configuration", async (t) => {
+  const daemon = await raiseAsStartEnds(t, "SIGHUP");
+  // Caught before the start finished, it starts again on the file; after, it restarts on it.
+  await daemon.waitForLog(/^SIGHUP/);
+  const starts = () => daemon.messages().filter((msg) => msg.startsWith("Starting Teleport Access")).length;
+  await daemon.waitForLog(() => starts() === 2);
+  assert.equal(await daemon.stop(), 0);
 });
 
 test("a second SIGINT forces the exit while shutdown waits for a hung Mattermost", async (t) => {
