@@ -164,8 +164,8 @@ export async function runDaemon(
   };
   // One listener per signal for the whole run, pointed at what the signal does now: Node drops
   // a signal that was caught while its listener was being swapped for another (libuv hands it to
-  // the removed one), and the swap comes right when a start finishes, when a supervisor, a test
-  // or an operator waiting for "Catch-up finished" is likely to send one.
+  // the removed one), and swapping them when the start finished (its callback server listening)
+  // lost a SIGTERM or SIGHUP that came at that moment.
   const onSignal: Record<HandledSignal, (signal: NodeJS.Signals) => void> = {
     SIGHUP: tooEarly,
     SIGTERM: (signal) => stopEarly(signal),
