@@ -168,8 +168,8 @@ export async function runDaemon(
   // lost a SIGTERM or SIGHUP that came at that moment.
   const onSignal: Record<HandledSignal, (signal: NodeJS.Signals) => void> = {
     SIGHUP: tooEarly,
-    SIGTERM: (signal) => stopEarly(signal),
-    SIGINT: (signal) => stopEarly(signal),
+    SIGTERM: stopEarly,
+    SIGINT: stopEarly,
   };
   for (const name of HANDLED_SIGNALS) process.on(name, (signal) => onSignal[name](signal));
   // One registry and one readiness for the life of the process: a reload restarts the daemon
