@@ -14,6 +14,8 @@ export interface CensusListing {
 
 export class RequestCensus {
   private readonly states = new Map<string, AccessRequest["state"]>();
+  /** How many of `states` are PENDING, kept as they change: counting them per event made each event cost O(requests). */
+  private pending = 0;
   /** Per listing on its way: ids that events changed meanwhile, which the listing may show stale. */
   private readonly listings = new Set<Set<string>>();
 
@@ -27,8 +29,8 @@ export class RequestCensus {
     const id = "request" in change ? change.request.id : change.deleted;
     for (const touched of this.listings) touched.add(id);
     if ("request" in change) this.note([change.request]);
-    else this.states.delete(id);
-    this.countPending();
+    else this.forget(id);
+    this.onPending(this.pending);
   }
 
   /** Call when a listing of every request starts; events that arrive before it ends win over it. */
@@ -40,9 +42,9 @@ export class RequestCensus {
       finish: (requests) => {
         this.listings.delete(touched);
         const listed = new Set(requests.map((request) => request.id));
-        for (const id of known) if (!listed.has(id) && !touched.has(id)) this.states.delete(id);
+        for (const id of known) if (!listed.has(id) && !touched.has(id)) this.forget(id);
         this.note(requests.filter((request) => !touched.has(request.id)));
-        this.countPending();
+        this.onPending(this.pending);
       },
       abandon: () => {
         this.listings.delete(touched);
@@ -52,14 +54,19 @@ export class RequestCensus {
 
   private note(requests: readonly AccessRequest[]): void {
     for (const request of requests) {
-      if (!this.states.has(request.id)) this.onSeen();
+      const before = this.states.get(request.id);
+      if (before === undefined) this.onSeen();
+      this.pending += pendingCount(request.state) - pendingCount(before);
       this.states.set(request.id, request.state);
     }
   }
 
-  private countPending(): void {
-    let pending = 0;
-    for (const state of this.states.values()) if (state === "PENDING") pending++;
-    this.onPending(pending);
+  private forget(id: string): void {
+    this.pending -= pendingCount(this.states.get(id));
+    this.states.delete(id);
   }
+}
+
+function pendingCount(state: AccessRequest["state"] | undefined): number {
+  return state === "PENDING" ? 1 : 0;
 }
