@@ -17,6 +17,7 @@ import type { Bench } from "./bench/harness.js";
 import { latency } from "./bench/latency.js";
 import { limitedBursts } from "./bench/limit.js";
 import { memory } from "./bench/memory.js";
+import { nodeAlone } from "./bench/node-alone.js";
 import { type Results, type Row, renderTable, rows } from "./bench/report.js";
 import { type Contender, daemonNodeArgs, killAllDaemons } from "./bench/site.js";
 import { startup } from "./bench/startup.js";
@@ -72,7 +73,14 @@ async function main(): Promise<void> {
   const roundTrip = await loopbackRoundTripCpu();
   const started = performance.now();
   const bench: Bench = { contenders, log };
-  const results: Results = {};
+  const results: Results = { roundTrip };
+  if (phases.includes("startup") || phases.includes("memory")) {
+    log("Node alone…");
+    results.nodeAlone = await nodeAlone();
+    log(
+      `  Node alone: ready ${results.nodeAlone.readyMs.toFixed(0)} ms, idle RSS ${results.nodeAlone.idleRssMb.toFixed(1)} MB, ${results.nodeAlone.withModulesRssMb.toFixed(1)} MB with ${results.nodeAlone.modules} of its modules`,
+    );
+  }
   try {
     for (const phase of phases) {
       const latencyPhase = phase === "post" || phase === "burst" || phase === "click";
@@ -115,6 +123,7 @@ async function main(): Promise<void> {
       goNote,
       `load average (1 min) ${load.before.toFixed(2)} before; during the run min ${load.min.toFixed(2)}, median ${load.median.toFixed(2)}, max ${load.max.toFixed(2)}; ${load.after.toFixed(2)} after; took ${elapsedS.toFixed(0)} s`,
       `figures are medians over the rounds (interleaved between the two); ours ÷ Go > 1 means ours is slower or bigger`,
+      `Node alone: an empty node process spawned and idle (and one that loaded Node's modules ours loads), measured as ours is; "out of reach": the target is below it`,
       `a loopback TCP round trip costs ${roundTrip.spacedUs.toFixed(0)} µs of CPU when 20 ms apart, ${roundTrip.backToBackUs.toFixed(0)} µs back to back (what waking up costs here)`,
       "",
       renderTable(table),

@@ -2,6 +2,8 @@
  * The side-by-side table: one row per figure, the original's column and ours, ours ÷ the
  * original's, the target (from issue 11) and whether ours meets it.
  */
+
+import type { RoundTripCpu } from "./calibrate.js";
 import type { PerContender } from "./harness.js";
 import {
   BURST_REQUESTS,
@@ -14,6 +16,7 @@ import {
 } from "./latency.js";
 import { LIMIT, type LimitedBurst } from "./limit.js";
 import { type MemoryResult, TRACKED_REQUESTS } from "./memory.js";
+import type { NodeAlone } from "./node-alone.js";
 import type { Contender } from "./site.js";
 import { PENDING_AT_START, type StartupResult } from "./startup.js";
 import { median } from "./stats.js";
@@ -23,6 +26,9 @@ export interface Results {
   latency?: LatencyResult;
   limit?: PerContender<LimitedBurst[]>;
   memory?: PerContender<MemoryResult>;
+  /** What Node costs alone here, and a round trip's CPU: the floors under some targets. */
+  nodeAlone?: NodeAlone;
+  roundTrip?: RoundTripCpu;
 }
 
 export interface Row {
@@ -32,10 +38,20 @@ export interface Row {
   /** ours ÷ Go, per value shown. */
   ratio: string;
   target: string;
+  /** The same figure for Node alone (node-alone.ts, calibrate.ts), where it bounds ours from below. */
+  node?: string;
   /** Whether ours meets the target; undefined for figures without one. */
   met: boolean | undefined;
+  /** The target is below what Node alone costs here: no Node program can meet it on this machine. */
+  outOfReach?: boolean;
   values: Record<string, number | undefined>;
 }
+
+/**
+ * Round trips a request costs any daemon that records its post, as both do: the post to
+ * Mattermost, then the write of its record to Teleport (the watch event that starts it adds a wake-up).
+ */
+const MIN_ROUND_TRIPS_PER_REQUEST = 2;
 
 const medianOf = <T>(runs: readonly T[] | undefined, pick: (run: T) => number) =>
   runs && runs.length > 0 ? median(runs.map(pick)) : undefined;
@@ -47,7 +63,8 @@ export function rows(results: Results, contenders: readonly Contender[]): Row[] 
   const out: Row[] = [];
   const hasGo = contenders.includes("go");
   const goMissing = hasGo ? "—" : "not run";
-  const { startup, latency, limit, memory } = results;
+  const { startup, latency, limit, memory, nodeAlone, roundTrip } = results;
+  const nodeReady = nodeAlone ? `${fixed(nodeAlone.readyMs, 0)} ms` : undefined;
 
   if (latency?.post.ours) {
     const pick = (runs: EventToPostRound[] | undefined) =>
@@ -86,7 +103,9 @@ export function rows(results: Results, contenders: readonly Contender[]): Row[] 
       ours: `${fixed(oursEmpty, 0)} ms (${fixed(best(startup.ours.emptyMs), 0)})`,
       ratio: ratioOf(oursEmpty, goEmpty),
       target: "≤ Go + 50 ms",
+      node: nodeReady,
       met: goEmpty === undefined ? undefined : oursEmpty <= goEmpty + 50,
+      outOfReach: goEmpty !== undefined && nodeAlone !== undefined && nodeAlone.readyMs > goEmpty + 50,
       values: { goMs: goEmpty, ms: oursEmpty },
     });
     const goPending = medianOf(startup.go?.pendingMs, (v) => v);
@@ -99,7 +118,9 @@ export function rows(results: Results, contenders: readonly Contender[]): Row[] 
       ours: `${fixed(oursPending, 0)} ms (${fixed(best(startup.ours.pendingMs), 0)})${startup.ours.reposted ? `, ${startup.ours.reposted} reposted` : ""}`,
       ratio: ratioOf(oursPending, goPending),
       target: "≤ 400 ms, 0 reposted",
+      node: nodeReady,
       met: oursPending <= 400 && startup.ours.reposted === 0,
+      outOfReach: nodeAlone !== undefined && nodeAlone.readyMs > 400,
       values: { goMs: goPending, ms: oursPending, reposted: startup.ours.reposted },
     });
   }
@@ -170,7 +191,11 @@ export function rows(results: Results, contenders: readonly Contender[]): Row[] 
       ours: `${fixed(ours)} MB`,
       ratio: ratioOf(ours, go),
       target: "≤ 50 MB",
+      node: nodeAlone
+        ? `${fixed(nodeAlone.idleRssMb)} MB; ${fixed(nodeAlone.withModulesRssMb)} with the ${nodeAlone.modules} modules of Node's ours loads`
+        : undefined,
       met: ours <= 50,
+      outOfReach: nodeAlone !== undefined && nodeAlone.withModulesRssMb > 50,
       values: { goMb: go, mb: ours },
     });
   }
@@ -216,7 +241,12 @@ export function rows(results: Results, contenders: readonly Contender[]): Row[] 
       ours: `${fixed(ours, 2)} ms`,
       ratio: ratioOf(ours, go),
       target: "≤ 1 ms",
+      // Each request takes at least two round trips (the post, then its record in Teleport).
+      node: roundTrip
+        ? `${fixed((MIN_ROUND_TRIPS_PER_REQUEST * roundTrip.spacedUs) / 1000, 2)} ms: ${MIN_ROUND_TRIPS_PER_REQUEST} round trips 20 ms apart`
+        : undefined,
       met: ours <= 1,
+      outOfReach: roundTrip !== undefined && (MIN_ROUND_TRIPS_PER_REQUEST * roundTrip.spacedUs) / 1000 > 1,
       values: { goMs: go, ms: ours },
     });
   }
@@ -229,7 +259,12 @@ export function rows(results: Results, contenders: readonly Contender[]): Row[] 
       ours: show(memory.ours),
       ratio: ratioOf(memory.ours.daemonCpuMs, memory.go?.daemonCpuMs),
       target: "≤ 1 ms",
+      node: roundTrip
+        ? `${fixed((MIN_ROUND_TRIPS_PER_REQUEST * roundTrip.backToBackUs) / 1000, 2)} ms: ${MIN_ROUND_TRIPS_PER_REQUEST} round trips back to back`
+        : undefined,
       met: memory.ours.daemonCpuMs <= 1,
+      outOfReach:
+        roundTrip !== undefined && (MIN_ROUND_TRIPS_PER_REQUEST * roundTrip.backToBackUs) / 1000 > 1,
       values: { ms: memory.ours.daemonCpuMs, perSec: memory.ours.perSec, goMs: memory.go?.daemonCpuMs },
     });
   }
@@ -256,14 +291,15 @@ export function rows(results: Results, contenders: readonly Contender[]): Row[] 
 }
 
 export function renderTable(table: Row[]): string {
-  const header = ["figure", "Go 0.1.0", "ours", "ours ÷ Go", "target", "met"];
+  const header = ["figure", "Go 0.1.0", "ours", "ours ÷ Go", "target", "met", "Node alone (floor)"];
   const cells = table.map((row) => [
     row.figure,
     row.go,
     row.ours,
     row.ratio,
     row.target,
-    row.met === undefined ? "" : row.met ? "yes" : "NO",
+    row.met === undefined ? "" : row.met ? "yes" : row.outOfReach ? "NO, out of reach" : "NO",
+    row.node ?? "",
   ]);
   const widths = header.map((title, column) =>
     Math.max(title.length, ...cells.map((cell) => cell[column]!.length)),
