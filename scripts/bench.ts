@@ -19,7 +19,7 @@ import { limitedBursts } from "./bench/limit.js";
 import { memory } from "./bench/memory.js";
 import { nodeAlone } from "./bench/node-alone.js";
 import { type Results, type Row, renderTable, rows } from "./bench/report.js";
-import { type Contender, daemonNodeArgs, killAllDaemons } from "./bench/site.js";
+import { type Contender, daemonNodeArgs, killAllDaemons, SERVICE_ENV } from "./bench/site.js";
 import { startup } from "./bench/startup.js";
 import { median, round } from "./bench/stats.js";
 
@@ -74,14 +74,21 @@ async function main(): Promise<void> {
   const started = performance.now();
   const bench: Bench = { contenders, log };
   const results: Results = { roundTrip };
-  if (phases.includes("startup") || phases.includes("memory")) {
-    log("Node alone…");
-    results.nodeAlone = await nodeAlone();
-    log(
-      `  Node alone: ready ${results.nodeAlone.readyMs.toFixed(0)} ms, idle RSS ${results.nodeAlone.idleRssMb.toFixed(1)} MB, ${results.nodeAlone.withModulesRssMb.toFixed(1)} MB with ${results.nodeAlone.modules} of its modules`,
-    );
-  }
   try {
+    if (phases.includes("startup") || phases.includes("memory")) {
+      log("Node alone…");
+      results.nodeAlone = await nodeAlone(SERVICE_ENV);
+      log(
+        `  Node alone: ready ${results.nodeAlone.readyMs.toFixed(0)} ms, idle RSS ${results.nodeAlone.idleRssMb.toFixed(1)} MB, ${results.nodeAlone.withModulesRssMb.toFixed(1)} MB with ${results.nodeAlone.modules} of its modules`,
+      );
+      const shellNodeVariables = Object.keys(process.env).filter((name) => name.startsWith("NODE_"));
+      if (shellNodeVariables.length > 0) {
+        const inShell = await nodeAlone(process.env);
+        log(
+          `  Node alone with this shell's environment (${shellNodeVariables.join(", ")}, which the daemons do not get): ready ${inShell.readyMs.toFixed(0)} ms, idle RSS ${inShell.idleRssMb.toFixed(1)} MB`,
+        );
+      }
+    }
     for (const phase of phases) {
       const latencyPhase = phase === "post" || phase === "burst" || phase === "click";
       // One run of the latency phases does all that were asked for.
@@ -123,6 +130,7 @@ async function main(): Promise<void> {
       goNote,
       `load average (1 min) ${load.before.toFixed(2)} before; during the run min ${load.min.toFixed(2)}, median ${load.median.toFixed(2)}, max ${load.max.toFixed(2)}; ${load.after.toFixed(2)} after; took ${elapsedS.toFixed(0)} s`,
       `figures are medians over the rounds (interleaved between the two); ours ÷ Go > 1 means ours is slower or bigger`,
+      `both daemons run with the environment their systemd unit gives them (${Object.keys(SERVICE_ENV).join(", ")}), not this shell's`,
       `Node alone: an empty node process spawned and idle (and one that loaded Node's modules ours loads), measured as ours is; "out of reach": the target is below it`,
       `a loopback TCP round trip costs ${roundTrip.spacedUs.toFixed(0)} µs of CPU when 20 ms apart, ${roundTrip.backToBackUs.toFixed(0)} µs back to back (what waking up costs here)`,
       "",

@@ -70,8 +70,8 @@ export async function writeGoConfig(
 
 /** The Go plugin as a child process, its log lines parsed as they arrive. */
 export class GoProcess extends LoggedProcess<GoLogLine> {
-  constructor(configPath: string) {
-    super(spawn(GO_BINARY, ["start", "-c", configPath], { stdio: ["ignore", "ignore", "pipe"] }), {
+  constructor(configPath: string, env: NodeJS.ProcessEnv) {
+    super(spawn(GO_BINARY, ["start", "-c", configPath], { stdio: ["ignore", "ignore", "pipe"], env }), {
       parse: (line) => {
         const match = /^(\w+)\s+(.*?)(?:\s+\S+\.go:\d+)?$/.exec(line);
         return match ? { level: match[1]!, msg: match[2]! } : undefined;

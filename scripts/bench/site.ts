@@ -15,6 +15,20 @@ import { DaemonProcess, writeServiceConfig } from "../../test/support/daemon-pro
 import { makeTempDir, type TempDir } from "../../test/support/temp-dir.js";
 import { GO_READY_LOGS, GoProcess, writeGoConfig } from "./go-original.js";
 
+/**
+ * The environment every daemon (both contenders, and Node alone in node-alone.ts) runs with: what
+ * systemd gives the service of deploy/teleport-mattermost.service, which sets no variables itself
+ * (systemd passes the default PATH, the user's HOME and the locale, not the environment of whoever
+ * started it). Not this shell's: a variable of the machine's would be measured as the daemon's
+ * (NODE_EXTRA_CA_CERTS naming the system's bundle of 144 CAs made every Node start here ~90 ms
+ * longer, before any code of ours ran).
+ */
+export const SERVICE_ENV: NodeJS.ProcessEnv = Object.fromEntries(
+  ["PATH", "HOME", "LANG"].flatMap((name) =>
+    process.env[name] === undefined ? [] : [[name, process.env[name]]],
+  ),
+);
+
 /** Node options for every daemon process of ours (`--daemon-node-args`), e.g. `--cpu-prof`. */
 export const daemonNodeArgs: string[] = [];
 
@@ -194,7 +208,10 @@ export class BenchSite {
 
   private async startOurs(): Promise<StartedDaemon> {
     const spawnedAt = performance.now();
-    const daemon = new DaemonProcess(["start", "-c", this.configs.ours], { nodeArgs: daemonNodeArgs });
+    const daemon = new DaemonProcess(["start", "-c", this.configs.ours], {
+      nodeArgs: daemonNodeArgs,
+      env: SERVICE_ENV,
+    });
     running.add(daemon);
     void daemon.exited.then(() => running.delete(daemon));
     try {
@@ -220,7 +237,7 @@ export class BenchSite {
   private async startGo(readyByLog: boolean): Promise<StartedDaemon> {
     const watchesBefore = this.world.teleport.activeWatchCount;
     const spawnedAt = performance.now();
-    const daemon = new GoProcess(readyByLog ? this.configs.goDebug : this.configs.goInfo);
+    const daemon = new GoProcess(readyByLog ? this.configs.goDebug : this.configs.goInfo, SERVICE_ENV);
     running.add(daemon);
     void daemon.exited.then(() => running.delete(daemon));
     try {
