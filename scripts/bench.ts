@@ -85,7 +85,7 @@ async function main(): Promise<void> {
       if (shellNodeVariables.length > 0) {
         const inShell = await nodeAlone(process.env);
         log(
-          `  Node alone with this shell's environment (${shellNodeVariables.join(", ")}, which the daemons do not get): ready ${inShell.readyMs.toFixed(0)} ms, idle RSS ${inShell.idleRssMb.toFixed(1)} MB`,
+          `  Node alone with this shell's environment (${shellNodeVariables.join(", ")}, which the daemons do not get): ready ${inShell.readyMs.toFixed(0)} ms, idle RSS ${inShell.idleRssMb.toFixed(1)} MB, ${inShell.withModulesRssMb.toFixed(1)} MB with its modules`,
         );
       }
     }

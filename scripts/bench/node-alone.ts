@@ -7,15 +7,16 @@
  * idle smaller than the empty one; the second shows what Node's own modules add.
  */
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { cacheContents } from "../../src/cli/code-cache-file.js";
 import { rssMb } from "./proc.js";
 import { STARTUP_ROUNDS } from "./startup.js";
 import { median } from "./stats.js";
 
+const BUNDLE = new URL("../../dist/teleport-mattermost-main.cjs", import.meta.url);
 const CODE_CACHE = new URL("../../dist/teleport-mattermost-main.cache", import.meta.url);
-/** The cache's layout (src/cli/loader.ts): SHA-256 of the bundle, the list's length (2 bytes, big-endian), the list. */
-const HASH_BYTES = 32;
 /** Idle time before RSS is read, as for the daemons (startup.ts). */
 const SETTLE_MS = 1_000;
 /** An empty Node that has not printed its line by then is stuck: the benchmark says so and goes on failing. */
@@ -33,21 +34,18 @@ export interface NodeAlone {
   idleRssMb: number;
   /** VmRSS idle once it loaded the modules of Node's that our daemon loads, MB, median. */
   withModulesRssMb: number;
-  /** How many modules that was (0: no code cache was built, so no list). */
+  /** How many modules that was (0: no code cache for this build, so no list). */
   modules: number;
 }
 
-/** Node's modules our daemon loads, in its order (empty when the build wrote no cache). */
+/** Node's modules our daemon loads, in its order (empty without a cache made from the built bundle). */
 function daemonBuiltins(): string[] {
-  let file: Buffer;
   try {
-    file = readFileSync(CODE_CACHE);
+    const bundleHash = createHash("sha256").update(readFileSync(BUNDLE)).digest();
+    return cacheContents(readFileSync(CODE_CACHE), bundleHash)?.builtins ?? [];
   } catch {
     return [];
   }
-  const length = file.readUInt16BE(HASH_BYTES);
-  const list = file.toString("latin1", HASH_BYTES + 2, HASH_BYTES + 2 + length);
-  return list ? list.split(",") : [];
 }
 
 /** Spawns `node -e script` and resolves with its ms to the first line and its idle RSS. */

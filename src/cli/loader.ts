@@ -21,14 +21,14 @@
  * has set its flags, every module of Node's loaded afterwards is compiled from source (35–50 ms of
  * a start here). So the cache file also names the modules of Node's that the bundle required
  * during the warm-up, in that order, and the loader requires them first, then sets the flags,
- * then compiles the bundle (whose cache was made with those flags). Layout: the bundle's SHA-256,
- * the length of the module list (2 bytes, big-endian), the list (ASCII, comma-separated), V8's
- * cache.
+ * then compiles the bundle (whose cache was made with those flags). The file's layout:
+ * code-cache-file.ts.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire, isBuiltin } from "node:module";
 import { dirname, join } from "node:path";
 import { Script } from "node:vm";
+import { cacheContents, cacheFile } from "./code-cache-file.js";
 import { applyHeapFlags } from "./v8-flags.js";
 
 /** SHA-256 (hex) of the bundle this loader was built with; set by scripts/build.mjs. */
@@ -39,37 +39,6 @@ const BUNDLE_FILE = "teleport-mattermost-main.cjs";
 const CODE_CACHE_FILE = "teleport-mattermost-main.cache";
 /** How the bundle was compiled: with the cache, without (V8 refused it), or there was none. */
 type CodeCacheUse = "used" | "rejected" | "absent";
-
-const HASH_BYTES = 32;
-const LIST_LENGTH_BYTES = 2;
-
-/** What a cache file made from this very bundle holds. */
-interface CacheContents {
-  /** Node's modules loaded when the cache was made. */
-  builtins: string[];
-  /** V8's code cache. */
-  data: Buffer;
-}
-
-/**
- * The cache file's parts, if it was made from the bundle with SHA-256 `bundleHash`. A file cut
- * short after the hash has no V8 part left: V8 refuses the empty one ("rejected").
- */
-function cacheContents(file: Buffer | undefined, bundleHash: Buffer): CacheContents | undefined {
-  if (!file?.subarray(0, HASH_BYTES).equals(bundleHash)) return undefined;
-  const listStart = HASH_BYTES + LIST_LENGTH_BYTES;
-  const listEnd = file.length >= listStart ? listStart + file.readUInt16BE(HASH_BYTES) : undefined;
-  if (listEnd === undefined || file.length < listEnd) return { builtins: [], data: Buffer.alloc(0) };
-  const list = file.toString("latin1", listStart, listEnd);
-  return { builtins: list ? list.split(",") : [], data: file.subarray(listEnd) };
-}
-
-function cacheFile(bundleHash: Buffer, builtins: string[], data: Buffer): Buffer {
-  const list = Buffer.from(builtins.join(","), "latin1");
-  const length = Buffer.alloc(LIST_LENGTH_BYTES);
-  length.writeUInt16BE(list.length);
-  return Buffer.concat([bundleHash, length, list, data]);
-}
 
 interface BundleFiles {
   path: string;
