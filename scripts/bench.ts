@@ -19,7 +19,7 @@ import { limitedBursts } from "./bench/limit.js";
 import { memory } from "./bench/memory.js";
 import { nodeAlone } from "./bench/node-alone.js";
 import { type Results, type Row, renderTable, rows } from "./bench/report.js";
-import { type Contender, daemonNodeArgs, killAllDaemons, SERVICE_ENV } from "./bench/site.js";
+import { type Contender, daemonNodeArgs, killAllDaemons, SERVICE_ENV, UNIT_ENV } from "./bench/site.js";
 import { startup } from "./bench/startup.js";
 import { median, round } from "./bench/stats.js";
 
@@ -81,7 +81,9 @@ async function main(): Promise<void> {
       log(
         `  Node alone: ready ${results.nodeAlone.readyMs.toFixed(0)} ms, idle RSS ${results.nodeAlone.idleRssMb.toFixed(1)} MB, ${results.nodeAlone.withModulesRssMb.toFixed(1)} MB with ${results.nodeAlone.modules} of its modules`,
       );
-      const shellNodeVariables = Object.keys(process.env).filter((name) => name.startsWith("NODE_"));
+      const shellNodeVariables = Object.keys(process.env).filter(
+        (name) => name.startsWith("NODE_") && process.env[name] !== SERVICE_ENV[name],
+      );
       if (shellNodeVariables.length > 0) {
         const inShell = await nodeAlone(process.env);
         log(
@@ -130,7 +132,9 @@ async function main(): Promise<void> {
       goNote,
       `load average (1 min) ${load.before.toFixed(2)} before; during the run min ${load.min.toFixed(2)}, median ${load.median.toFixed(2)}, max ${load.max.toFixed(2)}; ${load.after.toFixed(2)} after; took ${elapsedS.toFixed(0)} s`,
       `figures are medians over the rounds (interleaved between the two); ours ÷ Go > 1 means ours is slower or bigger`,
-      `both daemons run with the environment their systemd unit gives them (${Object.keys(SERVICE_ENV).join(", ")}), not this shell's`,
+      `both daemons run with the environment their systemd unit gives them (${Object.keys(SERVICE_ENV)
+        .map((name) => (name in UNIT_ENV ? `${name}=${UNIT_ENV[name]}` : name))
+        .join(", ")}), not this shell's`,
       `Node alone: an empty node process spawned and idle (and one that loaded Node's modules ours loads), measured as ours is; "out of reach": the target is below it`,
       `a loopback TCP round trip costs ${roundTrip.spacedUs.toFixed(0)} µs of CPU when 20 ms apart, ${roundTrip.backToBackUs.toFixed(0)} µs back to back (what waking up costs here)`,
       "",

@@ -14,6 +14,20 @@ export function rssMb(pid: number): number {
   return statusMb(pid, "VmRSS");
 }
 
+/**
+ * RSS as Linux splits it, in MB: anonymous (heaps, thread stacks, buffers: what the process made)
+ * and file-backed (pages of its program and libraries it has touched, shared with every other
+ * process running them and dropped by the kernel first when memory is short).
+ */
+export interface RssParts {
+  anonMb: number;
+  filesMb: number;
+}
+
+export function rssPartsMb(pid: number): RssParts {
+  return { anonMb: statusMb(pid, "RssAnon"), filesMb: statusMb(pid, "RssFile") + statusMb(pid, "RssShmem") };
+}
+
 /** VmHWM: the highest RSS the process has had, in MB. */
 export function peakRssMb(pid: number): number {
   return statusMb(pid, "VmHWM");

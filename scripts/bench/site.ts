@@ -12,22 +12,27 @@ import { createWorld, type World } from "../../src/demo/world.js";
 import { freePort } from "../../src/lib/free-port.js";
 import type { RateLimitOptions, StandinPost } from "../../src/standins/mattermost/index.js";
 import { DaemonProcess, writeServiceConfig } from "../../test/support/daemon-process.js";
+import { shippedUnitEnvironment } from "../../test/support/systemd-unit.js";
 import { makeTempDir, type TempDir } from "../../test/support/temp-dir.js";
 import { GO_READY_LOGS, GoProcess, writeGoConfig } from "./go-original.js";
 
 /**
  * The environment every daemon (both contenders, and Node alone in node-alone.ts) runs with: what
- * systemd gives the service of deploy/teleport-mattermost.service, which sets no variables itself
- * (systemd passes the default PATH, the user's HOME and the locale, not the environment of whoever
- * started it). Not this shell's: a variable of the machine's would be measured as the daemon's
- * (NODE_EXTRA_CA_CERTS naming the system's bundle of 144 CAs made every Node start here ~90 ms
- * longer, before any code of ours ran).
+ * systemd gives the service of deploy/teleport-mattermost.service: the default PATH, the user's
+ * HOME and the locale, plus the unit's own `Environment=` (its malloc and V8 thread settings),
+ * not the environment of whoever started it. Not this shell's: a variable of the machine's would
+ * be measured as the daemon's (NODE_EXTRA_CA_CERTS naming the system's bundle of 144 CAs made
+ * every Node start here ~90 ms longer, before any code of ours ran).
  */
-export const SERVICE_ENV: NodeJS.ProcessEnv = Object.fromEntries(
-  ["PATH", "HOME", "LANG"].flatMap((name) =>
-    process.env[name] === undefined ? [] : [[name, process.env[name]]],
+export const UNIT_ENV: Readonly<Record<string, string>> = shippedUnitEnvironment();
+export const SERVICE_ENV: NodeJS.ProcessEnv = {
+  ...Object.fromEntries(
+    ["PATH", "HOME", "LANG"].flatMap((name) =>
+      process.env[name] === undefined ? [] : [[name, process.env[name]]],
+    ),
   ),
-);
+  ...UNIT_ENV,
+};
 
 /** Node options for every daemon process of ours (`--daemon-node-args`), e.g. `--cpu-prof`. */
 export const daemonNodeArgs: string[] = [];
@@ -68,8 +73,41 @@ export interface StartedDaemon {
   startupMs: number;
   /** Ours: the `requests` field of the READY_LOG line (how many requests catch-up went through). */
   caughtUp: number;
+  /** Ours: its V8 heap and external memory now, from its /metrics (the original has no such figures). */
+  heap?: () => Promise<HeapFigures>;
   /** Stops the process; fails when it does not exit cleanly. */
   stop(): Promise<void>;
+}
+
+/** What Node says of its memory (process.memoryUsage(), v8.getHeapStatistics()), in MB. */
+export interface HeapFigures {
+  /** Live and not yet collected objects in V8's heap. */
+  usedMb: number;
+  /** The heap's size, used or not. */
+  totalMb: number;
+  /** Memory outside the heap that JavaScript objects hold: Buffers, external strings. */
+  externalMb: number;
+}
+
+/** prom-client's default metrics of these (collectDefaultMetrics), after our prefix. */
+const HEAP_METRICS = {
+  usedMb: "nodejs_heap_size_used_bytes",
+  totalMb: "nodejs_heap_size_total_bytes",
+  externalMb: "nodejs_external_memory_bytes",
+} as const;
+
+/** The heap figures in a /metrics page (Prometheus text format). */
+export function heapFiguresOf(metrics: string): HeapFigures {
+  const mb = (name: string) => {
+    const match = new RegExp(`^\\w*${name} (\\S+)$`, "m").exec(metrics);
+    if (!match) throw new Error(`no ${name} in /metrics`);
+    return Number(match[1]) / 2 ** 20;
+  };
+  return {
+    usedMb: mb(HEAP_METRICS.usedMb),
+    totalMb: mb(HEAP_METRICS.totalMb),
+    externalMb: mb(HEAP_METRICS.externalMb),
+  };
 }
 
 /** A field of our post's attachment (core/render.ts), e.g. "Status" → "✅ APPROVED". */
@@ -222,6 +260,11 @@ export class BenchSite {
         pid: daemon.pid!,
         startupMs,
         caughtUp: Number(ready["requests"] ?? 0),
+        heap: async () => {
+          const response = await fetch(`${await daemon.healthUrl()}/metrics`);
+          if (!response.ok) throw new Error(`our /metrics answered ${response.status}`);
+          return heapFiguresOf(await response.text());
+        },
         stop: async () => {
           const code = await daemon.stop();
           if (code !== 0)

@@ -4,23 +4,17 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { chmod, copyFile, cp, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { CLI_PATH, runCli } from "../support/daemon-process.js";
+import { freePort } from "../../src/lib/free-port.js";
+import { CLI_PATH, DaemonProcess, runCli } from "../support/daemon-process.js";
+import { UNIT_PATH, unitEnvironment, unitValues } from "../support/systemd-unit.js";
 import { makeTempDir, type TempDir } from "../support/temp-dir.js";
 
-const UNIT_PATH = fileURLToPath(new URL("../../deploy/teleport-mattermost.service", import.meta.url));
 const UNIT_NAME = "teleport-mattermost.service";
 const SYSTEM_UNITS = "/usr/lib/systemd/system";
-
-function unitValues(text: string, key: string): string[] {
-  return text
-    .split("\n")
-    .filter((line) => line.startsWith(`${key}=`))
-    .map((line) => line.slice(key.length + 1));
-}
 
 const analyze = spawnSync("systemd-analyze", ["--version"], { encoding: "utf8" });
 const noAnalyze =
@@ -77,6 +71,27 @@ describe("deploy/teleport-mattermost.service", () => {
     assert.equal(result.code, 1);
     assert.match(result.stderr, /config file \/nonexistent\/teleport-mattermost\.toml not found/);
     assert.doesNotMatch(result.stderr, /unknown option/);
+  });
+
+  test("its Environment= is one the CLI starts under, with the one V8 helper thread it asks for", async () => {
+    // Node refuses to start on an option NODE_OPTIONS may not carry; one it ignored would leave
+    // the thread count as it is without the unit's environment.
+    const environment = unitEnvironment(unit);
+    const threadsWhenReady = async (extra: Record<string, string>) => {
+      const port = await freePort();
+      const demo = new DaemonProcess(["demo", "--port", String(port)], {
+        env: { PATH: process.env["PATH"], HOME: process.env["HOME"], ...extra },
+      });
+      try {
+        await demo.waitForLog((line) => line.msg.includes("Catch-up finished"), 30_000);
+        return readdirSync(`/proc/${demo.pid}/task`).length;
+      } finally {
+        assert.equal(await demo.stop(), 0, demo.stderrText.slice(-2000));
+      }
+    };
+    const shipped = await threadsWhenReady(environment);
+    const without = await threadsWhenReady({});
+    assert.ok(shipped < without, `threads under the unit's environment ${shipped}, without it ${without}`);
   });
 
   test("is hardened and still reads the identity folder", () => {
