@@ -131,11 +131,13 @@ async function main(): Promise<void> {
       `${machine.cores} cores (${machine.cpu}), Node ${machine.node}, ${machine.platform}`,
       goNote,
       `load average (1 min) ${load.before.toFixed(2)} before; during the run min ${load.min.toFixed(2)}, median ${load.median.toFixed(2)}, max ${load.max.toFixed(2)}; ${load.after.toFixed(2)} after; took ${elapsedS.toFixed(0)} s`,
-      `figures are medians over the rounds (interleaved between the two); ours ÷ Go > 1 means ours is slower or bigger`,
-      `both daemons run with the environment their systemd unit gives them (${Object.keys(SERVICE_ENV)
-        .map((name) => (name in UNIT_ENV ? `${name}=${UNIT_ENV[name]}` : name))
-        .join(", ")}), not this shell's`,
-      `Node alone: an empty node process spawned and idle (and one that loaded Node's modules ours loads), measured as ours is; "out of reach": the target is below it`,
+      `figures are medians over the rounds (interleaved between the two) unless a row says otherwise; ours ÷ Go > 1 means ours is slower or bigger`,
+      `both daemons run with the environment a systemd service gets (${Object.keys(SERVICE_ENV)
+        .filter((name) => !(name in UNIT_ENV))
+        .join(", ")}) and our unit's Environment= (${Object.entries(UNIT_ENV)
+        .map(([name, value]) => `${name}=${value}`)
+        .join(" ")}, which the original ignores), not this shell's`,
+      `Node alone: an empty node process spawned and idle (and one that loaded Node's modules ours loads), ready as ours is, RSS 1 s after it (an idle empty node does not shrink later); "out of reach": the target is below it`,
       `a loopback TCP round trip costs ${roundTrip.spacedUs.toFixed(0)} µs of CPU when 20 ms apart, ${roundTrip.backToBackUs.toFixed(0)} µs back to back (what waking up costs here)`,
       "",
       renderTable(table),

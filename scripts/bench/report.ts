@@ -73,7 +73,7 @@ export function rows(results: Results, contenders: readonly Contender[]): Row[] 
     const missing = (latency.post.ours ?? []).reduce((sum, run) => sum + run.missing, 0);
     const goMissingPosts = (latency.post.go ?? []).reduce((sum, run) => sum + run.missing, 0);
     out.push({
-      figure: `Event → post, ${EVENT_TO_POST.requests} at ${EVENT_TO_POST.perSec}/s: p50 / p90 / p99 / max`,
+      figure: `Event → post, ${EVENT_TO_POST.requests} at ${EVENT_TO_POST.perSec}/s after ${EVENT_TO_POST.warmup.toLocaleString("en")} warm-up requests: p50 / p90 / p99 / max`,
       go: latency.post.go
         ? `${go.map((v) => fixed(v)).join(" / ")} ms${goMissingPosts ? `, ${goMissingPosts} never posted` : ""}`
         : goMissing,
@@ -90,6 +90,27 @@ export function rows(results: Results, contenders: readonly Contender[]): Row[] 
         p90: ours[1],
         p99: ours[2],
         max: ours[3],
+      },
+    });
+  }
+  if (latency?.postFirst.ours) {
+    const show = (r: EventToPostRound | undefined) =>
+      r ? `${fixed(r.p50)} / ${fixed(r.p99)} ms; ${fixed(r.daemonCpuMs, 2)} ms` : goMissing;
+    const [go, ours] = [latency.postFirst.go, latency.postFirst.ours];
+    out.push({
+      figure: `  the first ${EVENT_TO_POST.requests} after start: p50 / p99; CPU per request`,
+      go: show(go),
+      ours: show(ours),
+      ratio: `${ratioOf(ours.p50, go?.p50)} / ${ratioOf(ours.p99, go?.p99)}; ${ratioOf(ours.daemonCpuMs, go?.daemonCpuMs)}`,
+      target: "—",
+      met: undefined,
+      values: {
+        p50: ours.p50,
+        p99: ours.p99,
+        cpuMs: ours.daemonCpuMs,
+        goP50: go?.p50,
+        goP99: go?.p99,
+        goCpuMs: go?.daemonCpuMs,
       },
     });
   }
@@ -189,7 +210,7 @@ export function rows(results: Results, contenders: readonly Contender[]): Row[] 
   if (idle("ours") !== undefined) {
     const [go, ours] = [idle("go"), idle("ours")!];
     out.push({
-      figure: `RSS idle, started with nothing to do${settledIdle ? ` (${SETTLED_MS / 1000} s after ready)` : " (1 s after ready)"}`,
+      figure: `RSS idle, started with nothing to do${settledIdle ? ` (${SETTLED_MS / 1000} s after ready, one daemon)` : " (1 s after ready)"}`,
       go: go === undefined ? goMissing : `${fixed(go)} MB`,
       ours: `${fixed(ours)} MB`,
       ratio: ratioOf(ours, go),
@@ -277,7 +298,7 @@ export function rows(results: Results, contenders: readonly Contender[]): Row[] 
     ];
     const steadyFloorMs = roundTrip ? (roundTrip.spacedUs + roundTrip.backToBackUs) / 1000 : undefined;
     out.push({
-      figure: `CPU per request, ${EVENT_TO_POST.perSec}/s steady`,
+      figure: `CPU per request, ${EVENT_TO_POST.perSec}/s steady (the rounds above)`,
       go: go === undefined ? goMissing : `${fixed(go, 2)} ms`,
       ours: `${fixed(ours, 2)} ms`,
       ratio: ratioOf(ours, go),

@@ -94,6 +94,40 @@ describe("deploy/teleport-mattermost.service", () => {
     assert.ok(shipped < without, `threads under the unit's environment ${shipped}, without it ${without}`);
   });
 
+  test("its malloc setting takes: once scrypt has freed its 16 MB, 1 MB buffers still get mappings of their own", () => {
+    // glibc raises its mmap threshold to the size of the largest mapped block freed (scrypt's
+    // 16 MB at every start), so later blocks up to that size come from the heap, where freed
+    // memory stays; MALLOC_MMAP_THRESHOLD_ pins it. Measured as the growth of the [heap] mapping.
+    const probe = `
+      const { readFileSync } = require("node:fs");
+      const heapMb = () => {
+        const line = readFileSync("/proc/self/maps", "utf8").split("\\n").find((l) => l.endsWith("[heap]"));
+        const [start, end] = line.split(" ")[0].split("-").map((hex) => Number.parseInt(hex, 16));
+        return (end - start) / 2 ** 20;
+      };
+      require("node:crypto").scrypt("secret", "salt", 4, () => {
+        const before = heapMb();
+        const kept = Array.from({ length: 20 }, () => Buffer.allocUnsafeSlow(2 ** 20));
+        console.log(heapMb() - before, kept.length);
+      });`;
+    const heapGrowthMb = (extra: Record<string, string>) => {
+      const result = spawnSync(process.execPath, ["-e", probe], {
+        encoding: "utf8",
+        env: { PATH: process.env["PATH"], HOME: process.env["HOME"], ...extra },
+        timeout: 20_000,
+      });
+      assert.equal(result.status, 0, result.stderr);
+      return Number.parseFloat(result.stdout);
+    };
+    const shipped = heapGrowthMb(unitEnvironment(unit));
+    const without = heapGrowthMb({});
+    assert.ok(
+      without >= 15,
+      `without the unit's environment the heap grew ${without} MB (glibc's dynamic threshold)`,
+    );
+    assert.ok(shipped < 5, `under the unit's environment the heap grew ${shipped} MB`);
+  });
+
   test("is hardened and still reads the identity folder", () => {
     for (const [key, value] of [
       ["NoNewPrivileges", "yes"],

@@ -7,25 +7,36 @@ import { fileURLToPath } from "node:url";
 
 export const UNIT_PATH = fileURLToPath(new URL("../../deploy/teleport-mattermost.service", import.meta.url));
 
-/** Every value of `key` in the unit, in order (`Key=value` lines; comments and sections skipped). */
+/**
+ * Every value of `key` in the unit, in order (`Key=value` lines, blanks around the key and the
+ * "=" ignored as systemd does; comments and section headers never match).
+ */
 export function unitValues(text: string, key: string): string[] {
-  return text
-    .split("\n")
-    .filter((line) => line.startsWith(`${key}=`))
-    .map((line) => line.slice(key.length + 1));
+  return text.split("\n").flatMap((line) => {
+    const match = /^\s*([A-Za-z0-9]+)\s*=\s*(.*?)\s*$/.exec(line);
+    return match && match[1] === key ? [match[2] ?? ""] : [];
+  });
 }
 
 /**
- * The variables `Environment=` sets: space-separated `NAME=value` assignments, each optionally
- * in double quotes (systemd.exec(5)); a later assignment of a name wins.
+ * The variables `Environment=` sets (systemd.exec(5)): space-separated `NAME=value` assignments,
+ * each optionally in double quotes; a later assignment of a name wins and an empty
+ * `Environment=` clears the list. Not read: single quotes, quotes inside a word, C escapes,
+ * `%` specifiers, line continuations, `EnvironmentFile=`: our unit uses none of them, and a
+ * value using them fails here instead of being misread.
  */
 export function unitEnvironment(text: string): Record<string, string> {
-  const environment: Record<string, string> = {};
+  let environment: Record<string, string> = {};
   for (const value of unitValues(text, "Environment")) {
+    if (value === "") {
+      environment = {};
+      continue;
+    }
     for (const match of value.matchAll(/"([^"]*)"|(\S+)/g)) {
       const assignment = match[1] ?? match[2] ?? "";
       const equals = assignment.indexOf("=");
-      if (equals <= 0) throw new Error(`not a NAME=value assignment in Environment=: ${assignment}`);
+      if (equals <= 0 || /["'\\%]/.test(assignment))
+        throw new Error(`an Environment= assignment this reader does not take: ${assignment}`);
       environment[assignment.slice(0, equals)] = assignment.slice(equals + 1);
     }
   }
