@@ -12,7 +12,7 @@ import { createWorld, type World } from "../../src/demo/world.js";
 import { freePort } from "../../src/lib/free-port.js";
 import type { RateLimitOptions, StandinPost } from "../../src/standins/mattermost/index.js";
 import { DaemonProcess, writeServiceConfig } from "../../test/support/daemon-process.js";
-import { shippedUnitEnvironment } from "../../test/support/systemd-unit.js";
+import { serviceEnvironment, shippedUnitEnvironment } from "../../test/support/systemd-unit.js";
 import { makeTempDir, type TempDir } from "../../test/support/temp-dir.js";
 import { GO_READY_LOGS, GoProcess, writeGoConfig } from "./go-original.js";
 
@@ -25,14 +25,7 @@ import { GO_READY_LOGS, GoProcess, writeGoConfig } from "./go-original.js";
  * every Node start here ~90 ms longer, before any code of ours ran).
  */
 export const UNIT_ENV: Readonly<Record<string, string>> = shippedUnitEnvironment();
-export const SERVICE_ENV: NodeJS.ProcessEnv = {
-  ...Object.fromEntries(
-    ["PATH", "HOME", "LANG"].flatMap((name) =>
-      process.env[name] === undefined ? [] : [[name, process.env[name]]],
-    ),
-  ),
-  ...UNIT_ENV,
-};
+export const SERVICE_ENV: NodeJS.ProcessEnv = serviceEnvironment(UNIT_ENV);
 
 /** Node options for every daemon process of ours (`--daemon-node-args`), e.g. `--cpu-prof`. */
 export const daemonNodeArgs: string[] = [];

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { freePort } from "../../src/lib/free-port.js";
 import { CLI_PATH, DaemonProcess, runCli } from "../support/daemon-process.js";
-import { UNIT_PATH, unitEnvironment, unitValues } from "../support/systemd-unit.js";
+import { serviceEnvironment, UNIT_PATH, unitEnvironment, unitValues } from "../support/systemd-unit.js";
 import { makeTempDir, type TempDir } from "../support/temp-dir.js";
 
 const UNIT_NAME = "teleport-mattermost.service";
@@ -80,7 +80,7 @@ describe("deploy/teleport-mattermost.service", () => {
     const threadsWhenReady = async (extra: Record<string, string>) => {
       const port = await freePort();
       const demo = new DaemonProcess(["demo", "--port", String(port)], {
-        env: { PATH: process.env["PATH"], HOME: process.env["HOME"], ...extra },
+        env: serviceEnvironment(extra),
       });
       try {
         await demo.waitForLog((line) => line.msg.includes("Catch-up finished"), 30_000);
@@ -113,7 +113,7 @@ describe("deploy/teleport-mattermost.service", () => {
     const heapGrowthMb = (extra: Record<string, string>) => {
       const result = spawnSync(process.execPath, ["-e", probe], {
         encoding: "utf8",
-        env: { PATH: process.env["PATH"], HOME: process.env["HOME"], ...extra },
+        env: serviceEnvironment(extra),
         timeout: 20_000,
       });
       assert.equal(result.status, 0, result.stderr);

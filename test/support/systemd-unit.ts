@@ -47,3 +47,14 @@ export function unitEnvironment(text: string): Record<string, string> {
 export function shippedUnitEnvironment(): Record<string, string> {
   return unitEnvironment(readFileSync(UNIT_PATH, "utf8"));
 }
+
+/**
+ * What a systemd service's process gets (the default PATH, the user's HOME, the locale: not the
+ * environment of whoever started it), here taken from this process, plus `unitEnvironment`.
+ */
+export function serviceEnvironment(unitEnvironment: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const inherited = ["PATH", "HOME", "LANG"].flatMap((name) =>
+    process.env[name] === undefined ? [] : [[name, process.env[name]]],
+  );
+  return { ...Object.fromEntries(inherited), ...unitEnvironment };
+}
