@@ -15,7 +15,7 @@ import {
   type LatencyResult,
 } from "./latency.js";
 import { LIMIT, type LimitedBurst } from "./limit.js";
-import { type MemoryResult, SETTLED_MS, TRACKED_REQUESTS } from "./memory.js";
+import { describeParts, type MemoryResult, SETTLED_MS, TRACKED_REQUESTS } from "./memory.js";
 import type { NodeAlone } from "./node-alone.js";
 import type { Contender } from "./site.js";
 import { PENDING_AT_START, type StartupResult } from "./startup.js";
@@ -237,13 +237,9 @@ export function rows(results: Results, contenders: readonly Contender[]): Row[] 
     });
   }
   if (memory?.ours) {
-    const parts = (m: MemoryResult | undefined) => {
-      if (!m) return goMissing;
-      const heap = m.idleParts.heap;
-      return `${fixed(m.idleParts.anonMb)} / ${fixed(m.idleParts.filesMb)} MB${heap ? `; heap ${fixed(heap.usedMb)} of ${fixed(heap.totalMb)}, external ${fixed(heap.externalMb)}` : ""}`;
-    };
+    const parts = (m: MemoryResult | undefined) => (m ? `${describeParts(m.idleParts)} MB` : goMissing);
     out.push({
-      figure: "  of idle RSS: anonymous / program files (shared); V8 heap used of total, external",
+      figure: "  of idle RSS (program files: shared pages of the binary and its libraries)",
       go: parts(memory.go),
       ours: parts(memory.ours),
       ratio: `${ratioOf(memory.ours.idleParts.anonMb, memory.go?.idleParts.anonMb)} / ${ratioOf(memory.ours.idleParts.filesMb, memory.go?.idleParts.filesMb)}`,
